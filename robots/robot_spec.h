@@ -1,0 +1,53 @@
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace jepa_mpc::robots {
+
+// How a normalised action in [-1, 1]^A is turned into actuator targets.
+enum class ActionMode {
+  kJointPositionDelta,  // joint position target = qpos + a * action_scale (rad)
+  kJointVelocity,       // joint position target ramps at a * action_scale (rad/s) over the period
+  kEndEffectorDelta,    // end-effector target = ee + a[0:3] * action_scale (m), then IK; a[3] grips
+};
+
+const char* ActionModeName(ActionMode mode);
+
+// Scene options a task may ask for on top of the bare robot.
+struct SceneOptions {
+  bool block = false;  // a free 4 cm cube on the table (panda7 only)
+  int offscreen_size = 256;  // offscreen buffer (pixels, square); renders may not exceed it
+};
+
+// Everything the simulator needs to know about a robot besides its MJCF.
+struct RobotSpec {
+  std::string name;
+  std::string mjcf;                         // complete MJCF document
+  std::vector<std::string> arm_joints;      // hinge joints driven by the action, in order
+  std::vector<std::string> arm_actuators;   // position actuators, one per arm joint
+  std::string gripper_actuator;             // position actuator closing the gripper ("" if none)
+  std::array<double, 2> gripper_range{0, 0};  // gripper actuator target: open, closed
+  std::string end_effector_site;
+  std::vector<std::string> cameras;         // cameras()[0] is the default view
+  std::vector<std::string> objects;         // free bodies in the scene (e.g. "block")
+  ActionMode action_mode = ActionMode::kJointPositionDelta;
+  std::vector<double> action_scale;         // per action dimension, see ActionMode
+  double control_period = 0.05;             // seconds per action (a multiple of the timestep)
+  std::vector<double> home_qpos;            // arm joint angles (rad) at reset
+  // Axis-aligned box (m) the end effector is kept in: xmin, xmax, ymin, ymax, zmin, zmax.
+  std::array<double, 6> workspace{-1, 1, -1, 1, -1, 1};
+
+  int action_dim() const { return static_cast<int>(action_scale.size()); }
+};
+
+// The robots this library ships. Throws std::invalid_argument naming the known robots.
+RobotSpec MakeRobot(const std::string& name, const SceneOptions& options = {});
+std::vector<std::string> RobotNames();
+
+// Individual builders (used by MakeRobot).
+RobotSpec MakeReacher2d(const SceneOptions& options);
+RobotSpec MakePanda7(const SceneOptions& options);
+
+}  // namespace jepa_mpc::robots

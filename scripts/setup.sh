@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package jepa-mpc needs to build, test and run its demo.
+# Idempotent: when everything is present it only checks and returns.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev libopenblas0-openmp       # LibTorch 1.13 (CPU); OpenBLAS makes it ~30x faster
+  libmujoco-dev libqhull-dev             # MuJoCo 2.2.2 (its CMake config names qhull's headers)
+  libeigen3-dev                          # differential IK
+  libopencv-dev                          # image writing, text overlays
+  libegl-dev libegl-mesa0 libgl1-mesa-dri libgl-dev libosmesa6-dev  # headless rendering (EGL surfaceless, OSMesa fallback)
+  libhdf5-dev                            # datasets
+  nlohmann-json3-dev libcli11-dev        # configs, metadata, command lines
+  libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
+  ffmpeg                                 # H.264 mp4 videos that browsers play
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,244 @@
+#include "sim/collector.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "sim/exploration.h"
+
+namespace jepa_mpc::sim {
+
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+TaskOptions MakeTaskOptions(const CollectOptions& o) {
+  TaskOptions t;
+  t.mjcf_file = o.mjcf_file;
+  return t;
+}
+
+DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
+  const Simulation& sim = task.sim();
+  DatasetInfo info;
+  info.robot = sim.spec().name;
+  info.task = task.info().name;
+  info.action_mode = robots::ActionModeName(sim.spec().action_mode);
+  info.camera = sim.spec().cameras[0];
+  info.control_period = sim.spec().control_period;
+  info.image_height = info.image_width = o.image_size;
+  info.action_dim = task.action_dim();
+  info.qpos_dim = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
+  info.num_objects = sim.num_objects();
+  info.seed = o.seed;
+  info.episode_steps = steps;
+  return info;
+}
+
+}  // namespace
+
+uint64_t EpisodeSeed(uint64_t seed, int k) {
+  return SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(k));
+}
+
+void ValidateCollectOptions(const CollectOptions& o) {
+  RobotForTask(o.task);
+  if (o.episodes <= 0) {
+    throw std::invalid_argument("--episodes is " + std::to_string(o.episodes) +
+                                ", expected a positive count");
+  }
+  if (o.steps < 0 || o.steps > 100000) {
+    throw std::invalid_argument("--steps is " + std::to_string(o.steps) +
+                                ", expected 1..100000 (or 0 for the task's episode length)");
+  }
+  if (o.image_size < 8) {
+    throw std::invalid_argument("--image-size is " + std::to_string(o.image_size) +
+                                ", expected at least 8 pixels");
+  }
+  if (o.threads < 1 || o.threads > 256) {
+    throw std::invalid_argument("--threads is " + std::to_string(o.threads) + ", expected 1..256");
+  }
+  if (o.out.empty()) throw std::invalid_argument("--out is empty, expected an HDF5 file path");
+  if (o.resume && o.overwrite) {
+    throw std::invalid_argument("--resume and --overwrite contradict each other");
+  }
+  namespace fs = std::filesystem;
+  const fs::path out(o.out);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir)) {
+    throw std::invalid_argument("output directory '" + dir.string() + "' does not exist");
+  }
+  if (access(dir.c_str(), W_OK) != 0) {
+    throw std::invalid_argument("output directory '" + dir.string() + "' is not writable");
+  }
+  if (fs::is_directory(out)) throw std::invalid_argument("--out '" + o.out + "' is a directory");
+  if (o.resume && !fs::exists(out)) {
+    throw std::invalid_argument("--resume: '" + o.out + "' does not exist");
+  }
+  if (!o.resume && !o.overwrite && fs::exists(out)) {
+    throw std::invalid_argument("output '" + o.out +
+                                "' already exists (use --resume to continue it or --overwrite)");
+  }
+  // Builds the scene once: a bad MJCF file or an image larger than the offscreen buffer
+  // is reported here, before any file is written.
+  auto task = MakeTask(o.task, MakeTaskOptions(o));
+  const mjModel* m = task->sim().model();
+  if (o.image_size > m->vis.global.offwidth || o.image_size > m->vis.global.offheight) {
+    throw std::invalid_argument("--image-size " + std::to_string(o.image_size) +
+                                " exceeds the offscreen buffer " +
+                                std::to_string(m->vis.global.offwidth) + "x" +
+                                std::to_string(m->vis.global.offheight));
+  }
+}
+
+EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed) {
+  task.Reset(episode_seed);
+  ExplorationPolicy policy(task.action_dim(), SplitMix64(episode_seed ^ 0xA5A5A5A5ull));
+  policy.Reset(task);
+  Simulation& sim = task.sim();
+  const int H = renderer.height(), W = renderer.width(), A = task.action_dim();
+  const int Q = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
+  const int O = sim.num_objects();
+  EpisodeData e;
+  e.length = steps;
+  e.seed = episode_seed;
+  e.images.resize(static_cast<size_t>(steps) * H * W * 3);
+  e.qpos.resize(static_cast<size_t>(steps) * Q);
+  e.ee_pos.resize(static_cast<size_t>(steps) * 3);
+  e.object_pos.resize(static_cast<size_t>(steps) * 3 * O);
+  e.actions.resize(static_cast<size_t>(steps) * A);
+  for (int t = 0; t < steps; ++t) {
+    renderer.Render(sim.data(), sim.camera_id(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
+    const Eigen::VectorXd q = sim.arm_qpos();
+    for (int i = 0; i < q.size(); ++i) e.qpos[t * Q + i] = q[i];
+    if (sim.has_gripper()) e.qpos[t * Q + Q - 1] = sim.gripper_opening();
+    const Eigen::Vector3d ee = sim.ee_pos();
+    for (int i = 0; i < 3; ++i) e.ee_pos[t * 3 + i] = ee[i];
+    for (int o = 0; o < O; ++o) {
+      const Eigen::Vector3d p = sim.object_pos(o);
+      for (int i = 0; i < 3; ++i) e.object_pos[(t * O + o) * 3 + i] = p[i];
+    }
+    const Eigen::VectorXd a = policy.Act(task);
+    for (int i = 0; i < A; ++i) e.actions[t * A + i] = static_cast<float>(a[i]);
+    task.Step(a);
+  }
+  return e;
+}
+
+CollectResult Collect(const CollectOptions& o,
+                      const std::function<void(const CollectProgress&)>& on_progress,
+                      const std::atomic<bool>* stop) {
+  ValidateCollectOptions(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto probe = MakeTask(o.task, MakeTaskOptions(o));
+  const int steps = o.steps > 0 ? o.steps : probe->info().episode_steps;
+  const DatasetInfo info = MakeInfo(o, *probe, steps);
+  probe.reset();
+  DatasetWriter writer =
+      o.resume ? DatasetWriter::Resume(o.out, info) : DatasetWriter::Create(o.out, info, o.overwrite);
+
+  CollectResult result;
+  const int start = writer.num_episodes();
+  const int threads = std::max(1, std::min(o.threads, o.episodes - start));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<int, EpisodeData> ready;
+  int next = start, written = start;
+  bool quit = false;
+  std::exception_ptr error;
+
+  auto worker = [&] {
+    try {
+      auto task = MakeTask(o.task, MakeTaskOptions(o));
+      RenderOptions ro;
+      ro.width = ro.height = o.image_size;
+      Renderer renderer(task->sim().model(), ro);
+      for (;;) {
+        int k;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          // Stay at most a few episodes ahead of the writer to bound memory.
+          cv.wait(lock, [&] { return quit || next - written < 2 * threads; });
+          if (quit || next >= o.episodes) return;
+          k = next++;
+        }
+        EpisodeData e = RunEpisode(*task, renderer, steps, EpisodeSeed(o.seed, k));
+        std::lock_guard<std::mutex> lock(mu);
+        ready.emplace(k, std::move(e));
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+      quit = true;
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads && start < o.episodes; ++i) pool.emplace_back(worker);
+
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      quit = true;
+    }
+    cv.notify_all();
+    for (auto& t : pool) t.join();
+  };
+  try {
+    while (written < o.episodes) {
+      EpisodeData e;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
+          return ready.count(written) || error || (stop && stop->load());
+        });
+        if (error) break;
+        auto it = ready.find(written);
+        if (it == ready.end()) {
+          if (stop && stop->load()) {
+            result.interrupted = true;
+            break;
+          }
+          continue;
+        }
+        e = std::move(it->second);
+        ready.erase(it);
+      }
+      writer.Append(e);
+      result.frames += e.length;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++written;
+      }
+      cv.notify_all();
+      result.episodes_written++;
+      if (on_progress) {
+        on_progress({written, o.episodes, result.frames,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+      }
+    }
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  if (error) std::rethrow_exception(error);
+  result.episodes_in_file = writer.num_episodes();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace jepa_mpc::sim

@@ -1,0 +1,62 @@
+#pragma once
+
+// Parallel, deterministic data collection: worker threads each own a task, a renderer and an
+// exploration policy; episode k always uses the seed derived from (seed, k), so the file is the
+// same whatever the thread count. Episodes are written in order, one commit each.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "sim/dataset.h"
+#include "sim/task.h"
+
+namespace jepa_mpc::sim {
+
+struct CollectOptions {
+  std::string task = "reach2d";
+  int episodes = 100;
+  int steps = 0;             // control steps per episode; 0: the task's episode length
+  int image_size = 64;       // square images (pixels)
+  uint64_t seed = 0;
+  int threads = 2;
+  std::string out;           // HDF5 path
+  bool resume = false;       // continue an existing file collected with the same settings
+  bool overwrite = false;    // replace an existing file
+  std::string mjcf_file;     // optional MJCF replacing the robot's built-in model
+};
+
+struct CollectProgress {
+  int episodes_done = 0;     // complete episodes in the file
+  int episodes_total = 0;
+  int64_t frames = 0;        // frames collected in this run
+  double seconds = 0;        // wall time of this run
+};
+
+struct CollectResult {
+  int episodes_written = 0;  // in this run
+  int episodes_in_file = 0;
+  int64_t frames = 0;        // in this run
+  double seconds = 0;
+  bool interrupted = false;  // stopped by the stop flag
+};
+
+// The seed of episode k of a collection seeded with seed.
+uint64_t EpisodeSeed(uint64_t seed, int k);
+
+// Checks the options and the output path without writing anything. Throws
+// std::invalid_argument naming the bad option.
+void ValidateCollectOptions(const CollectOptions& options);
+
+// Runs one episode of a task with the exploration policy and renders every frame.
+EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed);
+
+// Collects options.episodes episodes into options.out. on_progress is called from the calling
+// thread after every committed episode. When *stop becomes true the workers finish nothing new
+// and every complete episode stays in the file.
+CollectResult Collect(const CollectOptions& options,
+                      const std::function<void(const CollectProgress&)>& on_progress = {},
+                      const std::atomic<bool>* stop = nullptr);
+
+}  // namespace jepa_mpc::sim

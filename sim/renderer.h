@@ -1,0 +1,62 @@
+#pragma once
+
+// Headless MuJoCo rendering: an EGL context (the device platform on a GPU, Mesa's surfaceless
+// platform otherwise) or OSMesa when built with JEPA_MPC_RENDER_BACKEND=OSMESA. One Renderer per
+// thread; it owns its GL context and makes it current on each call.
+
+#include <mujoco/mujoco.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jepa_mpc::sim {
+
+struct RenderOptions {
+  int width = 64;
+  int height = 64;
+  // Fast mode for data collection: no shadows, reflections, skybox, fog or haze.
+  bool fast = true;
+};
+
+// An RGB image, rows top to bottom: pixel (r, c) channel k is rgb[(r * width + c) * 3 + k].
+struct Image {
+  int height = 0;
+  int width = 0;
+  std::vector<uint8_t> rgb;
+};
+
+class GlContext;
+
+class Renderer {
+ public:
+  // Throws std::invalid_argument if the image is larger than the model's offscreen buffer
+  // (visual/global offwidth x offheight) and std::runtime_error if no GL context can be made.
+  Renderer(const mjModel* model, const RenderOptions& options = {});
+  ~Renderer();
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
+
+  // Renders the scene in `data` from camera `camera_id` (-1: free camera) into out, which holds
+  // height * width * 3 bytes, upright. data is updated by mjv_updateScene only (no physics).
+  void Render(mjData* data, int camera_id, uint8_t* out);
+  Image Render(mjData* data, int camera_id);
+
+  int width() const { return options_.width; }
+  int height() const { return options_.height; }
+  // "egl-device", "egl-surfaceless" or "osmesa".
+  const std::string& backend() const;
+
+ private:
+  const mjModel* model_;
+  RenderOptions options_;
+  std::unique_ptr<GlContext> gl_;
+  mjvScene scene_;
+  mjvCamera camera_;
+  mjvOption option_;
+  mjrContext context_;
+  std::vector<uint8_t> flipped_;
+};
+
+}  // namespace jepa_mpc::sim

@@ -1,0 +1,196 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace jepa_mpc::sim {
+
+Simulation::Simulation(robots::RobotSpec spec)
+    : Simulation(spec, LoadModelFromString(spec.mjcf, "MJCF of robot '" + spec.name + "'")) {}
+
+Simulation::Simulation(robots::RobotSpec spec, ModelPtr model)
+    : spec_(std::move(spec)), model_(std::move(model)) {
+  data_ = MakeData(model_.get());
+  Resolve();
+  Reset();
+}
+
+Simulation::Simulation(const Simulation& other)
+    : spec_(other.spec_), model_(other.model_), data_(MakeData(other.model_.get())) {
+  mj_copyData(data_.get(), model_.get(), other.data_.get());
+  Resolve();
+}
+
+void Simulation::Resolve() {
+  const mjModel* m = model_.get();
+  const int n = static_cast<int>(spec_.arm_joints.size());
+  if (n == 0 || spec_.arm_actuators.size() != spec_.arm_joints.size()) {
+    throw std::invalid_argument("robot spec '" + spec_.name +
+                                "' needs one actuator per arm joint, and at least one joint");
+  }
+  if (static_cast<int>(spec_.home_qpos.size()) != n) {
+    throw std::invalid_argument("robot spec '" + spec_.name + "' home pose has " +
+                                std::to_string(spec_.home_qpos.size()) + " values, expected " +
+                                std::to_string(n));
+  }
+  arm_qpos_adr_.clear();
+  arm_dof_adr_.clear();
+  arm_actuators_.clear();
+  lower_.resize(n);
+  upper_.resize(n);
+  limited_.assign(n, false);
+  for (int i = 0; i < n; ++i) {
+    const int j = RequireId(m, mjOBJ_JOINT, spec_.arm_joints[i]);
+    if (m->jnt_type[j] != mjJNT_HINGE) {
+      throw std::invalid_argument("arm joint '" + spec_.arm_joints[i] + "' is not a hinge");
+    }
+    arm_qpos_adr_.push_back(m->jnt_qposadr[j]);
+    arm_dof_adr_.push_back(m->jnt_dofadr[j]);
+    limited_[i] = m->jnt_limited[j];
+    lower_[i] = limited_[i] ? m->jnt_range[2 * j] : -INFINITY;
+    upper_[i] = limited_[i] ? m->jnt_range[2 * j + 1] : INFINITY;
+    arm_actuators_.push_back(RequireId(m, mjOBJ_ACTUATOR, spec_.arm_actuators[i]));
+  }
+  gripper_actuator_ = -1;
+  gripper_qpos_adr_ = -1;
+  if (!spec_.gripper_actuator.empty()) {
+    gripper_actuator_ = RequireId(m, mjOBJ_ACTUATOR, spec_.gripper_actuator);
+    const int j = m->actuator_trnid[2 * gripper_actuator_];
+    gripper_qpos_adr_ = m->jnt_qposadr[j];
+  }
+  ee_site_ = RequireId(m, mjOBJ_SITE, spec_.end_effector_site);
+  if (spec_.cameras.empty()) throw std::invalid_argument("robot spec '" + spec_.name + "' has no camera");
+  camera_ = RequireId(m, mjOBJ_CAMERA, spec_.cameras[0]);
+  object_bodies_.clear();
+  object_qpos_adr_.clear();
+  object_dof_adr_.clear();
+  for (const auto& name : spec_.objects) {
+    const int b = RequireId(m, mjOBJ_BODY, name);
+    const int j = m->body_jntadr[b];
+    if (j < 0 || m->jnt_type[j] != mjJNT_FREE) {
+      throw std::invalid_argument("object '" + name + "' is not a free body");
+    }
+    object_bodies_.push_back(b);
+    object_qpos_adr_.push_back(m->jnt_qposadr[j]);
+    object_dof_adr_.push_back(m->jnt_dofadr[j]);
+  }
+  const double ratio = spec_.control_period / m->opt.timestep;
+  substeps_ = static_cast<int>(std::lround(ratio));
+  if (substeps_ < 1 || std::abs(ratio - substeps_) > 1e-6) {
+    throw std::invalid_argument("control period " + std::to_string(spec_.control_period) +
+                                " s is not a multiple of the timestep " +
+                                std::to_string(m->opt.timestep) + " s");
+  }
+}
+
+void Simulation::Reset() {
+  mj_resetData(model_.get(), data_.get());
+  SetArmPose(Eigen::Map<const Eigen::VectorXd>(spec_.home_qpos.data(), spec_.home_qpos.size()));
+  SetGripper(0.0);
+  mj_forward(model_.get(), data_.get());
+}
+
+void Simulation::SetArmPose(const Eigen::VectorXd& q) {
+  for (int i = 0; i < num_arm_joints(); ++i) {
+    data_->qpos[arm_qpos_adr_[i]] = q[i];
+    data_->qvel[arm_dof_adr_[i]] = 0;
+  }
+  SetArmTargets(q);
+  mj_forward(model_.get(), data_.get());
+}
+
+void Simulation::SetObjectPosition(int object, const Eigen::Vector3d& pos) {
+  double* q = data_->qpos + object_qpos_adr_.at(object);
+  q[0] = pos.x();
+  q[1] = pos.y();
+  q[2] = pos.z();
+  q[3] = 1;
+  q[4] = q[5] = q[6] = 0;
+  for (int k = 0; k < 6; ++k) data_->qvel[object_dof_adr_[object] + k] = 0;
+  mj_forward(model_.get(), data_.get());
+}
+
+void Simulation::SetArmTargets(const Eigen::VectorXd& q) {
+  for (int i = 0; i < num_arm_joints(); ++i) {
+    data_->ctrl[arm_actuators_[i]] = std::clamp(q[i], lower_[i], upper_[i]);
+  }
+}
+
+void Simulation::SetGripper(double g) {
+  if (gripper_actuator_ < 0) return;
+  g = std::clamp(g, 0.0, 1.0);
+  data_->ctrl[gripper_actuator_] =
+      spec_.gripper_range[0] + g * (spec_.gripper_range[1] - spec_.gripper_range[0]);
+}
+
+void Simulation::Substep() {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  mj_step1(m, d);
+  for (int dof : arm_dof_adr_) d->qfrc_applied[dof] = d->qfrc_bias[dof];
+  mj_step2(m, d);
+}
+
+void Simulation::Advance() {
+  for (int i = 0; i < substeps_; ++i) Substep();
+  if (data_->warning[mjWARN_BADQACC].number > 0) {
+    data_->warning[mjWARN_BADQACC].number = 0;
+    throw std::runtime_error("simulation of '" + spec_.name +
+                             "' became unstable (bad accelerations) at t=" +
+                             std::to_string(data_->time) + " s");
+  }
+}
+
+Eigen::VectorXd Simulation::arm_qpos() const {
+  Eigen::VectorXd q(num_arm_joints());
+  for (int i = 0; i < num_arm_joints(); ++i) q[i] = data_->qpos[arm_qpos_adr_[i]];
+  return q;
+}
+
+double Simulation::gripper_opening() const {
+  return gripper_qpos_adr_ >= 0 ? data_->qpos[gripper_qpos_adr_] : 0.0;
+}
+
+Eigen::Vector3d Simulation::ee_pos() const {
+  return Eigen::Map<const Eigen::Vector3d>(data_->site_xpos + 3 * ee_site_);
+}
+
+Eigen::Matrix3d Simulation::ee_rot() const {
+  // MuJoCo stores 3x3 matrices row-major.
+  return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(data_->site_xmat +
+                                                                         9 * ee_site_);
+}
+
+Eigen::Vector3d Simulation::object_pos(int i) const {
+  return Eigen::Map<const Eigen::Vector3d>(data_->xpos + 3 * object_bodies_.at(i));
+}
+
+SimState Simulation::GetState() const {
+  const mjModel* m = model_.get();
+  const mjData* d = data_.get();
+  SimState s;
+  s.time = d->time;
+  s.qpos.assign(d->qpos, d->qpos + m->nq);
+  s.qvel.assign(d->qvel, d->qvel + m->nv);
+  s.act.assign(d->act, d->act + m->na);
+  s.ctrl.assign(d->ctrl, d->ctrl + m->nu);
+  return s;
+}
+
+void Simulation::SetState(const SimState& s) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  if (static_cast<int>(s.qpos.size()) != m->nq || static_cast<int>(s.qvel.size()) != m->nv ||
+      static_cast<int>(s.act.size()) != m->na || static_cast<int>(s.ctrl.size()) != m->nu) {
+    throw std::invalid_argument("simulation state does not match model '" + spec_.name + "'");
+  }
+  d->time = s.time;
+  std::copy(s.qpos.begin(), s.qpos.end(), d->qpos);
+  std::copy(s.qvel.begin(), s.qvel.end(), d->qvel);
+  std::copy(s.act.begin(), s.act.end(), d->act);
+  std::copy(s.ctrl.begin(), s.ctrl.end(), d->ctrl);
+  mj_forward(m, d);
+}
+
+}  // namespace jepa_mpc::sim

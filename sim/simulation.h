@@ -1,0 +1,94 @@
+#pragma once
+
+// A robot scene in MuJoCo: the model (shared, read-only) and one mjData, with the names of the
+// robot spec resolved to ids once. Copies share the model and duplicate the data, so an oracle
+// can roll candidates out in parallel copies.
+
+#include <Eigen/Core>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "robots/robot_spec.h"
+#include "sim/mj.h"
+
+namespace jepa_mpc::sim {
+
+// Everything needed to put a scene back where it was.
+struct SimState {
+  double time = 0;
+  std::vector<double> qpos;  // (nq)
+  std::vector<double> qvel;  // (nv)
+  std::vector<double> act;   // (na)
+  std::vector<double> ctrl;  // (nu)
+};
+
+class Simulation {
+ public:
+  // Compiles spec.mjcf and resolves every name in the spec. Throws std::runtime_error for a bad
+  // MJCF and std::invalid_argument for a spec that does not match the model.
+  explicit Simulation(robots::RobotSpec spec);
+  // Uses a compiled model (e.g. loaded from a user's MJCF file) with the spec's names.
+  Simulation(robots::RobotSpec spec, ModelPtr model);
+  Simulation(const Simulation& other);
+  Simulation& operator=(const Simulation&) = delete;
+
+  const robots::RobotSpec& spec() const { return spec_; }
+  const mjModel* model() const { return model_.get(); }
+  mjData* data() { return data_.get(); }
+  const mjData* data() const { return data_.get(); }
+
+  // Home pose: arm at spec().home_qpos, servos holding it, gripper open, objects at their
+  // MJCF positions, velocities zero; kinematics computed.
+  void Reset();
+  // Sets arm joint angles (rad, n_arm) and the servo targets to them, zero velocity, forward.
+  void SetArmPose(const Eigen::VectorXd& q);
+  // Sets a free body's position (m) with identity orientation, zero velocity; forward.
+  void SetObjectPosition(int object, const Eigen::Vector3d& pos);
+
+  // Arm servo targets (rad, n_arm), clipped to the joint limits.
+  void SetArmTargets(const Eigen::VectorXd& q);
+  // Gripper servo target from g in [0, 1]: 0 open, 1 closed.
+  void SetGripper(double g);
+  // One physics step with gravity and Coriolis compensation on the arm joints.
+  void Substep();
+  // One control period: substeps() physics steps. Throws std::runtime_error if the physics
+  // became unstable (MuJoCo's bad-acceleration warning).
+  void Advance();
+  int substeps() const { return substeps_; }
+
+  int num_arm_joints() const { return static_cast<int>(arm_qpos_adr_.size()); }
+  bool has_gripper() const { return gripper_actuator_ >= 0; }
+  Eigen::VectorXd arm_qpos() const;                 // (n_arm) rad
+  Eigen::VectorXd arm_lower() const { return lower_; }  // (n_arm) joint limits, rad
+  Eigen::VectorXd arm_upper() const { return upper_; }
+  bool arm_limited(int i) const { return limited_[i]; }
+  double gripper_opening() const;                   // finger joint position (m), 0 if none
+  Eigen::Vector3d ee_pos() const;                   // end-effector site, world frame (m)
+  Eigen::Matrix3d ee_rot() const;                   // end-effector site orientation
+  int num_objects() const { return static_cast<int>(object_bodies_.size()); }
+  Eigen::Vector3d object_pos(int i) const;          // free body position (m)
+  int camera_id() const { return camera_; }         // spec().cameras[0]
+  int ee_site() const { return ee_site_; }
+  const std::vector<int>& arm_qpos_adr() const { return arm_qpos_adr_; }
+  const std::vector<int>& arm_dof_adr() const { return arm_dof_adr_; }
+
+  SimState GetState() const;
+  void SetState(const SimState& state);  // also recomputes kinematics (mj_forward)
+
+ private:
+  void Resolve();
+
+  robots::RobotSpec spec_;
+  std::shared_ptr<const mjModel> model_;
+  DataPtr data_;
+  std::vector<int> arm_qpos_adr_, arm_dof_adr_, arm_actuators_;
+  Eigen::VectorXd lower_, upper_;
+  std::vector<bool> limited_;
+  int gripper_actuator_ = -1, gripper_qpos_adr_ = -1;
+  int ee_site_ = -1, camera_ = -1;
+  std::vector<int> object_bodies_, object_qpos_adr_, object_dof_adr_;
+  int substeps_ = 1;
+};
+
+}  // namespace jepa_mpc::sim

@@ -1,0 +1,79 @@
+#pragma once
+
+// Goal-image tasks: a task resets its scene from a seed, samples a reachable goal state, renders
+// the goal image from that state, and judges success from the true state.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sim/action_space.h"
+#include "sim/renderer.h"
+#include "sim/simulation.h"
+
+namespace jepa_mpc::sim {
+
+struct TaskOptions {
+  int offscreen_size = 256;  // offscreen render buffer (pixels, square)
+  std::string mjcf_file;     // replace the robot's built-in MJCF with this file ("" = built-in)
+};
+
+struct TaskInfo {
+  std::string name;
+  std::string robot;
+  int episode_steps = 0;           // control steps per episode
+  double success_threshold = 0;    // m
+  std::string success_rule;        // human-readable rule, printed with every result
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+
+  const TaskInfo& info() const { return info_; }
+  Simulation& sim() { return *sim_; }
+  const Simulation& sim() const { return *sim_; }
+  ActionSpace& action_space() { return *action_space_; }
+  int action_dim() const { return action_space_->dim(); }
+
+  // Resets the scene to a start state and samples a goal, both from seed.
+  void Reset(uint64_t seed);
+  // Applies one normalised action for one control period.
+  void Step(const Eigen::VectorXd& action);
+
+  // The goal state (robot and objects placed at the goal) and the point that must reach it.
+  const SimState& goal_state() const { return goal_state_; }
+  const Eigen::Vector3d& goal_position() const { return goal_pos_; }
+  // Renders the scene in its goal state; the current state is restored afterwards.
+  Image RenderGoal(Renderer& renderer);
+
+  // The point that must reach goal_position() (end effector or block), world frame (m).
+  virtual Eigen::Vector3d TrackedPosition() const = 0;
+  // Distance (m) between TrackedPosition() and goal_position(), in the task's metric.
+  virtual double Distance() const;
+  virtual bool Success() const { return Distance() < info_.success_threshold; }
+
+ protected:
+  Task(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options);
+  // Puts sim() in the start state and sets goal_state_ / goal_pos_.
+  virtual void DoReset(std::mt19937_64& rng) = 0;
+  virtual void OnStep() {}
+
+  TaskInfo info_;
+  std::unique_ptr<Simulation> sim_;
+  std::unique_ptr<ActionSpace> action_space_;
+  SimState goal_state_;
+  Eigen::Vector3d goal_pos_ = Eigen::Vector3d::Zero();
+};
+
+// reach2d, reach3d, push, pick_place. Throws std::invalid_argument naming the known tasks.
+std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& options = {});
+std::vector<std::string> TaskNames();
+// The robot a task runs on, and the default task of a robot.
+std::string RobotForTask(const std::string& task);
+std::string DefaultTaskForRobot(const std::string& robot);
+
+}  // namespace jepa_mpc::sim

@@ -1,0 +1,177 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sim/collector.h"
+#include "tests/sim/mujoco_fixture.h"
+
+namespace jepa_mpc::sim {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class CollectorTest : public MujocoTest {
+ protected:
+  void SetUp() override {
+    MujocoTest::SetUp();
+    dir_ = fs::temp_directory_path() /
+           ("jepa_collect_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    MujocoTest::TearDown();
+  }
+  CollectOptions Options(const std::string& name, int episodes, int threads) {
+    CollectOptions o;
+    o.task = "reach2d";
+    o.episodes = episodes;
+    o.steps = 12;
+    o.image_size = 32;
+    o.seed = 5;
+    o.threads = threads;
+    o.out = (dir_ / name).string();
+    return o;
+  }
+  static std::string Bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  void ExpectSameEpisodes(const std::string& a, const std::string& b) {
+    DatasetReader ra(a), rb(b);
+    ASSERT_EQ(ra.num_episodes(), rb.num_episodes());
+    for (int k = 0; k < ra.num_episodes(); ++k) EXPECT_TRUE(ra.Read(k) == rb.Read(k)) << k;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CollectorTest, DeterministicPerSeedWhateverTheThreadCount) {
+  const auto one = Options("one.h5", 5, 1), two = Options("two.h5", 5, 2);
+  Collect(one);
+  Collect(two);
+  ExpectSameEpisodes(one.out, two.out);
+  EXPECT_EQ(Bytes(one.out), Bytes(two.out));  // the same file, byte for byte
+  auto other = Options("other.h5", 5, 2);
+  other.seed = 6;
+  Collect(other);
+  EXPECT_FALSE(DatasetReader(one.out).Read(0) == DatasetReader(other.out).Read(0));
+}
+
+TEST_F(CollectorTest, EpisodesHoldConsistentData) {
+  auto o = Options("d.h5", 2, 2);
+  o.task = "push";
+  o.steps = 20;
+  const auto r = Collect(o);
+  EXPECT_EQ(r.episodes_written, 2);
+  EXPECT_EQ(r.frames, 40);
+  DatasetReader reader(o.out);
+  EXPECT_EQ(reader.info().robot, "panda7");
+  EXPECT_EQ(reader.info().action_dim, 4);
+  EXPECT_EQ(reader.info().qpos_dim, 8);
+  EXPECT_EQ(reader.info().num_objects, 1);
+  const EpisodeData e = reader.Read(1);
+  EXPECT_EQ(e.seed, EpisodeSeed(5, 1));
+  for (float a : e.actions) {
+    EXPECT_GE(a, -1.f);
+    EXPECT_LE(a, 1.f);
+  }
+  // Replaying the episode from its seed reproduces the recorded images and positions.
+  auto task = MakeTask("push");
+  RenderOptions ro;
+  ro.width = ro.height = 32;
+  Renderer renderer(task->sim().model(), ro);
+  EXPECT_TRUE(RunEpisode(*task, renderer, 20, e.seed) == e);
+}
+
+TEST_F(CollectorTest, ResumeGivesTheSameFileAsAnUninterruptedRun) {
+  const auto full = Options("full.h5", 6, 2);
+  Collect(full);
+  auto part = Options("part.h5", 3, 2);
+  Collect(part);
+  part.episodes = 6;
+  part.resume = true;
+  const auto r = Collect(part);
+  EXPECT_EQ(r.episodes_written, 3);
+  EXPECT_EQ(r.episodes_in_file, 6);
+  ExpectSameEpisodes(full.out, part.out);
+  // Resuming a complete file writes nothing.
+  EXPECT_EQ(Collect(part).episodes_written, 0);
+}
+
+TEST_F(CollectorTest, StopFlagKeepsEveryCompleteEpisode) {
+  auto o = Options("stop.h5", 40, 2);
+  std::atomic<bool> stop{false};
+  const auto r = Collect(
+      o, [&](const CollectProgress& p) { if (p.episodes_done >= 3) stop = true; }, &stop);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_GE(r.episodes_in_file, 3);
+  EXPECT_LT(r.episodes_in_file, 40);
+  DatasetReader reader(o.out);
+  EXPECT_EQ(reader.num_episodes(), r.episodes_in_file);
+  for (int k = 0; k < reader.num_episodes(); ++k) EXPECT_EQ(reader.Read(k).length, 12);
+}
+
+TEST_F(CollectorTest, BadOptionsAreRejectedBeforeAnythingIsWritten) {
+  auto expect_error = [&](CollectOptions o, const std::string& words) {
+    try {
+      ValidateCollectOptions(o);
+      ADD_FAILURE() << "expected an error mentioning " << words;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(words));
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(words));
+    }
+    EXPECT_FALSE(fs::exists(o.out)) << "left a file behind for: " << words;
+  };
+  auto o = Options("bad.h5", 3, 1);
+  auto bad = o;
+  bad.task = "juggle";
+  expect_error(bad, "unknown task 'juggle'");
+  bad = o;
+  bad.episodes = 0;
+  expect_error(bad, "--episodes");
+  bad = o;
+  bad.episodes = -4;
+  expect_error(bad, "--episodes");
+  bad = o;
+  bad.steps = -1;
+  expect_error(bad, "--steps");
+  bad = o;
+  bad.threads = 0;
+  expect_error(bad, "--threads");
+  bad = o;
+  bad.image_size = 1024;
+  expect_error(bad, "exceeds the offscreen buffer");
+  bad = o;
+  bad.out = (dir_ / "no_such_dir" / "x.h5").string();
+  expect_error(bad, "does not exist");
+  bad = o;
+  bad.mjcf_file = (dir_ / "missing.xml").string();
+  expect_error(bad, "missing.xml");
+  const std::string broken = (dir_ / "broken.xml").string();
+  std::ofstream(broken) << "<mujoco><worldbody><geom type='sphere'>";
+  bad = o;
+  bad.mjcf_file = broken;
+  expect_error(bad, "broken.xml");
+  bad = o;
+  bad.resume = true;
+  expect_error(bad, "does not exist");
+}
+
+TEST_F(CollectorTest, UserMjcfFileIsUsed) {
+  // The built-in model written to a file with a bigger arm colour change loads and collects.
+  std::string xml = robots::MakeRobot("reacher2d").mjcf;
+  const std::string path = (dir_ / "reacher.xml").string();
+  std::ofstream(path) << xml;
+  auto o = Options("mjcf.h5", 1, 1);
+  o.mjcf_file = path;
+  EXPECT_EQ(Collect(o).episodes_in_file, 1);
+}
+
+}  // namespace
+}  // namespace jepa_mpc::sim

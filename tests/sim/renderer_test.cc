@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "sim/renderer.h"
+#include "sim/simulation.h"
+#include "tests/sim/mujoco_fixture.h"
+
+namespace jepa_mpc::sim {
+namespace {
+
+class RendererTest : public MujocoTest {};
+
+// Centroid (row, col) of clearly red pixels (the reacher's fingertip ball).
+std::pair<double, double> RedCentroid(const Image& img) {
+  double rs = 0, cs = 0;
+  int n = 0;
+  for (int r = 0; r < img.height; ++r) {
+    for (int c = 0; c < img.width; ++c) {
+      const uint8_t* p = &img.rgb[(r * img.width + c) * 3];
+      if (p[0] > 150 && p[1] < 90 && p[2] < 90) rs += r, cs += c, ++n;
+    }
+  }
+  EXPECT_GT(n, 0) << "no red pixels";
+  return {rs / std::max(n, 1), cs / std::max(n, 1)};
+}
+
+TEST_F(RendererTest, DeterministicAndNotBlank) {
+  Simulation sim(robots::MakeRobot("reacher2d"));
+  Renderer renderer(sim.model());
+  const Image a = renderer.Render(sim.data(), sim.camera_id());
+  const Image b = renderer.Render(sim.data(), sim.camera_id());
+  ASSERT_EQ(a.rgb.size(), 64u * 64u * 3u);
+  EXPECT_EQ(a.rgb, b.rgb);
+  // A second renderer (its own GL context) draws the same pixels.
+  Renderer other(sim.model());
+  EXPECT_EQ(other.Render(sim.data(), sim.camera_id()).rgb, a.rgb);
+  int distinct = 0;
+  for (size_t i = 3; i < a.rgb.size(); i += 3) distinct += a.rgb[i] != a.rgb[0];
+  EXPECT_GT(distinct, 50);
+}
+
+TEST_F(RendererTest, ImagesAreUpright) {
+  // The top camera looks down with image-up = world +y and image-right = world +x.
+  Simulation sim(robots::MakeRobot("reacher2d"));
+  Renderer renderer(sim.model());
+  Eigen::VectorXd q(2);
+  q << M_PI / 2, 0.0;  // arm along +y: fingertip near the top edge
+  sim.SetArmPose(q);
+  auto [row_up, col_up] = RedCentroid(renderer.Render(sim.data(), sim.camera_id()));
+  q << -M_PI / 2, 0.0;  // along -y: near the bottom edge
+  sim.SetArmPose(q);
+  auto [row_down, col_down] = RedCentroid(renderer.Render(sim.data(), sim.camera_id()));
+  EXPECT_LT(row_up, 24);
+  EXPECT_GT(row_down, 40);
+  EXPECT_NEAR(col_up, 32, 3);
+  q << 0.0, 0.0;  // along +x: right edge
+  sim.SetArmPose(q);
+  auto [row_right, col_right] = RedCentroid(renderer.Render(sim.data(), sim.camera_id()));
+  EXPECT_GT(col_right, 40);
+  EXPECT_NEAR(row_right, 32, 3);
+}
+
+TEST_F(RendererTest, WorksWithoutDisplay) {
+  unsetenv("DISPLAY");
+  unsetenv("WAYLAND_DISPLAY");
+  Simulation sim(robots::MakeRobot("panda7", {true, 256}));
+  RenderOptions options;
+  options.width = 96;
+  options.height = 80;
+  Renderer renderer(sim.model(), options);
+  const Image img = renderer.Render(sim.data(), sim.camera_id());
+  EXPECT_EQ(img.height, 80);
+  EXPECT_EQ(img.width, 96);
+  long sum = 0;
+  for (uint8_t v : img.rgb) sum += v;
+  EXPECT_GT(sum, 0);
+}
+
+TEST_F(RendererTest, ImageLargerThanOffscreenBufferIsRejected) {
+  Simulation sim(robots::MakeRobot("reacher2d", {false, 128}));
+  RenderOptions options;
+  options.width = options.height = 200;
+  EXPECT_THROW(Renderer(sim.model(), options), std::invalid_argument);
+}
+
+TEST_F(RendererTest, RendersFromManyThreadsIdentically) {
+  Simulation sim(robots::MakeRobot("reacher2d"));
+  Renderer renderer(sim.model());
+  const Image reference = renderer.Render(sim.data(), sim.camera_id());
+  std::vector<std::vector<uint8_t>> results(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      Simulation local(sim);
+      Renderer r(local.model());
+      results[i] = r.Render(local.data(), local.camera_id()).rgb;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_EQ(r, reference.rgb);
+}
+
+}  // namespace
+}  // namespace jepa_mpc::sim
