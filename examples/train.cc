@@ -1,0 +1,126 @@
+// train: a JEPA world model (encoder + action-conditioned predictor) from a collected dataset.
+//
+//   train --data data/reach2d.h5 --out runs/reach2d
+//   train --data data/reach2d.h5 --out runs/reach2d --config my.json --steps 5000 --resume
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "examples/common/cli.h"
+#include "examples/common/progress.h"
+#include "world_model/checkpoint.h"
+#include "world_model/trainer.h"
+
+using namespace jepa_mpc;
+namespace wm = jepa_mpc::world_model;
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train a JEPA world model on a dataset written by collect."};
+  std::string data_path, out_dir, config_path;
+  bool resume = false;
+  // CLI overrides, applied over the robot's defaults and the config file.
+  nlohmann::json overrides = nlohmann::json::object(), model_overrides = nlohmann::json::object();
+  auto opt = [&](const char* flag, const char* key, const char* help, bool model = false) {
+    return app.add_option_function<std::string>(
+        flag,
+        [&, key, model](const std::string& v) {
+          nlohmann::json value;
+          try {
+            value = nlohmann::json::parse(v);
+          } catch (...) {
+            value = v;  // a plain string such as a regulariser name
+          }
+          (model ? model_overrides : overrides)[key] = value;
+        },
+        help);
+  };
+  app.add_option("--data", data_path, "dataset (HDF5) from collect")->required();
+  app.add_option("--out", out_dir, "output folder: checkpoint, metrics, quality report")->required();
+  app.add_option("--config", config_path, "JSON file with training options (see config.json of a run)");
+  app.add_flag("--resume", resume, "continue from the checkpoint in --out");
+  opt("--steps", "steps", "optimizer steps");
+  opt("--batch-size", "batch_size", "sub-trajectories per step");
+  opt("--sequence-length", "sequence_length", "frames per sub-trajectory");
+  opt("--lr", "learning_rate", "learning rate");
+  opt("--lambda", "lambda", "regulariser weight");
+  opt("--regularizer", "regularizer", "sigreg | vicreg");
+  opt("--idm-weight", "inverse_dynamics_weight", "inverse-dynamics loss weight");
+  opt("--seed", "seed", "seed");
+  opt("--threads", "threads", "torch threads (0: every core)");
+  opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
+  opt("--latent-dim", "latent_dim", "embedding dimension D", true);
+  opt("--keypoints", "keypoints", "encoder keypoints", true);
+  opt("--channels", "channels", "encoder conv width", true);
+  opt("--history", "history", "embeddings the predictor sees", true);
+  opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
+  CLI11_PARSE(app, argc, argv);
+
+  return tools::RunMain("train", [&] {
+    // Checks the dataset before any work: missing, malformed, empty.
+    sim::DatasetInfo info = sim::DatasetReader(data_path).info();
+    wm::TrainConfig config = wm::DefaultTrainConfig(info.robot);
+    const std::string saved = (fs::path(out_dir) / "config.json").string();
+    if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
+    if (!config_path.empty()) {
+      std::ifstream in(config_path);
+      if (!in) throw std::invalid_argument("cannot read config '" + config_path + "'");
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(in);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument("config '" + config_path + "' is not valid JSON");
+      }
+      wm::from_json(j, config);
+    }
+    if (!model_overrides.empty()) overrides["model"] = model_overrides;
+    try {
+      wm::from_json(overrides, config);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(std::string("bad option value: ") + e.what());
+    }
+    config.Validate();
+
+    std::fprintf(stderr, "load       %s\n", data_path.c_str());
+    const wm::TrainingData data =
+        wm::LoadTrainingData(data_path, config.val_fraction, config.sequence_length);
+    std::fprintf(stderr, "           %lld training and %lld held-out episodes of %lld steps (%s)\n",
+                 static_cast<long long>(data.train.episodes()),
+                 static_cast<long long>(data.val.episodes()),
+                 static_cast<long long>(data.train.length()), data.info.Describe().c_str());
+    fs::create_directories(out_dir);
+    std::ofstream(saved) << nlohmann::json(config).dump(2) << "\n";
+
+    const auto* stop = tools::InstallStopFlag();
+    tools::ProgressBar bar("train", config.steps, "steps");
+    auto result = wm::Train(
+        config, data, out_dir, resume,
+        [&](const wm::StepMetrics& m) {
+          char extra[128];
+          std::snprintf(extra, sizeof(extra), "loss %.4f (pred %.4f, reg %.3f)  %.0f samples/s",
+                        m.loss, 0.5 * (m.teacher_forcing + m.rollout), m.regularizer,
+                        m.samples_per_second);
+          bar.Update(m.step, extra);
+        },
+        stop);
+    if (result.interrupted) {
+      std::fprintf(stderr, "\ninterrupted at step %lld; checkpoint saved, rerun with --resume\n",
+                   static_cast<long long>(result.steps_done));
+      return 130;
+    }
+    bar.Finish();
+    std::fprintf(stderr, "evaluate   held-out quality\n");
+    wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed);
+    nlohmann::json report = q.ToJson();
+    report["train_seconds"] = result.seconds;
+    report["samples_per_second"] = result.samples_per_second;
+    report["steps"] = result.steps_done;
+    std::ofstream((fs::path(out_dir) / "quality.json").string()) << report.dump(2) << "\n";
+    std::printf("%s\n", q.Summary().c_str());
+    std::printf("trained %lld steps in %.1f s (%.0f samples/s); checkpoint %s\n",
+                static_cast<long long>(result.steps_done), result.seconds, result.samples_per_second,
+                (fs::path(out_dir) / "checkpoint.pt").c_str());
+    return 0;
+  });
+}

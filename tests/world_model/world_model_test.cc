@@ -1,0 +1,298 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sim/collector.h"
+#include "world_model/checkpoint.h"
+#include "world_model/losses.h"
+#include "world_model/quality.h"
+#include "world_model/trainer.h"
+
+namespace jepa_mpc::world_model {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// A small reach2d dataset (32x32 images) collected once for the whole suite.
+class WorldModelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("jepa_wm_test_" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    sim::CollectOptions o;
+    o.task = "reach2d";
+    o.episodes = 8;
+    o.steps = 24;
+    o.image_size = 32;
+    o.seed = 3;
+    o.threads = 2;
+    o.out = (*dir_ / "data.h5").string();
+    sim::Collect(o);
+    data_ = new TrainingData(LoadTrainingData(o.out, 0.25, 4));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete data_;
+  }
+  void SetUp() override {
+    torch::manual_seed(0);
+    at::set_num_threads(1);
+  }
+  static TrainConfig TinyConfig() {
+    TrainConfig c;
+    c.model.latent_dim = 8;
+    c.model.channels = 8;
+    c.model.keypoints = 8;
+    c.model.hidden = 64;
+    c.model.layers = 2;
+    c.batch_size = 16;
+    c.sequence_length = 4;
+    c.lambda = 0.01;
+    c.steps = 20;
+    c.checkpoint_every = 10;
+    c.threads = 1;
+    c.learning_rate = 3e-3;
+    return c;
+  }
+  static ModelMeta TinyMeta(int64_t history = 1) {
+    TrainConfig c = TinyConfig();
+    c.model.history = history;
+    return MakeMeta(c, data_->info);
+  }
+  std::string Out(const std::string& name) { return (*dir_ / name).string(); }
+
+  static fs::path* dir_;
+  static TrainingData* data_;
+};
+fs::path* WorldModelTest::dir_ = nullptr;
+TrainingData* WorldModelTest::data_ = nullptr;
+
+TEST_F(WorldModelTest, SigRegIsSmallForGaussianAndLargeForCollapsed) {
+  auto gen = at::detail::createCPUGenerator(1);
+  auto gaussian = torch::randn({512, 16}, gen);
+  auto collapsed = torch::zeros({512, 16});
+  auto low_rank = torch::randn({512, 1}, gen) * torch::ones({1, 16});  // rank one
+  auto shifted = gaussian + 2.0;
+  const double g = SIGReg(gaussian, 64, 7).item<double>();
+  EXPECT_LT(g, 2.0);
+  EXPECT_GT(SIGReg(collapsed, 64, 7).item<double>(), 50 * g);
+  EXPECT_GT(SIGReg(low_rank, 64, 7).item<double>(), 10 * g);
+  EXPECT_GT(SIGReg(shifted, 64, 7).item<double>(), 50 * g);
+  // VICReg agrees on the ordering.
+  EXPECT_LT(VICReg(gaussian).item<double>(), VICReg(low_rank).item<double>());
+  EXPECT_LT(VICReg(gaussian).item<double>(), VICReg(collapsed).item<double>());
+}
+
+TEST_F(WorldModelTest, EffectiveRankMeasuresDimensions) {
+  auto gen = at::detail::createCPUGenerator(2);
+  EXPECT_GT(EffectiveRank(torch::randn({2000, 8}, gen)), 7.5);
+  EXPECT_NEAR(EffectiveRank(torch::randn({2000, 1}, gen) * torch::ones({1, 8})), 1.0, 0.01);
+}
+
+TEST_F(WorldModelTest, GradientsReachEncoderAndPredictor) {
+  WorldModel model(TinyMeta());
+  model->train();
+  std::mt19937_64 rng(1);
+  Batch b = SampleBatch(data_->train, 8, 4, rng);
+  const int64_t B = 8, L = 4;
+  auto z = model->encoder->forward(b.images.reshape({B * L, 3, 32, 32})).reshape({B, L, -1});
+  auto pred = RolloutPredictor(model->predictor, z.narrow(1, 0, 1), torch::zeros({B, 0, 2}),
+                               b.actions.narrow(1, 0, 3));
+  auto loss = torch::mse_loss(pred, z.narrow(1, 1, 3)) + 0.1 * SIGReg(z.reshape({B * L, -1}), 16, 0);
+  loss.backward();
+  int with_grad = 0, total = 0;
+  for (const auto& p : model->named_parameters()) {
+    ++total;
+    if (p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0) ++with_grad;
+    else ADD_FAILURE() << "no gradient reaches " << p.key();
+  }
+  EXPECT_EQ(with_grad, total);
+}
+
+TEST_F(WorldModelTest, BatchedRolloutEqualsPerSampleRollout) {
+  for (int64_t history : {1, 2}) {
+    WorldModel model(TinyMeta(history));
+    auto z0 = torch::randn({5, history, 8});
+    auto actions = torch::rand({5, 6, 2}) * 2 - 1;
+    auto batched = model->Rollout(z0, actions);
+    ASSERT_EQ(batched.sizes(), (std::vector<int64_t>{5, 6, 8}));
+    for (int64_t i = 0; i < 5; ++i) {
+      auto single = model->Rollout(z0.narrow(0, i, 1), actions.narrow(0, i, 1));
+      EXPECT_TRUE(torch::allclose(batched.narrow(0, i, 1), single, 1e-5, 1e-6)) << "sample " << i;
+    }
+    // The differentiable rollout computes the same values and lets gradients reach the actions.
+    auto a = actions.clone().requires_grad_(true);
+    auto diff = model->RolloutDifferentiable(z0, a);
+    EXPECT_TRUE(torch::allclose(diff, batched, 1e-5, 1e-6));
+    diff.pow(2).sum().backward();
+    EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
+  }
+}
+
+TEST_F(WorldModelTest, EncodeChecksImageSizeAndUsesEvalMode) {
+  WorldModel model(TinyMeta());
+  EXPECT_THROW(model->Encode(torch::rand({2, 3, 64, 64})), c10::Error);
+  model->train();
+  auto images = torch::rand({4, 3, 32, 32});
+  auto a = model->Encode(images);
+  EXPECT_TRUE(model->is_training());  // mode restored
+  // One image alone encodes to the same embedding as within a batch (no batch statistics).
+  EXPECT_TRUE(torch::allclose(model->Encode(images.narrow(0, 1, 1)), a.narrow(0, 1, 1), 1e-5, 1e-6));
+}
+
+TEST_F(WorldModelTest, TinyModelOverfitsTwoEpisodes) {
+  TrainingData two = *data_;
+  two.train = data_->train.Slice(0, 2);
+  TrainConfig c = TinyConfig();
+  c.steps = 500;
+  c.lambda = 0.001;  // anti-collapse only; memorising is the point here
+  c.checkpoint_every = 1000;
+  std::vector<double> pred;
+  Train(c, two, Out("overfit"), false,
+        [&](const StepMetrics& m) { pred.push_back(0.5 * (m.teacher_forcing + m.rollout)); });
+  ASSERT_EQ(pred.size(), 500u);
+  auto mean = [&](size_t from, size_t n) {
+    double s = 0;
+    for (size_t i = from; i < from + n; ++i) s += pred[i];
+    return s / n;
+  };
+  EXPECT_LT(mean(480, 20), mean(0, 5) / 10.0) << "first " << mean(0, 5) << " last " << mean(480, 20);
+}
+
+TEST_F(WorldModelTest, CheckpointRoundTripsExactly) {
+  WorldModel model(TinyMeta());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  const std::string path = Out("roundtrip.pt");
+  SaveCheckpoint(path, model, &opt, {7, "rng", "{}"});
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  Checkpoint ck = LoadCheckpoint(path);
+  EXPECT_EQ(ck.state.step, 7);
+  EXPECT_EQ(ck.state.rng_state, "rng");
+  EXPECT_EQ(nlohmann::json(ck.model->meta()), nlohmann::json(model->meta()));
+  auto a = model->named_parameters(), b = ck.model->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+  for (const auto& p : model->named_buffers()) {
+    EXPECT_TRUE(torch::equal(p.value(), ck.model->named_buffers()[p.key()])) << p.key();
+  }
+  auto images = torch::rand({3, 3, 32, 32});
+  EXPECT_TRUE(torch::equal(model->Encode(images), ck.model->Encode(images)));
+}
+
+TEST_F(WorldModelTest, ResumeIsExact) {
+  TrainConfig c = TinyConfig();
+  c.steps = 20;
+  auto straight = Train(c, *data_, Out("straight"), false);
+  TrainConfig half = c;
+  half.steps = 10;
+  Train(half, *data_, Out("resumed"), false);
+  auto resumed = Train(c, *data_, Out("resumed"), true);
+  EXPECT_EQ(resumed.steps_done, 20);
+  auto a = straight.model->named_parameters(), b = resumed.model->named_parameters();
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+  // Resuming a finished run does nothing more.
+  EXPECT_EQ(Train(c, *data_, Out("resumed"), true).steps_done, 20);
+}
+
+TEST_F(WorldModelTest, ShortTrainingDoesNotCollapse) {
+  TrainConfig c = TinyConfig();
+  c.steps = 150;
+  c.checkpoint_every = 1000;
+  auto r = Train(c, *data_, Out("nocollapse"), false);
+  auto z = EncodeAll(r.model, data_->val).reshape({-1, 8});
+  EXPECT_GT(EffectiveRank(z), 2.0);
+  EXPECT_GT(z.std(0).min().item<double>(), 0.1);
+}
+
+TEST_F(WorldModelTest, BadCheckpointsGiveClearErrors) {
+  auto expect_error = [](const std::string& path, const std::string& words) {
+    try {
+      LoadCheckpoint(path);
+      ADD_FAILURE() << "expected an error for " << path;
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(words));
+    }
+  };
+  expect_error(Out("missing.pt"), "does not exist");
+  std::ofstream(Out("junk.pt")) << "definitely not a checkpoint";
+  expect_error(Out("junk.pt"), "not a readable checkpoint");
+  WorldModel model(TinyMeta());
+  SaveCheckpoint(Out("good.pt"), model, nullptr, {});
+  fs::copy_file(Out("good.pt"), Out("cut.pt"));
+  fs::resize_file(Out("cut.pt"), fs::file_size(Out("good.pt")) / 2);
+  expect_error(Out("cut.pt"), "not a readable checkpoint");
+  torch::serialize::OutputArchive foreign;
+  foreign.write("weights", torch::ones({3}));
+  foreign.save_to(Out("foreign.pt"));
+  expect_error(Out("foreign.pt"), "not a jepa-mpc checkpoint");
+  // A checkpoint for another robot, image size or action dimension.
+  const ModelMeta& meta = LoadCheckpoint(Out("good.pt")).model->meta();
+  EXPECT_NO_THROW(meta.CheckCompatible("reacher2d", 32, 2));
+  EXPECT_THROW(meta.CheckCompatible("panda7", 32, 2), std::invalid_argument);
+  EXPECT_THROW(meta.CheckCompatible("reacher2d", 64, 2), std::invalid_argument);
+  EXPECT_THROW(meta.CheckCompatible("reacher2d", 32, 4), std::invalid_argument);
+  EXPECT_THROW(LoadOptimizerState(Out("good.pt"), *std::make_unique<torch::optim::AdamW>(
+                                                      model->parameters())),
+               std::runtime_error);
+}
+
+TEST_F(WorldModelTest, NonFiniteLossStopsWithStepAndKeepsLastCheckpoint) {
+  TrainConfig c = TinyConfig();
+  c.steps = 10;
+  Train(c, *data_, Out("nan"), false);
+  TrainingData poisoned = *data_;
+  poisoned.train.actions = data_->train.actions.clone().fill_(NAN);
+  c.steps = 20;
+  try {
+    Train(c, poisoned, Out("nan"), true);
+    FAIL() << "expected NonFiniteLoss";
+  } catch (const NonFiniteLoss& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step 11"));
+  }
+  EXPECT_EQ(LoadCheckpoint(Out("nan") + "/checkpoint.pt").state.step, 10);
+}
+
+TEST_F(WorldModelTest, ConfigJsonRoundTripsAndRejectsUnknownKeys) {
+  TrainConfig c = TinyConfig();
+  c.regularizer = "vicreg";
+  TrainConfig d;
+  from_json(nlohmann::json(c), d);
+  EXPECT_EQ(nlohmann::json(c), nlohmann::json(d));
+  EXPECT_THROW(from_json(nlohmann::json{{"stepz", 3}}, d), std::invalid_argument);
+  EXPECT_THROW(from_json(nlohmann::json{{"model", {{"latent", 3}}}}, d), std::invalid_argument);
+  TrainConfig bad = c;
+  bad.regularizer = "l2";
+  EXPECT_THROW(bad.Validate(), std::invalid_argument);
+  bad = c;
+  bad.sequence_length = 1;
+  EXPECT_THROW(bad.Validate(), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, QualityPiecesBehave) {
+  auto gen = at::detail::createCPUGenerator(4);
+  auto x = torch::randn({200, 5}, gen);
+  auto w = torch::randn({5, 3}, gen);
+  EXPECT_GT(RidgeProbeR2(x.narrow(0, 0, 150), torch::matmul(x.narrow(0, 0, 150), w),
+                         x.narrow(0, 150, 50), torch::matmul(x.narrow(0, 150, 50), w)),
+            0.999);
+  auto v = torch::randn({100}, gen);
+  EXPECT_NEAR(SpearmanCorrelation(v, v.exp()), 1.0, 1e-9);  // monotone
+  EXPECT_NEAR(SpearmanCorrelation(v, -v), -1.0, 1e-9);
+  EXPECT_LT(std::abs(SpearmanCorrelation(v, torch::randn({100}, gen))), 0.3);
+}
+
+TEST_F(WorldModelTest, EmptyOrTooShortDatasetsAreRejected) {
+  sim::DatasetInfo info = data_->info;
+  info.episode_steps = 3;
+  const std::string path = Out("one.h5");
+  auto w = sim::DatasetWriter::Create(path, info, true);
+  EXPECT_THROW(LoadTrainingData(path, 0.25, 4), std::runtime_error);  // no episodes
+}
+
+}  // namespace
+}  // namespace jepa_mpc::world_model

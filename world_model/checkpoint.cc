@@ -1,0 +1,107 @@
+#include "world_model/checkpoint.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace jepa_mpc::world_model {
+
+namespace {
+
+const char* kMagic = "jepa-mpc-checkpoint";
+
+torch::serialize::InputArchive OpenArchive(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw std::runtime_error("checkpoint '" + path + "' does not exist");
+  }
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception&) {
+    throw std::runtime_error("'" + path +
+                             "' is not a readable checkpoint (truncated or another format)");
+  }
+  c10::IValue magic;
+  if (!archive.try_read("format", magic) || !magic.isString() || magic.toStringRef() != kMagic) {
+    throw std::runtime_error("'" + path + "' is not a jepa-mpc checkpoint");
+  }
+  c10::IValue version;
+  if (!archive.try_read("version", version) || !version.isInt() ||
+      version.toInt() != kCheckpointFormatVersion) {
+    throw std::runtime_error("'" + path + "' has an unsupported checkpoint version, expected " +
+                             std::to_string(kCheckpointFormatVersion));
+  }
+  return archive;
+}
+
+}  // namespace
+
+void SaveCheckpoint(const std::string& path, WorldModel& model, torch::optim::Optimizer* optimizer,
+                    const TrainState& state) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(std::string(kMagic)));
+  archive.write("version", c10::IValue(static_cast<int64_t>(kCheckpointFormatVersion)));
+  archive.write("meta", c10::IValue(nlohmann::json(model->meta()).dump()));
+  archive.write("step", c10::IValue(state.step));
+  archive.write("rng_state", c10::IValue(state.rng_state));
+  archive.write("config", c10::IValue(state.config_json));
+  torch::serialize::OutputArchive weights;
+  model->save(weights);
+  archive.write("model", weights);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write("optimizer", opt);
+  }
+  const std::string tmp = path + ".tmp";
+  try {
+    archive.save_to(tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write checkpoint '" + path + "': " + e.what());
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+Checkpoint LoadCheckpoint(const std::string& path) {
+  auto archive = OpenArchive(path);
+  c10::IValue meta_json, step, rng, config;
+  if (!archive.try_read("meta", meta_json) || !meta_json.isString()) {
+    throw std::runtime_error("checkpoint '" + path + "' has no metadata");
+  }
+  ModelMeta meta;
+  try {
+    meta = nlohmann::json::parse(meta_json.toStringRef()).get<ModelMeta>();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("checkpoint '" + path + "' has malformed metadata: " + e.what());
+  }
+  Checkpoint ck;
+  ck.model = WorldModel(meta);
+  torch::serialize::InputArchive weights;
+  if (!archive.try_read("model", weights)) {
+    throw std::runtime_error("checkpoint '" + path + "' has no weights");
+  }
+  try {
+    ck.model->load(weights);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("checkpoint '" + path + "' weights do not fit its metadata");
+  }
+  if (archive.try_read("step", step) && step.isInt()) ck.state.step = step.toInt();
+  if (archive.try_read("rng_state", rng) && rng.isString()) ck.state.rng_state = rng.toStringRef();
+  if (archive.try_read("config", config) && config.isString()) {
+    ck.state.config_json = config.toStringRef();
+  }
+  ck.model->eval();
+  return ck;
+}
+
+void LoadOptimizerState(const std::string& path, torch::optim::Optimizer& optimizer) {
+  auto archive = OpenArchive(path);
+  torch::serialize::InputArchive opt;
+  if (!archive.try_read("optimizer", opt)) {
+    throw std::runtime_error("checkpoint '" + path + "' holds no optimizer state");
+  }
+  optimizer.load(opt);
+}
+
+}  // namespace jepa_mpc::world_model

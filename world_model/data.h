@@ -1,0 +1,46 @@
+#pragma once
+
+// A collected dataset held in memory as tensors, split by episode into training and held-out
+// parts, with random sub-trajectory sampling for training.
+
+#include <torch/torch.h>
+
+#include <random>
+#include <string>
+
+#include "sim/dataset.h"
+
+namespace jepa_mpc::world_model {
+
+struct Trajectories {
+  torch::Tensor images;      // [E, T, 3, H, W] uint8
+  torch::Tensor actions;     // [E, T, A] float32
+  torch::Tensor ee_pos;      // [E, T, 3] float32 (m)
+  torch::Tensor object_pos;  // [E, T, 3 * objects] float32 (m); [E, T, 0] without objects
+
+  int64_t episodes() const { return images.size(0); }
+  int64_t length() const { return images.size(1); }
+  // Episodes [begin, end).
+  Trajectories Slice(int64_t begin, int64_t end) const;
+};
+
+struct TrainingData {
+  sim::DatasetInfo info;
+  Trajectories train, val;
+};
+
+// Loads every episode of an HDF5 dataset; the last val_fraction of the episodes (at least one)
+// are held out. Throws std::runtime_error for an empty, malformed or too-short dataset.
+TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length);
+
+// uint8 images [..., 3, H, W] -> float in [0, 1].
+torch::Tensor ToFloatImages(const torch::Tensor& images);
+
+// Random sub-trajectories of `length` frames: images [B, L, 3, H, W] float, actions [B, L, A].
+struct Batch {
+  torch::Tensor images;
+  torch::Tensor actions;
+};
+Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng);
+
+}  // namespace jepa_mpc::world_model

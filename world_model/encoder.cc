@@ -1,0 +1,43 @@
+#include "world_model/encoder.h"
+
+namespace jepa_mpc::world_model {
+
+namespace nn = torch::nn;
+
+EncoderImpl::EncoderImpl(EncoderOptions options_) : options(options_) { reset(); }
+
+void EncoderImpl::reset() {
+  const int64_t c = options.channels(), k = options.keypoints();
+  conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)));
+  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
+  conv3_ = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
+  conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k, 1)));
+  project_ = register_module("project", nn::Linear(2 * k, options.latent_dim()));
+  if (options.projector_batchnorm()) {
+    norm_ = register_module("norm", nn::BatchNorm1d(options.latent_dim()));
+  }
+  log_temperature_ = register_parameter("log_temperature", torch::zeros({1}));
+}
+
+torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
+  auto x = torch::relu(conv1_(images));
+  x = torch::relu(conv2_(x));
+  x = torch::relu(conv3_(x));
+  x = conv4_(x);  // [B, K, h, w]
+  const int64_t B = x.size(0), K = x.size(1), h = x.size(2), w = x.size(3);
+  auto attention = torch::softmax(x.reshape({B, K, h * w}) * torch::exp(log_temperature_), -1);
+  auto opts = x.options();
+  auto ys = torch::linspace(-1, 1, h, opts).view({h, 1}).expand({h, w}).reshape({h * w});
+  auto xs = torch::linspace(-1, 1, w, opts).view({1, w}).expand({h, w}).reshape({h * w});
+  auto ex = (attention * xs).sum(-1);  // [B, K]
+  auto ey = (attention * ys).sum(-1);
+  return torch::cat({ex, ey}, 1);
+}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& images) {
+  auto z = project_(Keypoints(images));
+  if (norm_) z = norm_(z);
+  return z;
+}
+
+}  // namespace jepa_mpc::world_model

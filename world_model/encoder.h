@@ -1,0 +1,39 @@
+#pragma once
+
+#include <torch/torch.h>
+
+namespace jepa_mpc::world_model {
+
+// A small conv net ending in a spatial softmax: each of `keypoints` feature maps becomes the
+// expected (x, y) image position of its activation, so the embedding measures where things are,
+// and distances in it track distances in the scene. A linear projector with BatchNorm maps the
+// 2K coordinates to the D-dimensional embedding (LeWorldModel's stability note).
+struct EncoderOptions {
+  EncoderOptions(int64_t latent_dim = 32) : latent_dim_(latent_dim) {}
+  TORCH_ARG(int64_t, latent_dim);
+  TORCH_ARG(int64_t, image_size) = 64;   // square input images
+  TORCH_ARG(int64_t, channels) = 32;     // conv width
+  TORCH_ARG(int64_t, keypoints) = 16;    // feature maps turned into (x, y) pairs
+  TORCH_ARG(bool, projector_batchnorm) = true;
+};
+
+class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {
+ public:
+  explicit EncoderImpl(EncoderOptions options = {});
+  void reset() override;
+  // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D].
+  torch::Tensor forward(const torch::Tensor& images);
+  // images -> keypoint coordinates [B, 2K] in [-1, 1] (before the projector).
+  torch::Tensor Keypoints(const torch::Tensor& images);
+
+  EncoderOptions options;
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
+  torch::nn::Linear project_{nullptr};
+  torch::nn::BatchNorm1d norm_{nullptr};
+  torch::Tensor log_temperature_;
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace jepa_mpc::world_model

@@ -1,0 +1,44 @@
+#pragma once
+
+// How good a world model is for planning, measured on held-out episodes with the model in eval
+// mode, exactly as the planner uses it.
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "world_model/data.h"
+#include "world_model/world_model.h"
+
+namespace jepa_mpc::world_model {
+
+struct QualityReport {
+  // Latent prediction error at horizons 1, 5, 10 as a ratio to the "repeat the last
+  // embedding" baseline: mean ||rollout_h - z_{t+h}||^2 / mean ||z_t - z_{t+h}||^2.
+  std::vector<int> horizons{1, 5, 10};
+  std::vector<double> prediction_ratio;
+  double effective_rank = 0;       // of held-out embeddings
+  int64_t latent_dim = 0;
+  std::vector<double> dim_std;     // per-dimension std of held-out embeddings
+  double probe_r2_ee = 0;          // ridge probe embedding -> end-effector position, held-out R^2
+  double probe_r2_object = NAN;    // -> first object's position (scenes with objects)
+  double spearman_ee = 0;          // rank correlation of embedding and end-effector distances
+  int64_t pairs = 0;               // random held-out frame pairs behind spearman_ee
+
+  nlohmann::json ToJson() const;
+  std::string Summary() const;     // a few lines for the terminal
+};
+
+// Encodes every frame of data: [E, T, D].
+torch::Tensor EncodeAll(WorldModel& model, const Trajectories& data, int64_t batch = 512);
+
+QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint64_t seed = 0);
+
+// Pieces, exposed for tests.
+// Ridge regression fit on (x_train, y_train), R^2 (1 - SSE/SST summed over outputs) on the test set.
+double RidgeProbeR2(const torch::Tensor& x_train, const torch::Tensor& y_train,
+                    const torch::Tensor& x_test, const torch::Tensor& y_test, double ridge = 1e-3);
+double SpearmanCorrelation(const torch::Tensor& a, const torch::Tensor& b);
+
+}  // namespace jepa_mpc::world_model

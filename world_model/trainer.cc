@@ -1,0 +1,274 @@
+#include "world_model/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "world_model/checkpoint.h"
+#include "world_model/losses.h"
+
+namespace jepa_mpc::world_model {
+
+namespace fs = std::filesystem;
+
+void TrainConfig::Validate() const {
+  auto positive = [](double v, const char* name) {
+    if (!(v > 0)) {
+      throw std::invalid_argument(std::string("training option ") + name + " is " +
+                                  std::to_string(v) + ", expected positive");
+    }
+  };
+  positive(steps, "steps");
+  positive(batch_size, "batch_size");
+  positive(learning_rate, "learning_rate");
+  positive(sigreg_slices, "sigreg_slices");
+  positive(checkpoint_every, "checkpoint_every");
+  positive(log_every, "log_every");
+  if (batch_size < 2) throw std::invalid_argument("training option batch_size must be at least 2");
+  if (sequence_length < model.history + 1) {
+    throw std::invalid_argument("training option sequence_length is " +
+                                std::to_string(sequence_length) + ", expected at least history + 1 = " +
+                                std::to_string(model.history + 1));
+  }
+  if (!(lambda >= 0) || !(weight_decay >= 0) || !(inverse_dynamics_weight >= 0) || !(grad_clip >= 0)) {
+    throw std::invalid_argument("training options lambda, weight_decay, inverse_dynamics_weight "
+                                "and grad_clip must be non-negative numbers");
+  }
+  if (regularizer != "sigreg" && regularizer != "vicreg") {
+    throw std::invalid_argument("training option regularizer is '" + regularizer +
+                                "', expected sigreg or vicreg");
+  }
+  if (!(val_fraction > 0 && val_fraction < 1)) {
+    throw std::invalid_argument("training option val_fraction must be in (0, 1)");
+  }
+  if (threads < 0) throw std::invalid_argument("training option threads must be >= 0");
+}
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+  j = {{"model", c.model},
+       {"steps", c.steps},
+       {"batch_size", c.batch_size},
+       {"sequence_length", c.sequence_length},
+       {"learning_rate", c.learning_rate},
+       {"weight_decay", c.weight_decay},
+       {"regularizer", c.regularizer},
+       {"lambda", c.lambda},
+       {"sigreg_slices", c.sigreg_slices},
+       {"inverse_dynamics_weight", c.inverse_dynamics_weight},
+       {"grad_clip", c.grad_clip},
+       {"checkpoint_every", c.checkpoint_every},
+       {"log_every", c.log_every},
+       {"seed", c.seed},
+       {"val_fraction", c.val_fraction},
+       {"threads", c.threads}};
+}
+
+void from_json(const nlohmann::json& j, TrainConfig& c) {
+  if (!j.is_object()) throw std::invalid_argument("training config must be a JSON object");
+  for (const auto& [key, v] : j.items()) {
+    if (key == "model") {
+      nlohmann::json merged = c.model;
+      merged.update(v);
+      c.model = merged.get<ModelConfig>();
+    } else if (key == "steps") c.steps = v.get<int64_t>();
+    else if (key == "batch_size") c.batch_size = v.get<int64_t>();
+    else if (key == "sequence_length") c.sequence_length = v.get<int64_t>();
+    else if (key == "learning_rate") c.learning_rate = v.get<double>();
+    else if (key == "weight_decay") c.weight_decay = v.get<double>();
+    else if (key == "regularizer") c.regularizer = v.get<std::string>();
+    else if (key == "lambda") c.lambda = v.get<double>();
+    else if (key == "sigreg_slices") c.sigreg_slices = v.get<int64_t>();
+    else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
+    else if (key == "grad_clip") c.grad_clip = v.get<double>();
+    else if (key == "checkpoint_every") c.checkpoint_every = v.get<int64_t>();
+    else if (key == "log_every") c.log_every = v.get<int64_t>();
+    else if (key == "seed") c.seed = v.get<uint64_t>();
+    else if (key == "val_fraction") c.val_fraction = v.get<double>();
+    else if (key == "threads") c.threads = v.get<int>();
+    else throw std::invalid_argument("unknown training option '" + key + "'");
+  }
+}
+
+TrainConfig DefaultTrainConfig(const std::string& robot) {
+  TrainConfig c;
+  if (robot == "panda7") {
+    c.model.keypoints = 24;
+    c.model.latent_dim = 48;
+  }
+  return c;
+}
+
+ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info) {
+  if (info.image_height != info.image_width) {
+    throw std::invalid_argument("training needs square images, the dataset has " +
+                                std::to_string(info.image_height) + "x" +
+                                std::to_string(info.image_width));
+  }
+  ModelMeta m;
+  m.robot = info.robot;
+  m.task = info.task;
+  m.action_mode = info.action_mode;
+  m.camera = info.camera;
+  m.image_size = info.image_height;
+  m.action_dim = info.action_dim;
+  m.control_period = info.control_period;
+  m.config = config.model;
+  return m;
+}
+
+namespace {
+
+struct Losses {
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics;
+};
+
+Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
+  const int64_t B = batch.images.size(0), L = batch.images.size(1);
+  const int64_t W = c.model.history, D = c.model.latent_dim;
+  auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
+                                                         batch.images.size(4)}))
+               .reshape({B, L, D});
+  const auto& a = batch.actions;
+  // Teacher forcing: every window of W true embeddings predicts the next one.
+  std::vector<torch::Tensor> zw, aw, targets;
+  for (int64_t t = W - 1; t + 1 < L; ++t) {
+    zw.push_back(z.narrow(1, t - W + 1, W));
+    aw.push_back(a.narrow(1, t - W + 1, W));
+    targets.push_back(z.select(1, t + 1));
+  }
+  const int64_t n = static_cast<int64_t>(zw.size());
+  auto pred_tf = model->predictor->forward(torch::cat(zw), torch::cat(aw));
+  Losses l;
+  l.teacher_forcing = torch::mse_loss(pred_tf, torch::cat(targets));
+  // Rollout: from the first W embeddings, the predictor fed its own outputs for L - W steps.
+  auto rolled = RolloutPredictor(model->predictor, z.narrow(1, 0, W), a.narrow(1, 0, W - 1),
+                                 a.narrow(1, W - 1, L - W));
+  l.rollout = torch::mse_loss(rolled, z.narrow(1, W, L - W));
+  (void)n;
+  auto flat = z.reshape({B * L, D});
+  l.regularizer = c.regularizer == "vicreg"
+                      ? VICReg(flat)
+                      : SIGReg(flat, c.sigreg_slices, c.seed * 1000003ull + static_cast<uint64_t>(step));
+  l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer;
+  if (model->inverse_dynamics) {
+    auto pairs = torch::cat({z.narrow(1, 0, L - 1), z.narrow(1, 1, L - 1)}, 2).reshape({-1, 2 * D});
+    l.inverse_dynamics = torch::mse_loss(model->inverse_dynamics->forward(pairs),
+                                         a.narrow(1, 0, L - 1).reshape({-1, a.size(2)}));
+    l.total = l.total + c.inverse_dynamics_weight * l.inverse_dynamics;
+  } else {
+    l.inverse_dynamics = torch::zeros({});
+  }
+  return l;
+}
+
+std::string RngState(const std::mt19937_64& rng) {
+  std::ostringstream s;
+  s << rng;
+  return s.str();
+}
+
+}  // namespace
+
+TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
+                  bool resume, const std::function<void(const StepMetrics&)>& on_step,
+                  const std::atomic<bool>* stop) {
+  c.Validate();
+  if (data.train.length() < c.sequence_length) {
+    throw std::invalid_argument("episodes of " + std::to_string(data.train.length()) +
+                                " steps are shorter than sequence_length " +
+                                std::to_string(c.sequence_length));
+  }
+  at::set_num_threads(c.threads > 0 ? c.threads
+                                    : std::max(1u, std::thread::hardware_concurrency()));
+  fs::create_directories(out_dir);
+  const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();
+  const std::string csv_path = (fs::path(out_dir) / "metrics.csv").string();
+  const std::string config_json = nlohmann::json(c).dump();
+
+  torch::manual_seed(c.seed);
+  WorldModel model(MakeMeta(c, data.info));
+  auto optimizer = std::make_unique<torch::optim::AdamW>(
+      model->parameters(),
+      torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
+  std::mt19937_64 rng(c.seed);
+  int64_t step = 0;
+  if (resume && fs::exists(ckpt_path)) {
+    Checkpoint ck = LoadCheckpoint(ckpt_path);
+    if (nlohmann::json(ck.model->meta()) != nlohmann::json(model->meta())) {
+      throw std::invalid_argument("cannot resume '" + ckpt_path +
+                                  "': it was trained with another model or dataset");
+    }
+    torch::NoGradGuard no_grad;
+    auto src = ck.model->named_parameters(true), dst = model->named_parameters(true);
+    for (auto& p : dst) p.value().copy_(src[p.key()]);
+    auto sb = ck.model->named_buffers(true), db = model->named_buffers(true);
+    for (auto& b : db) b.value().copy_(sb[b.key()]);
+    LoadOptimizerState(ckpt_path, *optimizer);
+    std::istringstream(ck.state.rng_state) >> rng;
+    step = ck.state.step;
+  } else if (resume) {
+    throw std::invalid_argument("--resume: no checkpoint at '" + ckpt_path + "'");
+  }
+
+  std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
+  if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,samples_per_s,elapsed_s\n";
+
+  auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t first = step;
+  TrainResult result;
+  model->train();
+  while (step < c.steps) {
+    if (stop && stop->load()) {
+      result.interrupted = true;
+      break;
+    }
+    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng);
+    Losses l = ComputeLosses(model, c, batch, step);
+    if (!std::isfinite(l.total.item<double>())) {
+      throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
+                          "; the last good checkpoint is '" + ckpt_path + "'");
+    }
+    optimizer->zero_grad();
+    l.total.backward();
+    if (c.grad_clip > 0) {
+      const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
+      if (!std::isfinite(norm)) {
+        throw NonFiniteLoss("gradients became non-finite at step " + std::to_string(step + 1) +
+                            "; the last good checkpoint is '" + ckpt_path + "'");
+      }
+    }
+    optimizer->step();
+    ++step;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    StepMetrics m{step,
+                  l.total.item<double>(),
+                  l.teacher_forcing.item<double>(),
+                  l.rollout.item<double>(),
+                  l.regularizer.item<double>(),
+                  l.inverse_dynamics.item<double>(),
+                  (step - first) * c.batch_size / std::max(elapsed, 1e-9),
+                  elapsed};
+    if (step % c.log_every == 0 || step == c.steps) {
+      csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
+          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.samples_per_second << ','
+          << m.elapsed << '\n';
+      csv.flush();
+    }
+    if (on_step) on_step(m);
+    if (step % c.checkpoint_every == 0 || step == c.steps) save();
+  }
+  if (result.interrupted && step > first) save();
+  result.steps_done = step;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.samples_per_second = (step - first) * c.batch_size / std::max(result.seconds, 1e-9);
+  model->eval();
+  result.model = model;
+  return result;
+}
+
+}  // namespace jepa_mpc::world_model

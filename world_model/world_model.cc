@@ -1,0 +1,136 @@
+#include "world_model/world_model.h"
+
+#include <stdexcept>
+
+namespace jepa_mpc::world_model {
+
+void to_json(nlohmann::json& j, const ModelConfig& c) {
+  j = {{"latent_dim", c.latent_dim},   {"channels", c.channels},
+       {"keypoints", c.keypoints},     {"projector_batchnorm", c.projector_batchnorm},
+       {"history", c.history},         {"hidden", c.hidden},
+       {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics}};
+}
+
+void from_json(const nlohmann::json& j, ModelConfig& c) {
+  for (const auto& [key, value] : j.items()) {
+    if (key == "latent_dim") c.latent_dim = value.get<int64_t>();
+    else if (key == "channels") c.channels = value.get<int64_t>();
+    else if (key == "keypoints") c.keypoints = value.get<int64_t>();
+    else if (key == "projector_batchnorm") c.projector_batchnorm = value.get<bool>();
+    else if (key == "history") c.history = value.get<int64_t>();
+    else if (key == "hidden") c.hidden = value.get<int64_t>();
+    else if (key == "layers") c.layers = value.get<int64_t>();
+    else if (key == "inverse_dynamics") c.inverse_dynamics = value.get<bool>();
+    else throw std::invalid_argument("unknown model option '" + key + "'");
+  }
+  auto positive = [](int64_t v, const char* name) {
+    if (v <= 0) throw std::invalid_argument(std::string("model option ") + name + " is " +
+                                            std::to_string(v) + ", expected positive");
+  };
+  positive(c.latent_dim, "latent_dim");
+  positive(c.channels, "channels");
+  positive(c.keypoints, "keypoints");
+  positive(c.history, "history");
+  positive(c.hidden, "hidden");
+  positive(c.layers, "layers");
+}
+
+void to_json(nlohmann::json& j, const ModelMeta& m) {
+  j = {{"robot", m.robot},           {"task", m.task},         {"action_mode", m.action_mode},
+       {"camera", m.camera},         {"image_size", m.image_size}, {"action_dim", m.action_dim},
+       {"control_period", m.control_period}, {"model", m.config}};
+}
+
+void from_json(const nlohmann::json& j, ModelMeta& m) {
+  m.robot = j.at("robot").get<std::string>();
+  m.task = j.at("task").get<std::string>();
+  m.action_mode = j.at("action_mode").get<std::string>();
+  m.camera = j.at("camera").get<std::string>();
+  m.image_size = j.at("image_size").get<int64_t>();
+  m.action_dim = j.at("action_dim").get<int64_t>();
+  m.control_period = j.at("control_period").get<double>();
+  m.config = j.at("model").get<ModelConfig>();
+}
+
+void ModelMeta::CheckCompatible(const std::string& r, int64_t size, int64_t adim) const {
+  if (r != robot) {
+    throw std::invalid_argument("model was trained for robot '" + robot + "', not '" + r + "'");
+  }
+  if (size != image_size) {
+    throw std::invalid_argument("images are " + std::to_string(size) + "x" + std::to_string(size) +
+                                ", the model expects " + std::to_string(image_size) + "x" +
+                                std::to_string(image_size));
+  }
+  if (adim != action_dim) {
+    throw std::invalid_argument("actions have " + std::to_string(adim) +
+                                " dimensions, the model expects " + std::to_string(action_dim));
+  }
+}
+
+WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
+  const ModelConfig& c = meta_.config;
+  encoder = register_module(
+      "encoder", Encoder(EncoderOptions(c.latent_dim)
+                             .image_size(meta_.image_size)
+                             .channels(c.channels)
+                             .keypoints(c.keypoints)
+                             .projector_batchnorm(c.projector_batchnorm)));
+  predictor = register_module(
+      "predictor", Predictor(PredictorOptions(c.latent_dim, meta_.action_dim)
+                                 .history(c.history)
+                                 .hidden(c.hidden)
+                                 .layers(c.layers)));
+  if (c.inverse_dynamics) {
+    inverse_dynamics = register_module(
+        "inverse_dynamics",
+        torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, c.hidden), torch::nn::GELU(),
+                              torch::nn::Linear(c.hidden, meta_.action_dim)));
+  }
+}
+
+namespace {
+// Runs f with the module in eval mode, restoring the previous mode.
+template <typename F>
+torch::Tensor InEval(torch::nn::Module& m, F f) {
+  const bool was_training = m.is_training();
+  m.eval();
+  torch::Tensor out = f();
+  if (was_training) m.train();
+  return out;
+}
+}  // namespace
+
+torch::Tensor WorldModelImpl::Encode(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3, "Encode expects images [B, 3, H, W], got ",
+              images.sizes());
+  TORCH_CHECK(images.size(2) == meta_.image_size && images.size(3) == meta_.image_size,
+              "images are ", images.size(2), "x", images.size(3), ", the model expects ",
+              meta_.image_size, "x", meta_.image_size);
+  torch::NoGradGuard no_grad;
+  return InEval(*this, [&] { return encoder->forward(images); });
+}
+
+torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions) {
+  TORCH_CHECK(actions.dim() == 3 && actions.size(2) == meta_.action_dim,
+              "actions must be [N, H, ", meta_.action_dim, "], got ", actions.sizes());
+  const int64_t W = history(), N = actions.size(0);
+  torch::Tensor context = z0;
+  if (z0.dim() == 2) context = z0.unsqueeze(1).expand({N, W, z0.size(1)});
+  TORCH_CHECK(context.dim() == 3 && context.size(0) == N && context.size(2) == latent_dim(),
+              "z0 must be [N, D] or [N, W, D] with N = ", N, ", D = ", latent_dim(), ", got ",
+              z0.sizes());
+  auto past = torch::zeros({N, W - 1, meta_.action_dim}, actions.options());
+  return RolloutPredictor(predictor, context, past, actions);
+}
+
+torch::Tensor WorldModelImpl::Rollout(const torch::Tensor& z0, const torch::Tensor& actions) {
+  torch::NoGradGuard no_grad;
+  return InEval(*this, [&] { return RolloutImpl(z0, actions); });
+}
+
+torch::Tensor WorldModelImpl::RolloutDifferentiable(const torch::Tensor& z0,
+                                                    const torch::Tensor& actions) {
+  return InEval(*this, [&] { return RolloutImpl(z0, actions); });
+}
+
+}  // namespace jepa_mpc::world_model

@@ -1,0 +1,74 @@
+#pragma once
+
+// The JEPA world model: an encoder from images to embeddings and an action-conditioned predictor
+// in embedding space, with the metadata that ties it to a robot, task, image size and action
+// space.
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "world_model/encoder.h"
+#include "world_model/predictor.h"
+
+namespace jepa_mpc::world_model {
+
+constexpr int kCheckpointFormatVersion = 1;
+
+struct ModelConfig {
+  int64_t latent_dim = 32;     // D
+  int64_t channels = 16;       // encoder conv width
+  int64_t keypoints = 16;      // encoder spatial-softmax keypoints
+  bool projector_batchnorm = true;
+  int64_t history = 1;         // W: embeddings the predictor sees
+  int64_t hidden = 256;        // predictor MLP width
+  int64_t layers = 3;          // predictor hidden layers
+  bool inverse_dynamics = false;  // an inverse-dynamics head a_t = g(z_t, z_t+1)
+};
+
+// What a model was trained for; a checkpoint carries it and users are checked against it.
+struct ModelMeta {
+  std::string robot, task, action_mode, camera;
+  int64_t image_size = 64;
+  int64_t action_dim = 2;
+  double control_period = 0.05;
+  ModelConfig config;
+
+  // Throws std::invalid_argument naming the mismatch.
+  void CheckCompatible(const std::string& robot, int64_t image_size, int64_t action_dim) const;
+};
+
+void to_json(nlohmann::json& j, const ModelConfig& c);
+void from_json(const nlohmann::json& j, ModelConfig& c);
+void to_json(nlohmann::json& j, const ModelMeta& m);
+void from_json(const nlohmann::json& j, ModelMeta& m);
+
+class WorldModelImpl : public torch::nn::Module {
+ public:
+  explicit WorldModelImpl(ModelMeta meta);
+
+  const ModelMeta& meta() const { return meta_; }
+  int64_t latent_dim() const { return meta_.config.latent_dim; }
+  int64_t history() const { return meta_.config.history; }
+
+  // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D]; eval mode, no gradient.
+  torch::Tensor Encode(const torch::Tensor& images);
+  // z0: [N, D] (or a context [N, W, D]), actions: [N, H, A] in [-1, 1] -> predicted embeddings
+  // [N, H, D]; eval mode, no gradient. With W > 1 and a [N, D] start, the context repeats z0
+  // and the earlier actions are zero.
+  torch::Tensor Rollout(const torch::Tensor& z0, const torch::Tensor& actions);
+  // The same with gradients flowing to the actions (for gradient-based planning).
+  torch::Tensor RolloutDifferentiable(const torch::Tensor& z0, const torch::Tensor& actions);
+
+  Encoder encoder{nullptr};
+  Predictor predictor{nullptr};
+  torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
+
+ private:
+  torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions);
+  ModelMeta meta_;
+};
+TORCH_MODULE(WorldModel);
+
+}  // namespace jepa_mpc::world_model
