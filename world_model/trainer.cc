@@ -33,9 +33,10 @@ void TrainConfig::Validate() const {
                                 std::to_string(sequence_length) + ", expected at least history + 1 = " +
                                 std::to_string(model.history + 1));
   }
-  if (!(lambda >= 0) || !(weight_decay >= 0) || !(inverse_dynamics_weight >= 0) || !(grad_clip >= 0)) {
-    throw std::invalid_argument("training options lambda, weight_decay, inverse_dynamics_weight "
-                                "and grad_clip must be non-negative numbers");
+  if (!(lambda >= 0) || !(weight_decay >= 0) || !(inverse_dynamics_weight >= 0) ||
+      !(grad_clip >= 0) || !(smoothness_weight >= 0)) {
+    throw std::invalid_argument("training options lambda, weight_decay, inverse_dynamics_weight, "
+                                "smoothness_weight and grad_clip must be non-negative numbers");
   }
   if (regularizer != "sigreg" && regularizer != "vicreg") {
     throw std::invalid_argument("training option regularizer is '" + regularizer +
@@ -58,6 +59,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"lambda", c.lambda},
        {"sigreg_slices", c.sigreg_slices},
        {"inverse_dynamics_weight", c.inverse_dynamics_weight},
+       {"smoothness_weight", c.smoothness_weight},
        {"grad_clip", c.grad_clip},
        {"checkpoint_every", c.checkpoint_every},
        {"log_every", c.log_every},
@@ -83,6 +85,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     else if (key == "sigreg_slices") c.sigreg_slices = v.get<int64_t>();
     else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
     else if (key == "grad_clip") c.grad_clip = v.get<double>();
+    else if (key == "smoothness_weight") c.smoothness_weight = v.get<double>();
     else if (key == "checkpoint_every") c.checkpoint_every = v.get<int64_t>();
     else if (key == "log_every") c.log_every = v.get<int64_t>();
     else if (key == "seed") c.seed = v.get<uint64_t>();
@@ -122,7 +125,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info) {
 namespace {
 
 struct Losses {
-  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics;
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness;
 };
 
 Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
@@ -152,7 +155,9 @@ Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch
   l.regularizer = c.regularizer == "vicreg"
                       ? VICReg(flat)
                       : SIGReg(flat, c.sigreg_slices, c.seed * 1000003ull + static_cast<uint64_t>(step));
-  l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer;
+  l.smoothness = torch::mse_loss(z.narrow(1, 1, L - 1), z.narrow(1, 0, L - 1));
+  l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer +
+            c.smoothness_weight * l.smoothness;
   if (model->inverse_dynamics) {
     auto pairs = torch::cat({z.narrow(1, 0, L - 1), z.narrow(1, 1, L - 1)}, 2).reshape({-1, 2 * D});
     l.inverse_dynamics = torch::mse_loss(model->inverse_dynamics->forward(pairs),
@@ -215,7 +220,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
   if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,samples_per_s,elapsed_s\n";
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,samples_per_s,"
+           "elapsed_s\n";
 
   auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
   const auto t0 = std::chrono::steady_clock::now();
@@ -251,11 +257,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.rollout.item<double>(),
                   l.regularizer.item<double>(),
                   l.inverse_dynamics.item<double>(),
+                  l.smoothness.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
-          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.samples_per_second << ','
+          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ','
+          << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();
     }

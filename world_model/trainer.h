@@ -28,6 +28,9 @@ struct TrainConfig {
   double lambda = 0.1;             // regulariser weight
   int64_t sigreg_slices = 64;
   double inverse_dynamics_weight = 0.0;  // used when model.inverse_dynamics
+  // Temporal smoothness: weight of mean ||z_t+1 - z_t||^2 / D, which keeps consecutive frames
+  // close in embedding space so that distances follow motion.
+  double smoothness_weight = 0.0;
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -49,6 +52,7 @@ TrainConfig DefaultTrainConfig(const std::string& robot);
 struct StepMetrics {
   int64_t step = 0;
   double loss = 0, teacher_forcing = 0, rollout = 0, regularizer = 0, inverse_dynamics = 0;
+  double smoothness = 0;
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
 };

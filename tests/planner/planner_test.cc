@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "planner/cem.h"
+
+namespace jepa_mpc::planner {
+namespace {
+
+// Quadratic bowl around target [H, A]: cost = sum (a - target)^2.
+BatchCost Bowl(const torch::Tensor& target) {
+  return [target](const torch::Tensor& a) { return (a - target).pow(2).sum({1, 2}); };
+}
+
+// Rastrigin in [-1, 1]^2 around (0.5, -0.4): many local minima, one global.
+torch::Tensor Rastrigin(const torch::Tensor& a) {
+  auto x = (a.select(1, 0) - torch::tensor({0.5f, -0.4f})) * 4.0;
+  return (x.pow(2) - 10 * torch::cos(2 * M_PI * x) + 10).sum(1);
+}
+
+PlannerOptions Opts(int64_t H, int64_t A, int64_t iterations, uint64_t seed = 0) {
+  PlannerOptions o;
+  o.horizon = H;
+  o.action_dim = A;
+  o.iterations = iterations;
+  o.seed = seed;
+  return o;
+}
+
+template <typename P>
+class PlannerTest : public ::testing::Test {
+ public:
+  static std::unique_ptr<Planner> Make(PlannerOptions o) { return std::make_unique<P>(o); }
+};
+using Planners = ::testing::Types<Cem, Mppi>;
+TYPED_TEST_SUITE(PlannerTest, Planners);
+
+TYPED_TEST(PlannerTest, MinimisesAQuadraticBowl) {
+  auto target = torch::tensor({{0.3f, -0.5f}, {0.8f, 0.1f}, {-0.6f, 0.0f}, {0.2f, 0.9f}});
+  auto p = TestFixture::Make(Opts(4, 2, 15));
+  PlanResult r = p->Plan(Bowl(target));
+  EXPECT_LT((r.actions - target).abs().max().item<double>(), 0.05) << r.actions;
+  EXPECT_EQ(r.iterations, 15);
+  EXPECT_FALSE(r.all_nonfinite);
+}
+
+TYPED_TEST(PlannerTest, StaysWithinBounds) {
+  // The bowl's centre lies outside [-1, 1]: the plan ends on the boundary, never beyond.
+  auto target = torch::full({3, 2}, 1.7f);
+  target[1][0] = -2.5f;
+  auto p = TestFixture::Make(Opts(3, 2, 10));
+  PlanResult r = p->Plan(Bowl(target));
+  EXPECT_LE(r.actions.abs().max().item<double>(), 1.0);
+  EXPECT_NEAR(r.actions[0][0].item<double>(), 1.0, 0.05);
+  EXPECT_NEAR(r.actions[1][0].item<double>(), -1.0, 0.05);
+}
+
+TYPED_TEST(PlannerTest, FindsTheGlobalMinimumOfANonConvexFunction) {
+  auto p = TestFixture::Make(Opts(1, 2, 12, 3));
+  PlanResult r = p->Plan(Rastrigin);
+  EXPECT_NEAR(r.actions[0][0].item<double>(), 0.5, 0.05) << r.actions;
+  EXPECT_NEAR(r.actions[0][1].item<double>(), -0.4, 0.05) << r.actions;
+}
+
+TYPED_TEST(PlannerTest, DeterministicPerSeed) {
+  auto target = torch::rand({5, 3}) * 2 - 1;
+  auto a = TestFixture::Make(Opts(5, 3, 3, 11))->Plan(Bowl(target)).actions;
+  auto b = TestFixture::Make(Opts(5, 3, 3, 11))->Plan(Bowl(target)).actions;
+  auto c = TestFixture::Make(Opts(5, 3, 3, 12))->Plan(Bowl(target)).actions;
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, c));
+}
+
+TYPED_TEST(PlannerTest, WarmStartNeedsFewerIterationsOnAShiftedProblem) {
+  // A moving target: at control step k the plan must follow target[k .. k+H).
+  const int64_t H = 8;
+  auto path = torch::linspace(-0.8, 0.8, H + 1).view({H + 1, 1}).expand({H + 1, 2}).contiguous();
+  auto first = path.narrow(0, 0, H), shifted = path.narrow(0, 1, H);
+  auto iterations_to = [&](const torch::Tensor& target, const torch::Tensor& warm) {
+    for (int64_t k = 1; k <= 30; ++k) {
+      PlanResult r = TestFixture::Make(Opts(H, 2, k, 5))->Plan(Bowl(target), warm);
+      if (r.cost < 0.01) return k;
+    }
+    return int64_t{31};
+  };
+  PlanResult solved = TestFixture::Make(Opts(H, 2, 30, 5))->Plan(Bowl(first));
+  ASSERT_LT(solved.cost, 0.01);
+  const int64_t cold = iterations_to(shifted, {});
+  const int64_t warm = iterations_to(shifted, Planner::Shift(solved.actions));
+  EXPECT_LT(warm, cold) << "warm " << warm << " cold " << cold;
+}
+
+TYPED_TEST(PlannerTest, TimeBudgetBoundsTheIterations) {
+  // A fake clock that the cost advances by 10 ms per call: a 50 ms budget allows 5 iterations.
+  double now = 0;
+  PlannerOptions o = Opts(2, 2, 100);
+  o.time_budget = 0.05;
+  o.clock = [&] { return now; };
+  auto p = TestFixture::Make(o);
+  auto target = torch::zeros({2, 2});
+  PlanResult r = p->Plan([&](const torch::Tensor& a) {
+    now += 0.01;
+    return Bowl(target)(a);
+  });
+  EXPECT_EQ(r.iterations, 5);
+  // At most one evaluation past the budget (MPPI scores its final mean).
+  EXPECT_GE(r.seconds, 0.05 - 1e-9);
+  EXPECT_LE(r.seconds, 0.06 + 1e-9);
+  // Without a budget the iteration cap holds.
+  o.time_budget = 0;
+  o.iterations = 7;
+  EXPECT_EQ(TestFixture::Make(o)->Plan(Bowl(target)).iterations, 7);
+}
+
+TYPED_TEST(PlannerTest, NonFiniteCostsNeverYieldNaN) {
+  auto p = TestFixture::Make(Opts(3, 2, 4));
+  PlanResult all_nan = p->Plan([](const torch::Tensor& a) {
+    return torch::full({a.size(0)}, NAN);
+  });
+  EXPECT_TRUE(all_nan.all_nonfinite);
+  EXPECT_TRUE(torch::equal(all_nan.actions, torch::zeros({3, 2})));
+  // Half the candidates score NaN or inf: the rest still drive the plan.
+  auto target = torch::full({3, 2}, 0.4f);
+  PlanResult some = TestFixture::Make(Opts(3, 2, 10))->Plan([&](const torch::Tensor& a) {
+    auto c = Bowl(target)(a);
+    auto bad = a.select(1, 0).select(1, 0) < 0;  // candidates with a[0][0] < 0
+    return torch::where(bad, torch::full_like(c, NAN), c);
+  });
+  EXPECT_FALSE(some.all_nonfinite);
+  EXPECT_TRUE(torch::isfinite(some.actions).all().item<bool>());
+  EXPECT_LT((some.actions - target).abs().max().item<double>(), 0.1);
+}
+
+TYPED_TEST(PlannerTest, RejectsBadInput) {
+  auto p = TestFixture::Make(Opts(3, 2, 2));
+  EXPECT_THROW(p->Plan(Bowl(torch::zeros({3, 2})), torch::zeros({4, 2})), std::invalid_argument);
+  EXPECT_THROW(p->Plan(Bowl(torch::zeros({3, 2})), torch::full({3, 2}, NAN)), std::invalid_argument);
+  EXPECT_THROW(p->Plan([](const torch::Tensor&) { return torch::zeros({2}); }), std::invalid_argument);
+  PlannerOptions o = Opts(0, 2, 2);
+  EXPECT_THROW(TestFixture::Make(o), std::invalid_argument);
+  o = Opts(3, 2, 2);
+  o.time_budget = NAN;
+  EXPECT_THROW(TestFixture::Make(o), std::invalid_argument);
+}
+
+TEST(CemOptionsTest, RejectsBadCounts) {
+  CemOptions c;
+  c.elites = 500;
+  EXPECT_THROW(Cem(Opts(2, 2, 2), c), std::invalid_argument);
+  MppiOptions m;
+  m.temperature = 0;
+  EXPECT_THROW(Mppi(Opts(2, 2, 2), m), std::invalid_argument);
+}
+
+TEST(ShiftTest, DropsTheFirstActionAndRepeatsTheLast) {
+  auto plan = torch::tensor({{1.f}, {2.f}, {3.f}});
+  EXPECT_TRUE(torch::equal(Planner::Shift(plan), torch::tensor({{2.f}, {3.f}, {3.f}})));
+}
+
+}  // namespace
+}  // namespace jepa_mpc::planner
