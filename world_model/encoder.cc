@@ -1,5 +1,7 @@
 #include "world_model/encoder.h"
 
+#include <cmath>
+
 namespace jepa_mpc::world_model {
 
 namespace nn = torch::nn;
@@ -12,11 +14,17 @@ void EncoderImpl::reset() {
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
   conv3_ = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
   conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k, 1)));
-  project_ = register_module("project", nn::Linear(2 * k, options.latent_dim()));
-  if (options.projector_batchnorm()) {
+  if (!options.projector()) {
+    TORCH_CHECK(options.latent_dim() == 2 * k, "an encoder without projector has latent_dim = 2 * ",
+                "keypoints = ", 2 * k, ", got ", options.latent_dim());
+  } else {
+    project_ = register_module("project", nn::Linear(2 * k, options.latent_dim()));
+  }
+  if (options.projector() && options.projector_batchnorm()) {
     norm_ = register_module("norm", nn::BatchNorm1d(options.latent_dim()));
   }
-  log_temperature_ = register_parameter("log_temperature", torch::zeros({1}));
+  log_temperature_ =
+      register_parameter("log_temperature", torch::full({1}, std::log(options.softmax_scale())));
 }
 
 torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
@@ -25,7 +33,11 @@ torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
   x = torch::relu(conv3_(x));
   x = conv4_(x);  // [B, K, h, w]
   const int64_t B = x.size(0), K = x.size(1), h = x.size(2), w = x.size(3);
-  auto attention = torch::softmax(x.reshape({B, K, h * w}) * torch::exp(log_temperature_), -1);
+  // Standardised logits: the attention is neither uniform (frozen at the centre) nor saturated
+  // on one pixel (no gradient) whatever the scale of the conv outputs.
+  auto logits = x.reshape({B, K, h * w});
+  logits = (logits - logits.mean(-1, true)) / (logits.std(-1, true, true) + 1e-5);
+  auto attention = torch::softmax(logits * torch::exp(log_temperature_), -1);
   auto opts = x.options();
   auto ys = torch::linspace(-1, 1, h, opts).view({h, 1}).expand({h, w}).reshape({h * w});
   auto xs = torch::linspace(-1, 1, w, opts).view({1, w}).expand({h, w}).reshape({h * w});
@@ -35,6 +47,7 @@ torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& images) {
+  if (!options.projector()) return 3.0 * Keypoints(images);
   auto z = project_(Keypoints(images));
   if (norm_) z = norm_(z);
   return z;

@@ -15,6 +15,14 @@ struct EncoderOptions {
   TORCH_ARG(int64_t, channels) = 32;     // conv width
   TORCH_ARG(int64_t, keypoints) = 16;    // feature maps turned into (x, y) pairs
   TORCH_ARG(bool, projector_batchnorm) = true;
+  // Without a projector the embedding is the keypoint coordinates themselves (times 3, so that
+  // parts moving over the image have about unit spread): latent_dim must be 2 * keypoints.
+  // A BatchNorm projector rescales away how far the keypoints move, so they may barely move and
+  // still give unit-variance embeddings; the raw coordinates keep distances positional.
+  TORCH_ARG(bool, projector) = true;
+  // Initial inverse temperature of the spatial softmax over standardised logits (learned
+  // afterwards).
+  TORCH_ARG(double, softmax_scale) = 3.0;
 };
 
 class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {

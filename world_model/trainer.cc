@@ -96,10 +96,12 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 }
 
 TrainConfig DefaultTrainConfig(const std::string& robot) {
+  // Measured on reach2d (README, "World model"): raw keypoint coordinates as the embedding
+  // and a light SIGReg keep embedding distances positional.
   TrainConfig c;
   if (robot == "panda7") {
-    c.model.keypoints = 24;
-    c.model.latent_dim = 48;
+    c.model.keypoints = 16;
+    c.model.latent_dim = 32;
   }
   return c;
 }

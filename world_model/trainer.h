@@ -19,13 +19,13 @@ namespace jepa_mpc::world_model {
 
 struct TrainConfig {
   ModelConfig model;
-  int64_t steps = 3000;
+  int64_t steps = 2000;
   int64_t batch_size = 32;         // sub-trajectories per step
   int64_t sequence_length = 4;     // frames per sub-trajectory (rollout of length - history steps)
   double learning_rate = 1e-3;
   double weight_decay = 1e-5;
   std::string regularizer = "sigreg";  // sigreg | vicreg
-  double lambda = 0.1;             // regulariser weight
+  double lambda = 0.05;            // regulariser weight
   int64_t sigreg_slices = 64;
   double inverse_dynamics_weight = 0.0;  // used when model.inverse_dynamics
   // Temporal smoothness: weight of mean ||z_t+1 - z_t||^2 / D, which keeps consecutive frames

@@ -7,6 +7,7 @@ namespace jepa_mpc::world_model {
 void to_json(nlohmann::json& j, const ModelConfig& c) {
   j = {{"latent_dim", c.latent_dim},   {"channels", c.channels},
        {"keypoints", c.keypoints},     {"projector_batchnorm", c.projector_batchnorm},
+       {"softmax_scale", c.softmax_scale}, {"projector", c.projector},
        {"history", c.history},         {"hidden", c.hidden},
        {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics}};
 }
@@ -17,6 +18,8 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "channels") c.channels = value.get<int64_t>();
     else if (key == "keypoints") c.keypoints = value.get<int64_t>();
     else if (key == "projector_batchnorm") c.projector_batchnorm = value.get<bool>();
+    else if (key == "softmax_scale") c.softmax_scale = value.get<double>();
+    else if (key == "projector") c.projector = value.get<bool>();
     else if (key == "history") c.history = value.get<int64_t>();
     else if (key == "hidden") c.hidden = value.get<int64_t>();
     else if (key == "layers") c.layers = value.get<int64_t>();
@@ -33,6 +36,12 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   positive(c.history, "history");
   positive(c.hidden, "hidden");
   positive(c.layers, "layers");
+  if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
+  if (!c.projector && c.latent_dim != 2 * c.keypoints) {
+    throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
+                                "; without a projector it must be 2 * keypoints = " +
+                                std::to_string(2 * c.keypoints));
+  }
 }
 
 void to_json(nlohmann::json& j, const ModelMeta& m) {
@@ -74,7 +83,9 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                              .image_size(meta_.image_size)
                              .channels(c.channels)
                              .keypoints(c.keypoints)
-                             .projector_batchnorm(c.projector_batchnorm)));
+                             .projector_batchnorm(c.projector_batchnorm)
+                             .softmax_scale(c.softmax_scale)
+                             .projector(c.projector)));
   predictor = register_module(
       "predictor", Predictor(PredictorOptions(c.latent_dim, meta_.action_dim)
                                  .history(c.history)

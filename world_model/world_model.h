@@ -17,10 +17,12 @@ namespace jepa_mpc::world_model {
 constexpr int kCheckpointFormatVersion = 1;
 
 struct ModelConfig {
-  int64_t latent_dim = 32;     // D
+  int64_t latent_dim = 16;     // D
   int64_t channels = 16;       // encoder conv width
-  int64_t keypoints = 16;      // encoder spatial-softmax keypoints
+  int64_t keypoints = 8;       // encoder spatial-softmax keypoints
+  bool projector = false;      // false: the embedding is the keypoint coordinates (D = 2K)
   bool projector_batchnorm = true;
+  double softmax_scale = 3.0;   // initial spatial-softmax inverse temperature (logits standardised)
   int64_t history = 1;         // W: embeddings the predictor sees
   int64_t hidden = 256;        // predictor MLP width
   int64_t layers = 3;          // predictor hidden layers
