@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sim/dataset.h"
+#include "tests/temp_dir.h"
 
 extern char** environ;
 
@@ -38,15 +39,8 @@ CliRun Exec(const std::string& args) {
 
 class CollectCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("jepa_cli_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  jepa_mpc::testing::TempDir tmp_{"jepa_cli_test"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(CollectCliTest, BadInputGivesOneLineAndNonZeroExit) {

@@ -6,6 +6,7 @@
 
 #include "sim/collector.h"
 #include "tests/sim/mujoco_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace jepa_mpc::sim {
 namespace {
@@ -15,18 +16,6 @@ namespace fs = std::filesystem;
 
 class CollectorTest : public MujocoTest {
  protected:
-  void SetUp() override {
-    MujocoTest::SetUp();
-    dir_ = fs::temp_directory_path() /
-           ("jepa_collect_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    fs::remove_all(dir_);
-    MujocoTest::TearDown();
-  }
   CollectOptions Options(const std::string& name, int episodes, int threads) {
     CollectOptions o;
     o.task = "reach2d";
@@ -47,7 +36,8 @@ class CollectorTest : public MujocoTest {
     ASSERT_EQ(ra.num_episodes(), rb.num_episodes());
     for (int k = 0; k < ra.num_episodes(); ++k) EXPECT_TRUE(ra.Read(k) == rb.Read(k)) << k;
   }
-  fs::path dir_;
+  jepa_mpc::testing::TempDir tmp_{"jepa_collect_test"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(CollectorTest, DeterministicPerSeedWhateverTheThreadCount) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "sim/dataset.h"
+#include "tests/temp_dir.h"
 
 namespace jepa_mpc::sim {
 namespace {
@@ -17,11 +18,6 @@ namespace fs = std::filesystem;
 class DatasetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("jepa_dataset_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     info_.robot = "panda7";
     info_.task = "push";
     info_.action_mode = "end_effector_delta";
@@ -35,7 +31,6 @@ class DatasetTest : public ::testing::Test {
     info_.seed = 9;
     info_.episode_steps = 5;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   EpisodeData Random(int T, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -56,7 +51,8 @@ class DatasetTest : public ::testing::Test {
     return e;
   }
 
-  fs::path dir_;
+  jepa_mpc::testing::TempDir tmp_{"jepa_dataset_test"};
+  const fs::path& dir_ = tmp_.path();
   DatasetInfo info_;
 };
 
