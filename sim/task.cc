@@ -95,6 +95,10 @@ class BlockTask : public PandaTask {
   BlockTask(TaskInfo info, const TaskOptions& options)
       : PandaTask(std::move(info), robots::MakeRobot("panda7", {true, options.offscreen_size}), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->object_pos(0); }
+  void CopyStateFrom(const Task& other) override {
+    Task::CopyStateFrom(other);
+    lifted_ = static_cast<const BlockTask&>(other).lifted_;
+  }
 
  protected:
   static constexpr double kHalf = 0.02;  // block half size (m)
@@ -164,6 +168,16 @@ void Task::Step(const Eigen::VectorXd& action) {
 }
 
 double Task::Distance() const { return (TrackedPosition() - goal_pos_).norm(); }
+
+void Task::CopyStateFrom(const Task& other) {
+  if (other.info_.name != info_.name) {
+    throw std::invalid_argument("cannot copy the state of task '" + other.info_.name + "' into '" +
+                                info_.name + "'");
+  }
+  sim_->SetState(other.sim_->GetState());
+  goal_state_ = other.goal_state_;
+  goal_pos_ = other.goal_pos_;
+}
 
 Image Task::RenderGoal(Renderer& renderer) {
   const SimState current = sim_->GetState();

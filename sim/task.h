@@ -50,6 +50,10 @@ class Task {
   // Renders the scene in its goal state; the current state is restored afterwards.
   Image RenderGoal(Renderer& renderer);
 
+  // Puts this task (same name) in other's state: simulator state, goal and episode flags.
+  // Used to roll candidates out in copies (the oracle).
+  virtual void CopyStateFrom(const Task& other);
+
   // The point that must reach goal_position() (end effector or block), world frame (m).
   virtual Eigen::Vector3d TrackedPosition() const = 0;
   // Distance (m) between TrackedPosition() and goal_position(), in the task's metric.

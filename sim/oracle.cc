@@ -1,0 +1,47 @@
+#include "sim/oracle.h"
+
+#include <stdexcept>
+#include <thread>
+
+namespace jepa_mpc::sim {
+
+OracleCost::OracleCost(const std::string& task_name, int threads, const TaskOptions& options) {
+  if (threads < 1) throw std::invalid_argument("oracle threads must be at least 1");
+  for (int i = 0; i < threads; ++i) copies_.push_back(MakeTask(task_name, options));
+}
+
+std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions, int n, int h,
+                                         int a, bool sum_over_horizon) {
+  if (a != from.action_dim()) {
+    throw std::invalid_argument("oracle: actions have " + std::to_string(a) +
+                                " dimensions, the task has " + std::to_string(from.action_dim()));
+  }
+  std::vector<double> costs(n, 0.0);
+  const int workers = std::min<int>(static_cast<int>(copies_.size()), n);
+  auto work = [&](int w) {
+    Task& task = *copies_[w];
+    Eigen::VectorXd act(a);
+    for (int i = w; i < n; i += workers) {
+      task.CopyStateFrom(from);
+      double total = 0;
+      try {
+        for (int t = 0; t < h; ++t) {
+          const float* p = actions + (static_cast<size_t>(i) * h + t) * a;
+          for (int k = 0; k < a; ++k) act[k] = p[k];
+          task.Step(act);
+          if (sum_over_horizon) total += task.Distance();
+        }
+        costs[i] = sum_over_horizon ? total : task.Distance();
+      } catch (const std::exception&) {
+        costs[i] = INFINITY;  // an unstable or invalid rollout is never chosen
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  if (workers > 0) work(0);
+  for (auto& t : pool) t.join();
+  return costs;
+}
+
+}  // namespace jepa_mpc::sim

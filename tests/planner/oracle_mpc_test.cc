@@ -1,0 +1,74 @@
+// Receding-horizon control on the true simulator (the oracle): the upper bound for the learned
+// model, and a check that the planners and the task fit together.
+#include <gtest/gtest.h>
+
+#include "planner/cem.h"
+#include "sim/oracle.h"
+
+namespace jepa_mpc {
+namespace {
+
+planner::BatchCost OracleBatchCost(sim::OracleCost& oracle, const sim::Task& task) {
+  return [&oracle, &task](const torch::Tensor& actions) {
+    auto a = actions.contiguous().to(torch::kFloat32);
+    const int n = a.size(0), h = a.size(1), d = a.size(2);
+    std::vector<double> c = oracle.Evaluate(task, a.data_ptr<float>(), n, h, d);
+    return torch::tensor(c, torch::kFloat64);
+  };
+}
+
+TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) {
+  at::set_num_threads(1);
+  auto task = sim::MakeTask("reach2d");
+  sim::OracleCost oracle("reach2d", 2);
+  planner::PlannerOptions po;
+  po.horizon = 8;
+  po.action_dim = task->action_dim();
+  po.iterations = 3;
+  planner::CemOptions co;
+  co.samples = 64;
+  co.elites = 8;
+  int reached = 0;
+  for (uint64_t episode = 0; episode < 10; ++episode) {
+    task->Reset(1000 + episode);
+    po.seed = episode;
+    planner::Cem cem(po, co);
+    torch::Tensor plan;
+    for (int t = 0; t < task->info().episode_steps && !task->Success(); ++t) {
+      auto r = cem.Plan(OracleBatchCost(oracle, *task),
+                        plan.defined() ? planner::Planner::Shift(plan) : torch::Tensor());
+      ASSERT_FALSE(r.all_nonfinite);
+      plan = r.actions;
+      Eigen::VectorXd a(task->action_dim());
+      for (int k = 0; k < a.size(); ++k) a[k] = plan[0][k].item<float>();
+      task->Step(a);
+    }
+    reached += task->Success();
+  }
+  EXPECT_GE(reached, 9);
+}
+
+TEST(OracleMpcTest, OracleCostMatchesAStepByStepRollout) {
+  auto task = sim::MakeTask("push");
+  task->Reset(4);
+  sim::OracleCost oracle("push", 2);
+  const int n = 3, h = 4, a = task->action_dim();
+  std::vector<float> actions(n * h * a);
+  for (size_t i = 0; i < actions.size(); ++i) actions[i] = std::sin(0.7 * i);
+  const auto before = task->sim().GetState().qpos;
+  auto costs = oracle.Evaluate(*task, actions.data(), n, h, a);
+  EXPECT_EQ(task->sim().GetState().qpos, before);  // the source is untouched
+  for (int i = 0; i < n; ++i) {
+    auto copy = sim::MakeTask("push");
+    copy->CopyStateFrom(*task);
+    for (int t = 0; t < h; ++t) {
+      Eigen::VectorXd act(a);
+      for (int k = 0; k < a; ++k) act[k] = actions[(i * h + t) * a + k];
+      copy->Step(act);
+    }
+    EXPECT_DOUBLE_EQ(costs[i], copy->Distance()) << i;
+  }
+}
+
+}  // namespace
+}  // namespace jepa_mpc
