@@ -71,7 +71,16 @@ Checkpoint LoadCheckpoint(const std::string& path) {
   }
   ModelMeta meta;
   try {
-    meta = nlohmann::json::parse(meta_json.toStringRef()).get<ModelMeta>();
+    const auto j = nlohmann::json::parse(meta_json.toStringRef());
+    meta = j.get<ModelMeta>();
+    // Every model option must be stated: a missing one would silently take today's default and
+    // build another architecture than the one the weights came from.
+    const nlohmann::json expected = meta.config;
+    for (const auto& [key, value] : expected.items()) {
+      if (!j.at("model").contains(key)) {
+        throw std::runtime_error("model option '" + key + "' is missing");
+      }
+    }
   } catch (const std::exception& e) {
     throw std::runtime_error("checkpoint '" + path + "' has malformed metadata: " + e.what());
   }

@@ -234,6 +234,17 @@ TEST_F(WorldModelTest, BadCheckpointsGiveClearErrors) {
   foreign.write("weights", torch::ones({3}));
   foreign.save_to(Out("foreign.pt"));
   expect_error(Out("foreign.pt"), "not a jepa-mpc checkpoint");
+  {
+    // Metadata that leaves out a model option (as an older writer would).
+    nlohmann::json meta = TinyMeta();
+    meta["model"].erase("projector");
+    torch::serialize::OutputArchive old;
+    old.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
+    old.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
+    old.write("meta", c10::IValue(meta.dump()));
+    old.save_to(Out("old.pt"));
+    expect_error(Out("old.pt"), "model option 'projector' is missing");
+  }
   // A checkpoint for another robot, image size or action dimension.
   const ModelMeta& meta = LoadCheckpoint(Out("good.pt")).model->meta();
   EXPECT_NO_THROW(meta.CheckCompatible("reacher2d", 32, 2));
