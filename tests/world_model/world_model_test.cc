@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "sim/collector.h"
+#include "tests/temp_dir.h"
 #include "world_model/checkpoint.h"
 #include "world_model/losses.h"
 #include "world_model/quality.h"
@@ -20,9 +21,7 @@ namespace fs = std::filesystem;
 class WorldModelTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("jepa_wm_test_" + std::to_string(::getpid())));
-    fs::remove_all(*dir_);
-    fs::create_directories(*dir_);
+    dir_ = new jepa_mpc::testing::TempDir("jepa_wm_test");
     sim::CollectOptions o;
     o.task = "reach2d";
     o.episodes = 8;
@@ -30,12 +29,11 @@ class WorldModelTest : public ::testing::Test {
     o.image_size = 32;
     o.seed = 3;
     o.threads = 2;
-    o.out = (*dir_ / "data.h5").string();
+    o.out = *dir_ / "data.h5";
     sim::Collect(o);
     data_ = new TrainingData(LoadTrainingData(o.out, 0.25, 4));
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
     delete dir_;
     delete data_;
   }
@@ -65,12 +63,12 @@ class WorldModelTest : public ::testing::Test {
     c.model.projector = projector;
     return MakeMeta(c, data_->info);
   }
-  std::string Out(const std::string& name) { return (*dir_ / name).string(); }
+  std::string Out(const std::string& name) { return *dir_ / name; }
 
-  static fs::path* dir_;
+  static jepa_mpc::testing::TempDir* dir_;
   static TrainingData* data_;
 };
-fs::path* WorldModelTest::dir_ = nullptr;
+jepa_mpc::testing::TempDir* WorldModelTest::dir_ = nullptr;
 TrainingData* WorldModelTest::data_ = nullptr;
 
 TEST_F(WorldModelTest, SigRegIsSmallForGaussianAndLargeForCollapsed) {
