@@ -37,6 +37,15 @@ CliRun Exec(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// Waits until the collector has created its output (so its signal handlers are installed and it
+// is collecting), at most 30 s.
+bool WaitForFile(const std::string& path) {
+  for (int i = 0; i < 3000 && !fs::exists(path); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return fs::exists(path);
+}
+
 class CollectCliTest : public ::testing::Test {
  protected:
   jepa_mpc::testing::TempDir tmp_{"jepa_cli_test"};
@@ -78,7 +87,8 @@ TEST_F(CollectCliTest, KilledCollectorLeavesEveryCompleteEpisodeReadable) {
     argv.push_back(nullptr);
     pid_t pid;
     ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(700 + 137 * trial));
+    ASSERT_TRUE(WaitForFile(out));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + 137 * trial));
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
@@ -105,7 +115,8 @@ TEST_F(CollectCliTest, SigtermCommitsAndSaysHowToResume) {
   argv.push_back(nullptr);
   pid_t pid;
   ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  ASSERT_TRUE(WaitForFile(out));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
