@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "examples/common/cli.h"
-#include "examples/common/progress.h"
+#include "examples/common/collect_progress.h"
 #include "sim/collector.h"
 
 using namespace jepa_mpc;
@@ -39,22 +39,13 @@ int main(int argc, char** argv) {
     }
     sim::ValidateCollectOptions(o);
     const auto* stop = tools::InstallStopFlag();
-    tools::ProgressBar bar("collect", o.episodes, "episodes");
-    auto result = sim::Collect(
-        o,
-        [&](const sim::CollectProgress& p) {
-          char extra[64];
-          std::snprintf(extra, sizeof(extra), "%.0f frames/s", p.frames / std::max(p.seconds, 1e-9));
-          bar.Update(p.episodes_done, extra);
-        },
-        stop);
+    auto result = tools::CollectWithProgress(o, stop);
     const double fps = result.frames / std::max(result.seconds, 1e-9);
     if (result.interrupted) {
       std::fprintf(stderr, "\ninterrupted: '%s' holds %d complete episodes; rerun with --resume\n",
                    o.out.c_str(), result.episodes_in_file);
       return 130;
     }
-    bar.Finish();
     std::printf("wrote %d episodes (%lld frames) to %s: %d in file, %.1f s, %.0f frames/s\n",
                 result.episodes_written, static_cast<long long>(result.frames), o.out.c_str(),
                 result.episodes_in_file, result.seconds, fps);

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "examples/common/cli.h"
+#include "examples/common/collect_progress.h"
 #include "examples/common/media.h"
 #include "examples/common/progress.h"
 #include "sim/collector.h"
@@ -51,21 +52,12 @@ int main(int argc, char** argv) {
     if (in_file >= episodes) {
       std::fprintf(stderr, "collect    reusing %s (%d episodes)\n", co.out.c_str(), in_file);
     } else {
-      tools::ProgressBar bar("collect", episodes, "episodes");
-      auto r = sim::Collect(
-          co,
-          [&](const sim::CollectProgress& p) {
-            char extra[64];
-            std::snprintf(extra, sizeof(extra), "%.0f frames/s", p.frames / std::max(p.seconds, 1e-9));
-            bar.Update(p.episodes_done, extra);
-          },
-          stop);
+      auto r = tools::CollectWithProgress(co, stop);
       if (r.interrupted) {
         std::fprintf(stderr, "\ninterrupted: %d episodes kept in %s; run again to continue\n",
                      r.episodes_in_file, co.out.c_str());
         return 130;
       }
-      bar.Finish();
     }
 
     // 2. One exploration episode, replayed from its seed at video resolution beside the

@@ -144,7 +144,6 @@ Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch
     aw.push_back(a.narrow(1, t - W + 1, W));
     targets.push_back(z.select(1, t + 1));
   }
-  const int64_t n = static_cast<int64_t>(zw.size());
   auto pred_tf = model->predictor->forward(torch::cat(zw), torch::cat(aw));
   Losses l;
   l.teacher_forcing = torch::mse_loss(pred_tf, torch::cat(targets));
@@ -152,7 +151,6 @@ Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch
   auto rolled = RolloutPredictor(model->predictor, z.narrow(1, 0, W), a.narrow(1, 0, W - 1),
                                  a.narrow(1, W - 1, L - W));
   l.rollout = torch::mse_loss(rolled, z.narrow(1, W, L - W));
-  (void)n;
   auto flat = z.reshape({B * L, D});
   l.regularizer = c.regularizer == "vicreg"
                       ? VICReg(flat)
