@@ -121,7 +121,8 @@ torch::Tensor WorldModelImpl::Encode(const torch::Tensor& images) {
   return InEval(*this, [&] { return encoder->forward(images); });
 }
 
-torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions) {
+torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,
+                                          const torch::Tensor& past_actions) {
   TORCH_CHECK(actions.dim() == 3 && actions.size(2) == meta_.action_dim,
               "actions must be [N, H, ", meta_.action_dim, "], got ", actions.sizes());
   const int64_t W = history(), N = actions.size(0);
@@ -130,18 +131,28 @@ torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::
   TORCH_CHECK(context.dim() == 3 && context.size(0) == N && context.size(2) == latent_dim(),
               "z0 must be [N, D] or [N, W, D] with N = ", N, ", D = ", latent_dim(), ", got ",
               z0.sizes());
-  auto past = torch::zeros({N, W - 1, meta_.action_dim}, actions.options());
+  torch::Tensor past = torch::zeros({N, W - 1, meta_.action_dim}, actions.options());
+  if (past_actions.defined()) {
+    torch::Tensor p = past_actions.dim() == 2 ? past_actions.unsqueeze(0) : past_actions;
+    TORCH_CHECK(p.dim() == 3 && (p.size(0) == N || p.size(0) == 1) && p.size(1) == W - 1 &&
+                    p.size(2) == meta_.action_dim,
+                "past actions must be [N, W-1, A] or [W-1, A] with W-1 = ", W - 1, ", A = ",
+                meta_.action_dim, ", got ", past_actions.sizes());
+    past = p.to(actions.dtype()).expand({N, W - 1, meta_.action_dim});
+  }
   return RolloutPredictor(predictor, context, past, actions);
 }
 
-torch::Tensor WorldModelImpl::Rollout(const torch::Tensor& z0, const torch::Tensor& actions) {
+torch::Tensor WorldModelImpl::Rollout(const torch::Tensor& z0, const torch::Tensor& actions,
+                                      const torch::Tensor& past_actions) {
   torch::NoGradGuard no_grad;
-  return InEval(*this, [&] { return RolloutImpl(z0, actions); });
+  return InEval(*this, [&] { return RolloutImpl(z0, actions, past_actions); });
 }
 
 torch::Tensor WorldModelImpl::RolloutDifferentiable(const torch::Tensor& z0,
-                                                    const torch::Tensor& actions) {
-  return InEval(*this, [&] { return RolloutImpl(z0, actions); });
+                                                    const torch::Tensor& actions,
+                                                    const torch::Tensor& past_actions) {
+  return InEval(*this, [&] { return RolloutImpl(z0, actions, past_actions); });
 }
 
 }  // namespace jepa_mpc::world_model

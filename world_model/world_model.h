@@ -56,19 +56,23 @@ class WorldModelImpl : public torch::nn::Module {
 
   // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D]; eval mode, no gradient.
   torch::Tensor Encode(const torch::Tensor& images);
-  // z0: [N, D] (or a context [N, W, D]), actions: [N, H, A] in [-1, 1] -> predicted embeddings
-  // [N, H, D]; eval mode, no gradient. With W > 1 and a [N, D] start, the context repeats z0
-  // and the earlier actions are zero.
-  torch::Tensor Rollout(const torch::Tensor& z0, const torch::Tensor& actions);
+  // z0: [N, D] (or a context [N, W, D], oldest first), actions: [N, H, A] in [-1, 1] ->
+  // predicted embeddings [N, H, D]; eval mode, no gradient. past_actions: [N, W-1, A] (or
+  // [W-1, A] shared by all N), the actions taken between the context's embeddings; zeros when
+  // undefined. With W > 1 and a [N, D] start, the context repeats z0.
+  torch::Tensor Rollout(const torch::Tensor& z0, const torch::Tensor& actions,
+                        const torch::Tensor& past_actions = {});
   // The same with gradients flowing to the actions (for gradient-based planning).
-  torch::Tensor RolloutDifferentiable(const torch::Tensor& z0, const torch::Tensor& actions);
+  torch::Tensor RolloutDifferentiable(const torch::Tensor& z0, const torch::Tensor& actions,
+                                      const torch::Tensor& past_actions = {});
 
   Encoder encoder{nullptr};
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
 
  private:
-  torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions);
+  torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,
+                            const torch::Tensor& past_actions);
   ModelMeta meta_;
 };
 TORCH_MODULE(WorldModel);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "planner/cem.h"
+#include "planner/gradient.h"
 
 namespace jepa_mpc::planner {
 namespace {
@@ -155,6 +156,80 @@ TEST(CemOptionsTest, RejectsBadCounts) {
 TEST(ShiftTest, DropsTheFirstActionAndRepeatsTheLast) {
   auto plan = torch::tensor({{1.f}, {2.f}, {3.f}});
   EXPECT_TRUE(torch::equal(Planner::Shift(plan), torch::tensor({{2.f}, {3.f}, {3.f}})));
+}
+
+}  // namespace
+}  // namespace jepa_mpc::planner
+
+namespace jepa_mpc::planner {
+namespace {
+
+TEST(GradientDescentTest, MinimisesAQuadraticBowlWithinBounds) {
+  auto target = torch::tensor({{0.3f, -0.5f}, {0.8f, 0.1f}, {-0.6f, 1.7f}});
+  GradientDescent gd(Opts(3, 2, 60));
+  PlanResult r = gd.Plan(Bowl(target));
+  auto expected = target.clamp(-1, 1);
+  EXPECT_LT((r.actions - expected).abs().max().item<double>(), 0.05) << r.actions;
+  EXPECT_LE(r.actions.abs().max().item<double>(), 1.0);
+  EXPECT_EQ(r.iterations, 60);
+  EXPECT_EQ(r.evaluations, 61 * 8);
+}
+
+TEST(GradientDescentTest, DeterministicPerSeedAndImprovesOnItsWarmStart) {
+  // Far from the warm start, so after 5 steps a randomly started candidate is the best.
+  auto target = torch::tensor({{0.9f, -0.9f}, {0.9f, 0.9f}, {-0.9f, 0.9f}, {0.9f, 0.9f}});
+  auto warm = torch::zeros({4, 2});
+  auto a = GradientDescent(Opts(4, 2, 5, 1)).Plan(Bowl(target), warm);
+  auto b = GradientDescent(Opts(4, 2, 5, 1)).Plan(Bowl(target), warm);
+  auto c = GradientDescent(Opts(4, 2, 5, 2)).Plan(Bowl(target), warm);
+  EXPECT_TRUE(torch::equal(a.actions, b.actions));
+  EXPECT_FALSE(torch::equal(a.actions, c.actions));
+  EXPECT_LT(a.cost, Bowl(target)(warm.unsqueeze(0))[0].item<double>());
+}
+
+TEST(GradientDescentTest, TimeBudgetBoundsTheSteps) {
+  double now = 0;
+  PlannerOptions o = Opts(2, 2, 100);
+  o.time_budget = 0.05;
+  o.clock = [&] { return now; };
+  auto target = torch::zeros({2, 2});
+  PlanResult r = GradientDescent(o).Plan([&](const torch::Tensor& a) {
+    now += 0.01;
+    return Bowl(target)(a);
+  });
+  // Costs at 10, 20, 30, 40, 50 ms; a step follows each while under budget.
+  EXPECT_EQ(r.iterations, 4);
+  EXPECT_LE(r.seconds, 0.05 + 1e-9);
+}
+
+TEST(GradientDescentTest, NonFiniteCostsNeverYieldNaN) {
+  GradientDescent gd(Opts(3, 2, 5));
+  PlanResult all_nan = gd.Plan([](const torch::Tensor& a) {
+    return a.sum({1, 2}) * NAN;
+  });
+  EXPECT_TRUE(all_nan.all_nonfinite);
+  EXPECT_TRUE(torch::equal(all_nan.actions, torch::zeros({3, 2})));
+  // NaN for some candidates only: the finite ones still descend.
+  auto target = torch::full({3, 2}, 0.4f);
+  PlanResult some = GradientDescent(Opts(3, 2, 60)).Plan([&](const torch::Tensor& a) {
+    auto c = Bowl(target)(a);
+    auto bad = torch::arange(a.size(0)) % 2 == 1;
+    return torch::where(bad, torch::full_like(c, NAN), c);
+  });
+  EXPECT_FALSE(some.all_nonfinite);
+  EXPECT_LT((some.actions - target).abs().max().item<double>(), 0.05);
+}
+
+TEST(GradientDescentTest, RejectsACostWithoutGradientAndBadOptions) {
+  GradientDescent gd(Opts(3, 2, 5));
+  EXPECT_THROW(gd.Plan([](const torch::Tensor& a) { return a.detach().sum({1, 2}); }),
+               std::invalid_argument);
+  GradientOptions g;
+  g.learning_rate = NAN;
+  EXPECT_THROW(GradientDescent(Opts(3, 2, 5), g), std::invalid_argument);
+  g = {};
+  g.candidates = 0;
+  EXPECT_THROW(GradientDescent(Opts(3, 2, 5), g), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,0 +1,140 @@
+#include "control/controller.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <stdexcept>
+
+#include "planner/factory.h"
+#include "world_model/checkpoint.h"
+#include "world_model/goal_cost.h"
+
+namespace jepa_mpc {
+
+namespace {
+
+void CheckOptions(const ControllerOptions& o) {
+  auto positive = [](int v, const char* name) {
+    if (v <= 0) {
+      throw std::invalid_argument(std::string("controller option ") + name + " is " +
+                                  std::to_string(v) + ", expected positive");
+    }
+  };
+  positive(o.horizon, "horizon");
+  positive(o.iterations, "iterations");
+  if (o.samples < 0) throw std::invalid_argument("controller option samples must be >= 0");
+  if (o.elites < 0) throw std::invalid_argument("controller option elites must be >= 0");
+  if (o.threads < 0) throw std::invalid_argument("controller option threads must be >= 0");
+  if (!(o.time_budget >= 0) || !std::isfinite(o.time_budget)) {
+    throw std::invalid_argument("controller option time_budget must be a non-negative number of seconds");
+  }
+}
+
+}  // namespace
+
+struct Controller::Impl {
+  ControllerOptions options;
+  world_model::WorldModel model{nullptr};
+  std::unique_ptr<world_model::LatentGoalCost> cost;
+  std::unique_ptr<planner::Planner> planner;
+  std::deque<torch::Tensor> embeddings;  // the last W, oldest first
+  std::deque<torch::Tensor> actions;     // the actions applied between them
+  torch::Tensor plan;                    // previous plan, for the warm start
+  ActInfo last;
+
+  torch::Tensor ToTensor(const ImageView& image, const char* what) const {
+    const int S = static_cast<int>(model->meta().image_size);
+    if (image.rgb == nullptr) throw std::invalid_argument(std::string(what) + " image has no pixels");
+    if (image.height != S || image.width != S) {
+      throw std::invalid_argument(std::string(what) + " image is " + std::to_string(image.width) +
+                                  "x" + std::to_string(image.height) + ", the model expects " +
+                                  std::to_string(S) + "x" + std::to_string(S) + " RGB");
+    }
+    return world_model::ImagesFromRgb(image.rgb, 1, S, S);
+  }
+};
+
+Controller::Controller(const std::string& checkpoint, ControllerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  CheckOptions(options);
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  impl_->options = options;
+  impl_->model = world_model::LoadCheckpoint(checkpoint).model;
+  impl_->model->eval();
+  world_model::GoalCostOptions co;
+  co.l1 = options.l1;
+  co.sum_over_horizon = options.sum_over_horizon;
+  impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
+  planner::PlannerOptions po;
+  po.horizon = options.horizon;
+  po.action_dim = impl_->model->meta().action_dim;
+  po.iterations = options.iterations;
+  po.seed = options.seed;
+  po.time_budget = options.time_budget;
+  impl_->planner = planner::MakePlanner({options.planner, options.samples, options.elites}, po);
+}
+
+Controller::~Controller() = default;
+Controller::Controller(Controller&&) noexcept = default;
+Controller& Controller::operator=(Controller&&) noexcept = default;
+
+std::string Controller::robot() const { return impl_->model->meta().robot; }
+std::string Controller::task() const { return impl_->model->meta().task; }
+std::string Controller::camera() const { return impl_->model->meta().camera; }
+int Controller::image_size() const { return static_cast<int>(impl_->model->meta().image_size); }
+int Controller::action_dim() const { return static_cast<int>(impl_->model->meta().action_dim); }
+const ControllerOptions& Controller::options() const { return impl_->options; }
+const ActInfo& Controller::last() const { return impl_->last; }
+
+void Controller::SetGoal(const ImageView& goal) {
+  impl_->cost->SetGoal(impl_->ToTensor(goal, "goal"));
+  Reset();
+}
+
+void Controller::Reset() {
+  impl_->embeddings.clear();
+  impl_->actions.clear();
+  impl_->plan = torch::Tensor();
+  impl_->last = ActInfo{};
+}
+
+double Controller::Energy(const ImageView& observation) {
+  if (!impl_->cost->has_goal()) throw std::logic_error("Controller: SetGoal before Energy");
+  auto z = impl_->model->Encode(impl_->ToTensor(observation, "observation"));
+  return impl_->cost->Distance(z[0]).item<double>();
+}
+
+std::vector<float> Controller::Act(const ImageView& observation) {
+  Impl& m = *impl_;
+  if (!m.cost->has_goal()) throw std::logic_error("Controller: SetGoal before Act");
+  const auto start = std::chrono::steady_clock::now();
+  torch::Tensor image = m.ToTensor(observation, "observation");
+  torch::Tensor z = m.model->Encode(image)[0];
+  const size_t W = static_cast<size_t>(m.model->history());
+  m.embeddings.push_back(z);
+  while (m.embeddings.size() > W) m.embeddings.pop_front();
+  while (m.actions.size() + 1 > m.embeddings.size()) m.actions.pop_front();
+  const int64_t A = m.model->meta().action_dim;
+  torch::Tensor past = m.actions.empty() ? torch::zeros({0, A})
+                                         : torch::stack(std::vector<torch::Tensor>(m.actions.begin(), m.actions.end()));
+  m.cost->SetContext(torch::stack(std::vector<torch::Tensor>(m.embeddings.begin(), m.embeddings.end())), past);
+
+  const torch::Tensor warm = m.plan.defined() ? planner::Planner::Shift(m.plan) : torch::Tensor();
+  auto& cost = *m.cost;
+  planner::PlanResult r = m.planner->Plan([&cost](const torch::Tensor& a) { return cost(a); }, warm);
+  m.plan = r.actions;
+  torch::Tensor action = r.actions[0].contiguous();
+  m.actions.push_back(action.clone());
+
+  m.last = ActInfo{};
+  m.last.energy = cost.Distance(z).item<double>();
+  m.last.planned_cost = r.cost;
+  m.last.iterations = static_cast<int>(r.iterations);
+  m.last.fallback = r.all_nonfinite;
+  m.last.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::vector<float>(action.data_ptr<float>(), action.data_ptr<float>() + A);
+}
+
+}  // namespace jepa_mpc

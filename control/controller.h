@@ -1,0 +1,88 @@
+#pragma once
+
+// jepa_mpc::Controller: goal-image control for your own loop. Load a trained world model, show it
+// the goal image once, then call Act() with each new camera image to get the next action.
+// Each call encodes the image, plans a short action sequence in the model's representation
+// space (receding horizon, warm started from the previous plan) and returns its first action.
+//
+//   jepa_mpc::Controller controller("model/checkpoint.pt");
+//   controller.SetGoal({goal_rgb, 64, 64});
+//   while (running) {
+//     std::vector<float> action = controller.Act({camera_rgb, 64, 64});  // each in [-1, 1]
+//     robot.Apply(action);
+//   }
+//
+// No globals: one instance per thread (instances are independent). Errors are exceptions:
+// std::invalid_argument for bad input (wrong image size, bad options), std::runtime_error for an
+// unreadable checkpoint. This header needs nothing but the C++ standard library.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jepa_mpc {
+
+struct ControllerOptions {
+  std::string planner = "cem";    // cem | mppi | gd (Adam through the differentiable model)
+  int horizon = 8;                // planned steps
+  int samples = 0;                // candidates per iteration (0: cem 256, mppi 512, gd 8)
+  int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
+  int iterations = 4;             // planner iterations per action (gd: Adam steps)
+  double time_budget = 0;         // seconds of planning per Act(); 0: no budget (iterations cap)
+  uint64_t seed = 0;              // planner randomness; the same seed gives the same actions
+  bool sum_over_horizon = true;   // cost summed over the horizon (false: last step only)
+  bool l1 = false;                // L1 distance instead of L2
+  int threads = 0;                // torch threads to use (0: leave torch's setting)
+};
+
+// An RGB image: height x width x 3 bytes, rows top to bottom. Not owned.
+struct ImageView {
+  const uint8_t* rgb = nullptr;
+  int height = 0;
+  int width = 0;
+};
+
+// What the last Act() did.
+struct ActInfo {
+  double energy = 0;          // distance of the current image's embedding to the goal's
+  double planned_cost = 0;    // the chosen plan's cost in the model
+  double seconds = 0;         // wall time of Act(), encoding included
+  int iterations = 0;         // planner iterations run
+  bool fallback = false;      // every candidate cost was non-finite: the action is zero
+};
+
+class Controller {
+ public:
+  // Throws std::runtime_error for a missing or unreadable checkpoint and std::invalid_argument
+  // for bad options (unknown planner, non-positive sizes, NaN budget).
+  explicit Controller(const std::string& checkpoint, ControllerOptions options = {});
+  ~Controller();
+  Controller(Controller&&) noexcept;
+  Controller& operator=(Controller&&) noexcept;
+
+  // The model's expectations: images image_size() x image_size() from camera() of robot().
+  std::string robot() const;
+  std::string task() const;
+  std::string camera() const;
+  int image_size() const;
+  int action_dim() const;
+  const ControllerOptions& options() const;
+
+  // Sets the goal; also starts a new episode (see Reset). Throws std::invalid_argument for an
+  // image that is not image_size() x image_size() RGB.
+  void SetGoal(const ImageView& goal);
+  // The next action, action_dim() values in [-1, 1]. Throws std::logic_error without a goal.
+  std::vector<float> Act(const ImageView& observation);
+  const ActInfo& last() const;
+  // Distance of an image's embedding to the goal's (the energy the planner lowers).
+  double Energy(const ImageView& observation);
+  // Forgets the frame history and the warm start (call between episodes).
+  void Reset();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jepa_mpc

@@ -1,0 +1,342 @@
+#include "examples/common/evaluation.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "examples/common/media.h"
+#include "examples/common/progress.h"
+#include "planner/factory.h"
+#include "sim/oracle.h"
+#include "sim/task.h"
+
+namespace jepa_mpc::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Goals for evaluation come from a seed range no collection run uses by default.
+uint64_t GoalSeed(uint64_t seed, int episode) {
+  return 0x9E3779B97F4A7C15ull ^ (seed * 1000003ull + static_cast<uint64_t>(episode));
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = p * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(v.size() - 1, lo + 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+// The video frame: camera view beside the goal, a caption bar below.
+class EpisodeVideo {
+ public:
+  EpisodeVideo(const std::string& path, int size, double fps, const sim::Image& goal,
+               const std::string& method)
+      : size_(size), writer_(path, size + kBar, 2 * size, fps), goal_(goal), method_(method) {}
+  static constexpr int kBar = 40;
+
+  void Frame(const sim::Image& view, int step, double distance, double energy, bool success) {
+    cv::Mat frame(size_ + kBar, 2 * size_, CV_8UC3, cv::Scalar(255, 255, 255));
+    cv::Mat(size_, size_, CV_8UC3, const_cast<uint8_t*>(view.rgb.data()))
+        .copyTo(frame(cv::Rect(0, 0, size_, size_)));
+    cv::Mat(size_, size_, CV_8UC3, const_cast<uint8_t*>(goal_.rgb.data()))
+        .copyTo(frame(cv::Rect(size_, 0, size_, size_)));
+    const auto font = cv::FONT_HERSHEY_SIMPLEX;
+    cv::putText(frame, "camera", {6, 18}, font, 0.5, {255, 255, 255}, 1, cv::LINE_AA);
+    cv::putText(frame, "goal", {size_ + 6, 18}, font, 0.5, {255, 255, 255}, 1, cv::LINE_AA);
+    char line[160];
+    std::snprintf(line, sizeof(line), "%s  step %d  dist %.1f cm  energy %.3f%s", method_.c_str(),
+                  step, distance * 100, energy, success ? "  REACHED" : "");
+    cv::putText(frame, line, {6, size_ + 26}, font, 0.5,
+                success ? cv::Scalar(0, 140, 0) : cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    writer_.Write(frame.data);
+  }
+  void Close() { writer_.Close(); }
+
+ private:
+  int size_;
+  VideoWriter writer_;
+  sim::Image goal_;
+  std::string method_;
+};
+
+struct Method {
+  std::string name;    // learned-cem, oracle-cem, random
+  std::string kind;    // learned | oracle | random
+  std::string planner;
+};
+
+}  // namespace
+
+EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
+  if (o.episodes <= 0) throw std::invalid_argument("episodes must be positive");
+  if (o.threads <= 0) throw std::invalid_argument("threads must be positive");
+  if (o.videos < 0) throw std::invalid_argument("videos must be >= 0");
+  if (o.video_size < 64 || o.video_size % 2) {
+    throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
+                                ", expected an even size of at least 64");
+  }
+  if (o.oracle_samples < 2 || o.oracle_iterations < 1) {
+    throw std::invalid_argument("oracle samples must be >= 2 and iterations >= 1");
+  }
+  ControllerOptions base = o.controller;
+  base.threads = o.threads;
+  Controller probe(o.checkpoint, base);  // validates the checkpoint and the options
+  EvalReport report;
+  report.checkpoint = o.checkpoint;
+  report.options = o;
+  report.task = o.task.empty() ? probe.task() : o.task;
+  report.robot = sim::RobotForTask(report.task);
+  if (report.robot != probe.robot()) {
+    throw std::invalid_argument("checkpoint " + o.checkpoint + " is for robot '" + probe.robot() +
+                                "', task " + report.task + " runs on '" + report.robot + "'");
+  }
+  if (report.task != probe.task()) {
+    throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on task '" +
+                                probe.task() + "', not '" + report.task + "'");
+  }
+  std::vector<Method> methods;
+  for (const auto& p : o.planners) {
+    ControllerOptions c = base;
+    c.planner = p;
+    Controller check(o.checkpoint, c);  // rejects an unknown planner before any work
+    methods.push_back({"learned-" + p, "learned", p});
+  }
+  if (o.oracle) {
+    planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, {});
+    methods.push_back({"oracle-" + o.oracle_planner, "oracle", o.oracle_planner});
+  }
+  if (o.random) methods.push_back({"random", "random", ""});
+  if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
+
+  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), ""});
+  report.success_rule = task->info().success_rule;
+  const int S = probe.image_size(), A = task->action_dim();
+  if (A != probe.action_dim()) {
+    throw std::invalid_argument("checkpoint actions have " + std::to_string(probe.action_dim()) +
+                                " dimensions, task " + report.task + " has " + std::to_string(A));
+  }
+  sim::RenderOptions ro;
+  ro.width = ro.height = S;
+  sim::Renderer renderer(task->sim().model(), ro);
+  std::unique_ptr<sim::Renderer> video_renderer;
+  if (!o.out.empty() && o.videos > 0) {
+    sim::RenderOptions vo;
+    vo.width = vo.height = o.video_size;
+    video_renderer = std::make_unique<sim::Renderer>(task->sim().model(), vo);
+    fs::create_directories(fs::path(o.out) / "videos");
+  }
+  std::unique_ptr<sim::OracleCost> oracle;
+  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads);
+  const int steps_max = task->info().episode_steps;
+  const int camera = task->sim().camera_id();
+
+  for (const Method& m : methods) {
+    std::unique_ptr<Controller> learned;
+    if (m.kind == "learned") {
+      ControllerOptions c = base;
+      c.planner = m.planner;
+      learned = std::make_unique<Controller>(o.checkpoint, c);
+    }
+    std::unique_ptr<planner::Planner> oracle_planner;
+    if (m.kind == "oracle") {
+      planner::PlannerOptions po;
+      po.horizon = base.horizon;
+      po.action_dim = A;
+      po.iterations = o.oracle_iterations;
+      po.seed = base.seed;
+      oracle_planner = planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, po);
+    }
+    ProgressBar bar(m.name, o.episodes, "episodes");
+    int successes = 0;
+    for (int ep = 0; ep < o.episodes; ++ep) {
+      if (stop && stop->load()) {
+        report.interrupted = true;
+        break;
+      }
+      EpisodeResult r;
+      r.method = m.name;
+      r.episode = ep;
+      r.seed = GoalSeed(o.seed, ep);
+      task->Reset(r.seed);
+      const sim::Image goal = task->RenderGoal(renderer);
+      probe.SetGoal({goal.rgb.data(), S, S});
+      if (learned) learned->SetGoal({goal.rgb.data(), S, S});
+      std::unique_ptr<EpisodeVideo> video;
+      if (video_renderer && ep < o.videos) {
+        video = std::make_unique<EpisodeVideo>(
+            (fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep) + ".part.mp4")).string(),
+            o.video_size, 1.0 / task->sim().spec().control_period, task->RenderGoal(*video_renderer), m.name);
+      }
+      std::mt19937_64 rng(r.seed);
+      std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+      torch::Tensor plan;
+      for (int t = 0;; ++t) {
+        const sim::Image obs = renderer.Render(task->sim().data(), camera);
+        const double dist = task->Distance();
+        const bool success = task->Success();
+        double energy = 0;
+        const bool acting = !success && t < steps_max;
+        std::vector<float> action(A, 0.f);
+        double ms = 0;
+        if (acting && learned) {
+          action = learned->Act({obs.rgb.data(), S, S});
+          energy = learned->last().energy;
+          ms = learned->last().seconds * 1000;
+        } else {
+          energy = probe.Energy({obs.rgb.data(), S, S});
+        }
+        if (acting && oracle_planner) {
+          const auto start = std::chrono::steady_clock::now();
+          const torch::Tensor warm = plan.defined() ? planner::Planner::Shift(plan) : torch::Tensor();
+          auto result = oracle_planner->Plan(
+              [&](const torch::Tensor& a) {
+                auto ac = a.contiguous();
+                auto costs = oracle->Evaluate(*task, ac.data_ptr<float>(), static_cast<int>(a.size(0)),
+                                              static_cast<int>(a.size(1)), A, base.sum_over_horizon);
+                return torch::tensor(costs, torch::kFloat64);
+              },
+              warm);
+          plan = result.actions;
+          for (int k = 0; k < A; ++k) action[k] = plan[0][k].item<float>();
+          ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        }
+        if (acting && m.kind == "random") {
+          for (auto& v : action) v = uniform(rng);
+        }
+        r.distance.push_back(dist);
+        r.energy.push_back(energy);
+        if (video) {
+          // The final frame is held for a second so the end can be seen.
+          const sim::Image view = video_renderer->Render(task->sim().data(), camera);
+          const int repeat = acting ? 1 : static_cast<int>(std::lround(1.0 / task->sim().spec().control_period));
+          for (int k = 0; k < repeat; ++k) video->Frame(view, t, dist, energy, success);
+        }
+        if (!acting) {
+          r.success = success;
+          r.final_distance = dist;
+          r.steps = t;
+          break;
+        }
+        r.plan_ms.push_back(ms);
+        Eigen::VectorXd a(A);
+        for (int k = 0; k < A; ++k) a[k] = action[k];
+        task->Step(a);
+      }
+      if (video) {
+        video->Close();  // then the name says how it went
+        const fs::path part = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep) + ".part.mp4");
+        fs::rename(part, fs::path(o.out) / "videos" /
+                             (m.name + "_ep" + std::to_string(ep) + (r.success ? "_success" : "_failure") + ".mp4"));
+      }
+      successes += r.success;
+      report.episodes.push_back(std::move(r));
+      char extra[64];
+      std::snprintf(extra, sizeof(extra), "success %d/%d", successes, ep + 1);
+      bar.Update(ep + 1, extra);
+    }
+    bar.Finish();
+    if (report.interrupted) break;
+  }
+
+  for (const Method& m : methods) {
+    MethodSummary s;
+    s.method = m.name;
+    std::vector<double> ms;
+    for (const auto& e : report.episodes) {
+      if (e.method != m.name) continue;
+      ++s.episodes;
+      s.success_rate += e.success;
+      s.mean_final_distance += e.final_distance;
+      s.mean_steps += e.steps;
+      ms.insert(ms.end(), e.plan_ms.begin(), e.plan_ms.end());
+    }
+    if (s.episodes == 0) continue;
+    s.success_rate /= s.episodes;
+    s.mean_final_distance /= s.episodes;
+    s.mean_steps /= s.episodes;
+    s.plan_ms_median = Percentile(ms, 0.5);
+    s.plan_ms_p95 = Percentile(ms, 0.95);
+    report.summary.push_back(s);
+  }
+  return report;
+}
+
+std::string FormatTable(const EvalReport& report) {
+  std::ostringstream os;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-14s %9s %16s %10s %18s\n", "method", "success",
+                "final dist (cm)", "steps", "plan ms med / p95");
+  os << line;
+  for (const auto& s : report.summary) {
+    char succ[32];
+    std::snprintf(succ, sizeof(succ), "%5.1f%%", 100 * s.success_rate);
+    std::snprintf(line, sizeof(line), "%-14s %9s %16.2f %10.1f %9.1f / %6.1f\n", s.method.c_str(),
+                  succ, 100 * s.mean_final_distance, s.mean_steps, s.plan_ms_median, s.plan_ms_p95);
+    os << line;
+  }
+  return os.str();
+}
+
+void WriteReport(const EvalReport& report, const std::string& folder) {
+  fs::create_directories(folder);
+  const EvalOptions& o = report.options;
+  nlohmann::json j;
+  j["task"] = report.task;
+  j["robot"] = report.robot;
+  j["checkpoint"] = report.checkpoint;
+  j["success_rule"] = report.success_rule;
+  j["episodes"] = o.episodes;
+  j["seed"] = o.seed;
+  j["interrupted"] = report.interrupted;
+  j["learned_planner"] = {{"horizon", o.controller.horizon},     {"samples", o.controller.samples},
+                          {"elites", o.controller.elites},       {"iterations", o.controller.iterations},
+                          {"time_budget_s", o.controller.time_budget},
+                          {"sum_over_horizon", o.controller.sum_over_horizon},
+                          {"l1", o.controller.l1},               {"seed", o.controller.seed}};
+  j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
+                         {"iterations", o.oracle_iterations}};
+  j["methods"] = nlohmann::json::array();
+  for (const auto& s : report.summary) {
+    j["methods"].push_back({{"method", s.method},
+                            {"episodes", s.episodes},
+                            {"success_rate", s.success_rate},
+                            {"mean_final_distance_m", s.mean_final_distance},
+                            {"mean_steps", s.mean_steps},
+                            {"plan_ms_median", s.plan_ms_median},
+                            {"plan_ms_p95", s.plan_ms_p95}});
+  }
+  std::ofstream(fs::path(folder) / "results.json") << j.dump(2) << "\n";
+  std::ofstream csv(fs::path(folder) / "results.csv");
+  csv << "method,episodes,success_rate,mean_final_distance_m,mean_steps,plan_ms_median,plan_ms_p95\n";
+  for (const auto& s : report.summary) {
+    csv << s.method << "," << s.episodes << "," << s.success_rate << "," << s.mean_final_distance << ","
+        << s.mean_steps << "," << s.plan_ms_median << "," << s.plan_ms_p95 << "\n";
+  }
+  std::ofstream eps(fs::path(folder) / "episodes.csv");
+  eps << "method,episode,seed,success,final_distance_m,steps\n";
+  for (const auto& e : report.episodes) {
+    eps << e.method << "," << e.episode << "," << e.seed << "," << e.success << "," << e.final_distance
+        << "," << e.steps << "\n";
+  }
+  std::ofstream steps(fs::path(folder) / "steps.csv");
+  steps << "method,episode,step,distance_m,energy,plan_ms\n";
+  for (const auto& e : report.episodes) {
+    for (size_t t = 0; t < e.distance.size(); ++t) {
+      steps << e.method << "," << e.episode << "," << t << "," << e.distance[t] << "," << e.energy[t] << ","
+            << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
+    }
+  }
+}
+
+}  // namespace jepa_mpc::tools

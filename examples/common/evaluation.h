@@ -1,0 +1,70 @@
+#pragma once
+
+// Closed-loop evaluation on a task's goals: the learned-model controller (one or more planners),
+// the same planner on the true simulator (the oracle upper bound) and random actions, on the
+// same seeded goals. Shared by the evaluate binary and the demo.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "control/controller.h"
+
+namespace jepa_mpc::tools {
+
+struct EvalOptions {
+  std::string checkpoint;
+  std::string task;                          // "": the checkpoint's task
+  std::vector<std::string> planners{"cem"};  // learned-model planners to run (cem, mppi, gd)
+  ControllerOptions controller;              // their settings (planner is set per method)
+  bool oracle = true;
+  std::string oracle_planner = "cem";
+  int oracle_samples = 64;
+  int oracle_iterations = 3;
+  bool random = true;
+  int episodes = 50;
+  uint64_t seed = 0;       // goals come from seed; the same seed gives the same goals
+  int threads = 2;
+  std::string out;         // folder for tables and videos; "" writes nothing
+  int videos = 4;          // episodes per method with an mp4 (the first ones)
+  int video_size = 256;
+};
+
+struct EpisodeResult {
+  std::string method;
+  int episode = 0;
+  uint64_t seed = 0;
+  bool success = false;
+  double final_distance = 0;  // m
+  int steps = 0;              // actions taken (stops at success)
+  std::vector<double> distance;  // per step, before the action (m), and once more at the end
+  std::vector<double> energy;    // latent distance to the goal embedding, same steps
+  std::vector<double> plan_ms;   // per action
+};
+
+struct MethodSummary {
+  std::string method;
+  int episodes = 0;
+  double success_rate = 0;
+  double mean_final_distance = 0;  // m
+  double mean_steps = 0;
+  double plan_ms_median = 0, plan_ms_p95 = 0;
+};
+
+struct EvalReport {
+  std::string task, robot, checkpoint, success_rule;
+  EvalOptions options;
+  std::vector<MethodSummary> summary;
+  std::vector<EpisodeResult> episodes;
+  bool interrupted = false;
+};
+
+// Throws std::invalid_argument for bad options or a checkpoint for another robot or task.
+EvalReport Evaluate(const EvalOptions& options, const std::atomic<bool>* stop = nullptr);
+// results.json, results.csv (one row per method), episodes.csv, steps.csv in folder.
+void WriteReport(const EvalReport& report, const std::string& folder);
+// The table as aligned text.
+std::string FormatTable(const EvalReport& report);
+
+}  // namespace jepa_mpc::tools

@@ -1,0 +1,192 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "control/controller.h"
+#include "tests/temp_dir.h"
+#include "world_model/checkpoint.h"
+#include "world_model/goal_cost.h"
+
+namespace jepa_mpc {
+namespace {
+
+using world_model::LatentGoalCost;
+using world_model::ModelMeta;
+using world_model::WorldModel;
+
+ModelMeta Meta(int64_t history = 1) {
+  ModelMeta m;
+  m.robot = "reacher2d";
+  m.task = "reach2d";
+  m.action_mode = "joint_position_delta";
+  m.camera = "top";
+  m.image_size = 32;
+  m.action_dim = 2;
+  m.config.latent_dim = 8;
+  m.config.keypoints = 4;
+  m.config.channels = 8;
+  m.config.hidden = 32;
+  m.config.layers = 2;
+  m.config.history = history;
+  return m;
+}
+
+class GoalCostTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(0);
+    at::set_num_threads(1);
+  }
+};
+
+TEST_F(GoalCostTest, ScoresRolloutsAgainstTheGoalEmbedding) {
+  WorldModel model(Meta());
+  auto goal = torch::rand({3, 32, 32}), now = torch::rand({1, 3, 32, 32});
+  auto actions = torch::rand({6, 5, 2}) * 2 - 1;
+  auto zg = model->Encode(goal.unsqueeze(0))[0];
+  auto z0 = model->Encode(now);
+  auto expected = (model->Rollout(z0.expand({6, 8}), actions) - zg).norm(2, 2);  // [N, H]
+
+  LatentGoalCost summed(model);
+  summed.SetGoal(goal);
+  summed.SetContext(z0);
+  EXPECT_TRUE(torch::allclose(summed(actions), expected.sum(1), 1e-4, 1e-5));
+
+  world_model::GoalCostOptions o;
+  o.sum_over_horizon = false;
+  LatentGoalCost last(model, o);
+  last.SetGoal(goal);
+  last.SetContext(z0);
+  EXPECT_TRUE(torch::allclose(last(actions), expected.select(1, 4), 1e-4, 1e-5));
+
+  o.l1 = true;
+  LatentGoalCost l1(model, o);
+  l1.SetGoalEmbedding(zg);
+  l1.SetContext(z0);
+  auto l1_expected = (model->Rollout(z0.expand({6, 8}), actions) - zg).abs().sum(2).select(1, 4);
+  EXPECT_TRUE(torch::allclose(l1(actions), l1_expected, 1e-4, 1e-5));
+  // The goal itself is at distance zero.
+  EXPECT_NEAR(last.Distance(zg).item<double>(), 0.0, 1e-5);
+}
+
+TEST_F(GoalCostTest, IsDifferentiableInTheActions) {
+  WorldModel model(Meta());
+  LatentGoalCost cost(model);
+  cost.SetGoal(torch::rand({1, 3, 32, 32}));
+  cost.SetContext(model->Encode(torch::rand({1, 3, 32, 32})));
+  auto actions = torch::rand({4, 3, 2}) * 2 - 1;
+  auto plain = cost(actions);
+  EXPECT_FALSE(plain.requires_grad());
+  auto a = actions.clone().requires_grad_(true);
+  auto c = cost(a);
+  EXPECT_TRUE(torch::allclose(c.detach(), plain, 1e-5, 1e-6));
+  c.sum().backward();
+  EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
+}
+
+TEST_F(GoalCostTest, ContextUsesTheLastWEmbeddingsAndTheirActions) {
+  WorldModel model(Meta(/*history=*/2));
+  LatentGoalCost cost(model);
+  cost.SetGoal(torch::rand({3, 32, 32}));
+  auto z = torch::randn({3, 8});
+  auto past = torch::rand({2, 2}) * 2 - 1;
+  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
+  cost.SetContext(z, past);
+  auto context = z.narrow(0, 1, 2).unsqueeze(0).expand({5, 2, 8});
+  auto expected = cost.Distance(model->Rollout(context, actions, past.narrow(0, 1, 1))).sum(1);
+  EXPECT_TRUE(torch::allclose(cost(actions), expected, 1e-4, 1e-5));
+  // One frame only: it is repeated, with a zero action between the copies.
+  cost.SetContext(z.narrow(0, 2, 1));
+  auto repeated = cost.Distance(model->Rollout(z.narrow(0, 2, 1).expand({5, 8}), actions)).sum(1);
+  EXPECT_TRUE(torch::allclose(cost(actions), repeated, 1e-4, 1e-5));
+}
+
+TEST_F(GoalCostTest, RejectsBadShapes) {
+  WorldModel model(Meta());
+  LatentGoalCost cost(model);
+  EXPECT_THROW(cost(torch::zeros({2, 3, 2})), std::logic_error);  // no goal yet
+  EXPECT_THROW(cost.SetGoal(torch::rand({3, 64, 64})), std::invalid_argument);
+  EXPECT_THROW(cost.SetGoal(torch::rand({1, 32, 32})), std::invalid_argument);
+  EXPECT_THROW(cost.SetGoal(torch::full({3, 32, 32}, NAN)), std::invalid_argument);
+  EXPECT_THROW(cost.SetGoalEmbedding(torch::zeros({5})), std::invalid_argument);
+  EXPECT_THROW(cost.SetContext(torch::zeros({2, 7})), std::invalid_argument);
+  EXPECT_THROW(cost.SetContext(torch::zeros({2, 8}), torch::zeros({2, 2})), std::invalid_argument);
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(0);
+    at::set_num_threads(1);
+    WorldModel model(Meta());
+    world_model::SaveCheckpoint(dir_ / "model.pt", model, nullptr, {});
+  }
+  std::vector<uint8_t> Image(int size, uint8_t shade) {
+    std::vector<uint8_t> rgb(static_cast<size_t>(size) * size * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7 + shade) % 251);
+    return rgb;
+  }
+  jepa_mpc::testing::TempDir dir_{"jepa_controller_test"};
+};
+
+TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  for (const std::string planner : {"cem", "mppi", "gd"}) {
+    ControllerOptions o;
+    o.planner = planner;
+    o.samples = planner == "gd" ? 4 : 32;
+    o.elites = planner == "gd" ? 0 : 4;
+    o.iterations = 2;
+    o.horizon = 4;
+    o.seed = 5;
+    Controller a(dir_ / "model.pt", o), b(dir_ / "model.pt", o);
+    EXPECT_EQ(a.image_size(), 32);
+    EXPECT_EQ(a.action_dim(), 2);
+    EXPECT_EQ(a.robot(), "reacher2d");
+    a.SetGoal({goal.data(), 32, 32});
+    b.SetGoal({goal.data(), 32, 32});
+    for (int t = 0; t < 3; ++t) {
+      auto x = a.Act({obs.data(), 32, 32});
+      auto y = b.Act({obs.data(), 32, 32});
+      ASSERT_EQ(x.size(), 2u) << planner;
+      EXPECT_EQ(x, y) << planner;
+      for (float v : x) {
+        EXPECT_TRUE(std::isfinite(v));
+        EXPECT_LE(std::abs(v), 1.0f);
+      }
+      EXPECT_GT(a.last().iterations, 0);
+      EXPECT_GE(a.last().seconds, 0);
+    }
+    // The energy of the goal image itself is zero; another image's is positive.
+    EXPECT_NEAR(a.Energy({goal.data(), 32, 32}), 0.0, 1e-4);
+    EXPECT_GT(a.Energy({obs.data(), 32, 32}), 1e-3);
+  }
+}
+
+TEST_F(ControllerTest, BadInputIsRejectedWithClearErrors) {
+  auto img = Image(32, 3), big = Image(64, 3);
+  Controller c(dir_ / "model.pt");
+  EXPECT_THROW(c.Act({img.data(), 32, 32}), std::logic_error);  // no goal
+  EXPECT_THROW(c.SetGoal({big.data(), 64, 64}), std::invalid_argument);
+  EXPECT_THROW(c.SetGoal({nullptr, 32, 32}), std::invalid_argument);
+  c.SetGoal({img.data(), 32, 32});
+  try {
+    c.Act({big.data(), 64, 64});
+    FAIL() << "a 64x64 observation was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("expects 32x32"), std::string::npos) << e.what();
+  }
+  ControllerOptions o;
+  o.planner = "newton";
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
+  o = {};
+  o.time_budget = NAN;
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
+  o = {};
+  o.horizon = 0;
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
+  EXPECT_THROW(Controller(dir_ / "missing.pt"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace jepa_mpc

@@ -1,0 +1,102 @@
+// The evaluate binary as users run it: a tiny dataset and model made with collect and train,
+// then bad input (one line, non-zero exit) and a short complete evaluation with its files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/temp_dir.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int code;
+  std::string err;
+};
+
+CliRun Exec(const std::string& binary, const std::string& args) {
+  const std::string cmd = binary + " " + args + " 2>&1 >/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof(buf), p)) out += buf;
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class EvaluateCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new jepa_mpc::testing::TempDir("jepa_eval_cli_test");
+    const std::string data = *dir_ / "data.h5";
+    ASSERT_EQ(Exec(COLLECT_BINARY, "--task reach2d --episodes 4 --image-size 32 --threads 2 --out " + data).code, 0);
+    const CliRun r = Exec(TRAIN_BINARY, "--data " + data + " --out " + (*dir_ / "model") +
+                                            " --steps 4 --batch-size 4 --checkpoint-every 4 --threads 2");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string Checkpoint() { return *dir_ / "model/checkpoint.pt"; }
+  static jepa_mpc::testing::TempDir* dir_;
+};
+jepa_mpc::testing::TempDir* EvaluateCliTest::dir_ = nullptr;
+
+TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
+  const std::string ck = "--checkpoint " + Checkpoint();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--checkpoint /nonexistent/model.pt", "/nonexistent/model.pt"},
+      {ck + " --task reach3d", "is for robot 'reacher2d'"},
+      {ck + " --task juggle", "unknown task 'juggle'"},
+      {ck + " --planner newton", "unknown planner 'newton'"},
+      {ck + " --episodes 0", "--episodes is 0"},
+      {ck + " --samples -4", "--samples is -4"},
+      {ck + " --horizon 0", "--horizon is 0"},
+      {ck + " --time-budget -1", "--time-budget"},
+      {ck + " --methods learned,magic", "unknown method 'magic'"},
+  };
+  for (const auto& [args, words] : cases) {
+    const CliRun r = Exec(EVALUATE_BINARY, args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_THAT(r.err, HasSubstr(words)) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+  }
+}
+
+TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
+  const std::string out = *dir_ / "eval";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
+                                             " --planner cem,mppi --episodes 1 --samples 16 --elites 4"
+                                             " --iterations 1 --horizon 4 --oracle-samples 8"
+                                             " --oracle-iterations 1 --videos 1 --video-size 64 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j;
+  std::ifstream(fs::path(out) / "results.json") >> j;
+  std::vector<std::string> methods;
+  for (const auto& m : j["methods"]) {
+    methods.push_back(m["method"]);
+    EXPECT_EQ(m["episodes"], 1);
+    EXPECT_GE(m["success_rate"].get<double>(), 0.0);
+    EXPECT_LE(m["success_rate"].get<double>(), 1.0);
+    EXPECT_GT(m["mean_final_distance_m"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(methods, (std::vector<std::string>{"learned-cem", "learned-mppi", "oracle-cem", "random"}));
+  for (const char* f : {"results.csv", "episodes.csv", "steps.csv"}) {
+    EXPECT_GT(fs::file_size(fs::path(out) / f), 40u) << f;
+  }
+  int videos = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(out) / "videos")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_THAT(name, ::testing::MatchesRegex(".*_ep0_(success|failure)\\.mp4")) << name;
+    EXPECT_GT(fs::file_size(e.path()), 1000u) << name;
+    ++videos;
+  }
+  EXPECT_EQ(videos, 4);
+}
+
+}  // namespace

@@ -1,0 +1,92 @@
+#include "world_model/goal_cost.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace jepa_mpc::world_model {
+
+namespace {
+std::string Shape(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+}  // namespace
+
+LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
+    : model_(std::move(model)), options_(options) {
+  if (!model_) throw std::invalid_argument("LatentGoalCost needs a world model");
+}
+
+void LatentGoalCost::SetGoal(const torch::Tensor& goal_image) {
+  const int64_t S = model_->meta().image_size;
+  torch::Tensor g = goal_image.dim() == 3 ? goal_image.unsqueeze(0) : goal_image;
+  if (g.dim() != 4 || g.size(0) != 1 || g.size(1) != 3 || g.size(2) != S || g.size(3) != S) {
+    throw std::invalid_argument("goal image is " + Shape(goal_image) + ", expected [3, " +
+                                std::to_string(S) + ", " + std::to_string(S) + "] (RGB, the model's size)");
+  }
+  if (!torch::isfinite(g).all().item<bool>()) {
+    throw std::invalid_argument("goal image contains NaN or infinity");
+  }
+  goal_ = model_->Encode(g.to(torch::kFloat32))[0];
+}
+
+void LatentGoalCost::SetGoalEmbedding(const torch::Tensor& z) {
+  const int64_t D = model_->latent_dim();
+  torch::Tensor g = z.reshape({-1});
+  if (g.size(0) != D) {
+    throw std::invalid_argument("goal embedding is " + Shape(z) + ", expected [" + std::to_string(D) + "]");
+  }
+  goal_ = g.to(torch::kFloat32).detach().clone();
+}
+
+void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions) {
+  const int64_t D = model_->latent_dim(), W = model_->history(), A = model_->meta().action_dim;
+  if (embeddings.dim() != 2 || embeddings.size(0) < 1 || embeddings.size(1) != D) {
+    throw std::invalid_argument("context embeddings are " + Shape(embeddings) + ", expected [K, " +
+                                std::to_string(D) + "] with K >= 1");
+  }
+  const int64_t K = embeddings.size(0);
+  torch::Tensor acts = past_actions.defined() ? past_actions : torch::zeros({0, A});
+  if (acts.dim() != 2 || acts.size(0) != K - 1 || acts.size(1) != A) {
+    throw std::invalid_argument("context actions are " + Shape(acts) + ", expected [" +
+                                std::to_string(K - 1) + ", " + std::to_string(A) + "]");
+  }
+  torch::Tensor z = embeddings.to(torch::kFloat32), a = acts.to(torch::kFloat32);
+  if (K >= W) {
+    z = z.narrow(0, K - W, W);
+    a = a.narrow(0, K - W, W - 1);
+  } else {
+    z = torch::cat({z.narrow(0, 0, 1).expand({W - K, D}), z});
+    a = torch::cat({torch::zeros({W - K, A}), a});
+  }
+  context_ = z.unsqueeze(0).contiguous();
+  past_ = a.unsqueeze(0).contiguous();
+}
+
+torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  auto diff = z - goal_;
+  return options_.l1 ? diff.abs().sum(-1) : diff.pow(2).sum(-1).add(1e-12).sqrt();
+}
+
+torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
+  const int64_t N = actions.size(0);
+  auto context = context_.expand({N, context_.size(1), context_.size(2)});
+  torch::Tensor z = actions.requires_grad()
+                        ? model_->RolloutDifferentiable(context, actions, past_)
+                        : model_->Rollout(context, actions, past_);
+  auto d = Distance(z);  // [N, H]
+  return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);
+}
+
+torch::Tensor ImagesFromRgb(const uint8_t* rgb, int64_t count, int64_t height, int64_t width) {
+  return torch::from_blob(const_cast<uint8_t*>(rgb), {count, height, width, 3}, torch::kUInt8)
+      .permute({0, 3, 1, 2})
+      .to(torch::kFloat32)
+      .div_(255.0);
+}
+
+}  // namespace jepa_mpc::world_model

@@ -1,0 +1,55 @@
+#pragma once
+
+// The latent goal cost: encode the goal image once, roll candidate action sequences out in the
+// world model from the current context, and score each by its distance to the goal embedding.
+// A LatentGoalCost is callable as actions [N, H, A] -> costs [N], the shape planners expect.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "world_model/world_model.h"
+
+namespace jepa_mpc::world_model {
+
+struct GoalCostOptions {
+  bool l1 = false;               // L1 distance instead of L2 (the JEPA-WM study found L2 better)
+  bool sum_over_horizon = true;  // sum the distance over the H predicted steps, not only the last
+};
+
+class LatentGoalCost {
+ public:
+  explicit LatentGoalCost(WorldModel model, GoalCostOptions options = {});
+
+  // goal: [3, S, S] or [1, 3, S, S] float in [0, 1], S the model's image size.
+  // Throws std::invalid_argument on another shape or non-finite pixels.
+  void SetGoal(const torch::Tensor& goal_image);
+  void SetGoalEmbedding(const torch::Tensor& z);  // [D] or [1, D]
+  bool has_goal() const { return goal_.defined(); }
+  const torch::Tensor& goal_embedding() const { return goal_; }
+
+  // The current context: embeddings [K, D] (oldest first, the last is now; K >= 1) and the K-1
+  // actions taken between them. Only the last W are used; with fewer than W the earliest is
+  // repeated with zero actions, as in training's start-of-episode padding.
+  void SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions = {});
+
+  // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
+  torch::Tensor operator()(const torch::Tensor& actions);
+  // Distance of embeddings [..., D] to the goal: [...].
+  torch::Tensor Distance(const torch::Tensor& z) const;
+
+  WorldModel& model() { return model_; }
+
+ private:
+  WorldModel model_;
+  GoalCostOptions options_;
+  torch::Tensor goal_;     // [D]
+  torch::Tensor context_;  // [1, W, D]
+  torch::Tensor past_;     // [1, W-1, A]
+};
+
+// Packed RGB bytes (count x height x width x 3, rows top to bottom) -> [count, 3, height, width]
+// float in [0, 1].
+torch::Tensor ImagesFromRgb(const uint8_t* rgb, int64_t count, int64_t height, int64_t width);
+
+}  // namespace jepa_mpc::world_model
