@@ -1,54 +1,110 @@
-// demo: the end-to-end showcase. For now: collect a small exploration dataset for a task, then
-// write rendered frames and an mp4 of one exploration episode (the full-resolution view beside
-// the 64x64 view the world model learns from) into one output folder.
+// demo: the one-command showcase. Collects exploration data for a task, trains the world model,
+// evaluates the learned planner against the oracle and random actions on the same goals, and
+// writes plots, videos and a self-contained report.html into one folder. A second run reuses the
+// dataset, the model and the evaluation it finds there (and resumes any stage left unfinished).
 //
-//   demo --task reach2d --out out/demo
+//   demo                       # reach2d into out/demo/reach2d
+//   demo --task reach3d --out out/demo
 #include <CLI/CLI.hpp>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "examples/common/cli.h"
 #include "examples/common/collect_progress.h"
-#include "examples/common/media.h"
 #include "examples/common/progress.h"
+#include "examples/common/report.h"
 #include "sim/collector.h"
+
+extern char** environ;
 
 using namespace jepa_mpc;
 namespace fs = std::filesystem;
 
+namespace {
+
+// Runs a sibling binary (train, evaluate) with its progress on our stderr; returns its exit code.
+int RunSibling(const fs::path& self_dir, const std::string& name, std::vector<std::string> args) {
+  const std::string binary = (self_dir / name).string();
+  if (!fs::exists(binary)) throw std::runtime_error("cannot find '" + binary + "' next to the demo binary");
+  args.insert(args.begin(), binary);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    throw std::runtime_error("cannot start '" + binary + "'");
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"jepa-mpc demo: collect data and show an exploration episode."};
+  CLI::App app{"jepa-mpc demo: collect, train, evaluate and report on one task."};
   std::string task_name = "reach2d", out = "out/demo";
-  int episodes = 50, threads = 2, video_size = 256;
+  int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 4, threads = 2;
   uint64_t seed = 0;
+  bool fresh_eval = false;
   app.add_option("--task", task_name, "reach2d | reach3d | push | pick_place")->capture_default_str();
-  app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--episodes", episodes, "episodes to collect")->capture_default_str();
-  app.add_option("--threads", threads, "collection threads")->capture_default_str();
-  app.add_option("--seed", seed, "seed")->capture_default_str();
-  app.add_option("--video-size", video_size, "video view size (pixels, even)")->capture_default_str();
+  app.add_option("--out", out, "output folder (a subfolder per task)")->capture_default_str();
+  app.add_option("--episodes", episodes, "episodes to collect (0: 400 for reach2d, 300 otherwise)")
+      ->capture_default_str();
+  app.add_option("--train-steps", train_steps, "training steps (0: the recipe's default)")->capture_default_str();
+  app.add_option("--eval-episodes", eval_episodes, "goals per method in the evaluation")->capture_default_str();
+  app.add_option("--videos", videos, "episode videos per method")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads")->capture_default_str();
+  app.add_option("--seed", seed, "seed for collection, training and goals")->capture_default_str();
+  app.add_flag("--fresh-eval", fresh_eval, "evaluate again even if an evaluation is cached");
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("demo", [&] {
     sim::RobotForTask(task_name);  // validates the task name
-    if (video_size < 64 || video_size % 2) {
-      throw std::invalid_argument("--video-size is " + std::to_string(video_size) +
-                                  ", expected an even size of at least 64");
-    }
-    fs::create_directories(out);
-    fs::create_directories(fs::path(out) / "frames");
+    auto positive = [](const char* flag, int v, int min) {
+      if (v < min) {
+        throw std::invalid_argument(std::string(flag) + " is " + std::to_string(v) + ", expected at least " +
+                                    std::to_string(min));
+      }
+    };
+    positive("--episodes", episodes, 0);
+    positive("--train-steps", train_steps, 0);
+    positive("--eval-episodes", eval_episodes, 1);
+    positive("--videos", videos, 0);
+    positive("--threads", threads, 1);
+    if (episodes == 0) episodes = task_name == "reach2d" ? 400 : 300;
+    const fs::path dir = fs::path(out) / task_name, self = fs::canonical("/proc/self/exe").parent_path();
+    fs::create_directories(dir);
     const auto* stop = tools::InstallStopFlag();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> commands;
 
-    // 1. Data: reuse a complete dataset from an earlier run, resume a partial one.
+    // 1. Data: reuse a complete dataset, resume a partial one.
+    std::fprintf(stderr, "== stage 1/4: collect exploration data (%s, %d episodes)\n", task_name.c_str(), episodes);
     sim::CollectOptions co;
     co.task = task_name;
     co.episodes = episodes;
     co.seed = seed;
     co.threads = threads;
-    co.out = (fs::path(out) / (task_name + ".h5")).string();
+    co.out = (dir / "data.h5").string();
     co.resume = fs::exists(co.out);
-    int in_file = 0;
-    if (co.resume) in_file = sim::DatasetReader(co.out).num_episodes();
+    commands.push_back("collect --task " + task_name + " --episodes " + std::to_string(episodes) + " --seed " +
+                       std::to_string(seed) + " --out " + co.out);
+    const int in_file = co.resume ? sim::DatasetReader(co.out).num_episodes() : 0;
     if (in_file >= episodes) {
       std::fprintf(stderr, "collect    reusing %s (%d episodes)\n", co.out.c_str(), in_file);
     } else {
@@ -60,60 +116,53 @@ int main(int argc, char** argv) {
       }
     }
 
-    // 2. One exploration episode, replayed from its seed at video resolution beside the
-    //    dataset's own frames (what the world model sees).
-    sim::DatasetReader reader(co.out);
-    const sim::EpisodeData e = reader.Read(0);
-    auto task = sim::MakeTask(task_name, {std::max(256, video_size), ""});
-    sim::RenderOptions ro;
-    ro.width = ro.height = video_size;
-    sim::Renderer renderer(task->sim().model(), ro);
-    const sim::EpisodeData hires = sim::RunEpisode(*task, renderer, e.length, e.seed);
-    for (size_t i = 0; i < e.actions.size(); ++i) {
-      if (e.actions[i] != hires.actions[i]) {
-        throw std::runtime_error("replay of episode 0 diverged from the dataset at value " +
-                                 std::to_string(i));
-      }
+    // 2. Model: reuse a finished one (its quality report exists), resume an unfinished one.
+    std::fprintf(stderr, "== stage 2/4: train the world model\n");
+    const fs::path model = dir / "model";
+    std::vector<std::string> train_args = {"--data", co.out, "--out", model.string(), "--seed",
+                                           std::to_string(seed), "--threads", std::to_string(threads)};
+    if (train_steps > 0) train_args.insert(train_args.end(), {"--steps", std::to_string(train_steps)});
+    commands.push_back("train " + Join(train_args));
+    if (fs::exists(model / "quality.json")) {
+      std::fprintf(stderr, "train      reusing %s\n", (model / "checkpoint.pt").c_str());
+    } else {
+      if (fs::exists(model / "checkpoint.pt")) train_args.push_back("--resume");
+      const int code = RunSibling(self, "train", train_args);
+      if (code != 0) return code;
     }
-    const int H = reader.info().image_height, W = reader.info().image_width;
-    const int scale = std::max(1, video_size / H);
-    const int VH = video_size, VW = video_size + W * scale;
-    const std::string video = (fs::path(out) / "exploration_episode.mp4").string();
-    tools::VideoWriter writer(video, VH, VW, 1.0 / reader.info().control_period);
-    tools::ProgressBar bar("video", e.length, "frames");
-    std::vector<uint8_t> frame(static_cast<size_t>(VH) * VW * 3, 0);
-    int written_frames = 0;
-    for (int t = 0; t < e.length; ++t) {
-      const uint8_t* big = hires.images.data() + static_cast<size_t>(t) * VH * video_size * 3;
-      const uint8_t* small = e.images.data() + static_cast<size_t>(t) * H * W * 3;
-      const std::vector<uint8_t> up = tools::Upscale(small, H, W, scale);
-      for (int r = 0; r < VH; ++r) {
-        std::copy_n(big + r * video_size * 3, video_size * 3, frame.data() + r * VW * 3);
-        if (r < H * scale) {
-          std::copy_n(up.data() + r * W * scale * 3, W * scale * 3,
-                      frame.data() + (r * VW + video_size) * 3);
-        }
-      }
-      writer.Write(frame.data());
-      if (t % std::max(1, e.length / 5) == 0) {
-        char name[64];
-        std::snprintf(name, sizeof(name), "frame_%03d.png", t);
-        tools::WritePng((fs::path(out) / "frames" / name).string(), frame.data(), VH, VW);
-        ++written_frames;
-      }
-      bar.Update(t + 1);
+
+    // 3. Evaluation on the same goals: learned planner, oracle, random.
+    std::fprintf(stderr, "== stage 3/4: evaluate (%d goals per method)\n", eval_episodes);
+    const fs::path eval = dir / "eval";
+    std::vector<std::string> eval_args = {"--checkpoint", (model / "checkpoint.pt").string(), "--episodes",
+                                          std::to_string(eval_episodes), "--seed", std::to_string(seed),
+                                          "--videos", std::to_string(videos), "--threads",
+                                          std::to_string(threads), "--out", eval.string()};
+    commands.push_back("evaluate " + Join(eval_args));
+    bool cached = false;
+    if (!fresh_eval && fs::exists(eval / "results.json")) {
+      const auto j = nlohmann::json::parse(std::ifstream(eval / "results.json"));
+      cached = j.value("episodes", 0) == eval_episodes && !j.value("interrupted", true);
     }
-    writer.Close();
-    bar.Finish();
-    const sim::Image goal = task->RenderGoal(renderer);
-    const std::string goal_png = (fs::path(out) / "goal_episode0.png").string();
-    tools::WritePng(goal_png, goal.rgb.data(), goal.height, goal.width);
-    std::printf("dataset: %s (%d episodes, %s)\n", co.out.c_str(), reader.num_episodes(),
-                reader.info().Describe().c_str());
-    std::printf("video:   %s (%d frames, left: %dx%d view, right: the %dx%d dataset frames)\n",
-                video.c_str(), e.length, video_size, video_size, H, W);
-    std::printf("frames:  %d PNGs in %s; the episode's goal image: %s\n", written_frames,
-                (fs::path(out) / "frames").c_str(), goal_png.c_str());
+    if (cached) {
+      std::fprintf(stderr, "evaluate   reusing %s (--fresh-eval to run it again)\n", (eval / "results.json").c_str());
+    } else {
+      fs::remove_all(eval / "videos");
+      const int code = RunSibling(self, "evaluate", eval_args);
+      if (code != 0) return code;
+    }
+
+    // 4. Report.
+    std::fprintf(stderr, "== stage 4/4: report\n");
+    std::string cmd_text = "# from the repository root, after scripts/build.sh (binaries in build/examples/)\n";
+    for (const auto& c : commands) cmd_text += c + "\n";
+    const std::string page = tools::WriteReport({task_name, model.string(), eval.string(), dir.string(), cmd_text});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::ifstream table(eval / "results.csv");
+    std::printf("%s", std::string(std::istreambuf_iterator<char>(table), {}).c_str());
+    std::printf("report: %s (plots in %s, videos in %s)\n", page.c_str(), (dir / "plots").c_str(),
+                (eval / "videos").c_str());
+    std::printf("demo finished in %s\n", tools::FormatDuration(seconds).c_str());
     return 0;
   });
 }

@@ -124,13 +124,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info) {
   return m;
 }
 
-namespace {
-
-struct Losses {
-  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness;
-};
-
-Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
+TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
   const int64_t B = batch.images.size(0), L = batch.images.size(1);
   const int64_t W = c.model.history, D = c.model.latent_dim;
   auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
@@ -145,7 +139,7 @@ Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch
     targets.push_back(z.select(1, t + 1));
   }
   auto pred_tf = model->predictor->forward(torch::cat(zw), torch::cat(aw));
-  Losses l;
+  TrainingLosses l;
   l.teacher_forcing = torch::mse_loss(pred_tf, torch::cat(targets));
   // Rollout: from the first W embeddings, the predictor fed its own outputs for L - W steps.
   auto rolled = RolloutPredictor(model->predictor, z.narrow(1, 0, W), a.narrow(1, 0, W - 1),
@@ -168,6 +162,8 @@ Losses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch
   }
   return l;
 }
+
+namespace {
 
 std::string RngState(const std::mt19937_64& rng) {
   std::ostringstream s;
@@ -234,7 +230,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       break;
     }
     Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng);
-    Losses l = ComputeLosses(model, c, batch, step);
+    TrainingLosses l = ComputeLosses(model, c, batch, step);
     if (!std::isfinite(l.total.item<double>())) {
       throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
                           "; the last good checkpoint is '" + ckpt_path + "'");

@@ -81,4 +81,11 @@ TrainResult Train(const TrainConfig& config, const TrainingData& data, const std
 // Model metadata for a dataset and config.
 ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info);
 
+// The training objective on one batch (training mode, with gradient): what Train minimises.
+struct TrainingLosses {
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness;
+};
+TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& config, const Batch& batch,
+                             int64_t step);
+
 }  // namespace jepa_mpc::world_model

@@ -100,3 +100,41 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DemoCliTest, RunsEveryStageWritesTheReportAndReusesItsCache) {
+  jepa_mpc::testing::TempDir dir("jepa_demo_test");
+  const std::string args = "--episodes 4 --train-steps 4 --eval-episodes 1 --videos 1 --out " + dir.path().string();
+  const CliRun first = Exec(DEMO_BINARY, args);
+  ASSERT_EQ(first.code, 0) << first.err;
+  for (const char* stage : {"stage 1/4", "stage 2/4", "stage 3/4", "stage 4/4"}) {
+    EXPECT_THAT(first.err, HasSubstr(stage));
+  }
+  const fs::path out = dir.path() / "reach2d";
+  for (const char* f : {"data.h5", "model/checkpoint.pt", "eval/results.json", "eval/results.csv",
+                        "plots/training_losses.png", "plots/prediction_error.png", "plots/quality.png",
+                        "plots/success.png", "plots/energy.png", "plots/distance.png", "report.html"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  std::ifstream page(out / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(page)), {});
+  // Self-contained: plots and videos are embedded, nothing is linked.
+  EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
+  EXPECT_NE(html.find("data:video/mp4;base64,"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"plots/"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("learned-cem"));
+  EXPECT_THAT(html, HasSubstr("oracle-cem"));
+  // The second run reuses the dataset, the model and the evaluation.
+  const CliRun second = Exec(DEMO_BINARY, args);
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_THAT(second.err, HasSubstr("collect    reusing"));
+  EXPECT_THAT(second.err, HasSubstr("train      reusing"));
+  EXPECT_THAT(second.err, HasSubstr("evaluate   reusing"));
+  // Bad input: one line, non-zero exit.
+  const CliRun bad = Exec(DEMO_BINARY, "--task juggle --out " + dir.path().string());
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("unknown task 'juggle'"));
+}
+
+}  // namespace

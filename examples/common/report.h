@@ -1,0 +1,22 @@
+#pragma once
+
+// The demo's report: PNG plots (training losses, prediction error against horizon, quality
+// measures, success by method, energy and distance against control step) and one self-contained
+// report.html (plots and videos embedded, opens from the file system).
+
+#include <string>
+
+namespace jepa_mpc::tools {
+
+struct ReportInputs {
+  std::string task;
+  std::string model_dir;  // train's output: metrics.csv, quality.json, config.json
+  std::string eval_dir;   // evaluate's output: results.json, steps.csv, videos/
+  std::string out_dir;    // plots/ and report.html go here
+  std::string commands;   // the commands that reproduce the run (shown in the report)
+};
+
+// Returns the path of report.html. Throws std::runtime_error naming a missing input file.
+std::string WriteReport(const ReportInputs& in);
+
+}  // namespace jepa_mpc::tools
