@@ -62,7 +62,7 @@ void MatMul(benchmark::State& state) {
   const int64_t n = state.range(0);
   auto a = torch::randn({n, n}), b = torch::randn({n, n});
   for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b));
-  state.counters["GFLOP/s"] =
+  state.counters["GFLOP"] =
       benchmark::Counter(2.0 * n * n * n * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(MatMul)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -72,7 +72,7 @@ void Encode(benchmark::State& state) {
   world_model::WorldModel model(Meta());
   auto images = torch::rand({state.range(0), 3, 64, 64});
   for (auto _ : state) benchmark::DoNotOptimize(model->Encode(images));
-  state.counters["images/s"] =
+  state.counters["images"] =
       benchmark::Counter(static_cast<double>(state.range(0) * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(Encode)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -84,7 +84,7 @@ void Rollout(benchmark::State& state) {
   auto z0 = torch::randn({N, model->latent_dim()});
   auto actions = torch::rand({N, H, 2}) * 2 - 1;
   for (auto _ : state) benchmark::DoNotOptimize(model->Rollout(z0, actions));
-  state.counters["GFLOP/s"] = benchmark::Counter(PredictorFlops(model) * N * H * state.iterations() / 1e9,
+  state.counters["GFLOP"] = benchmark::Counter(PredictorFlops(model) * N * H * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(Rollout)->Args({256, 8})->Args({512, 8})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -107,7 +107,7 @@ void ControlStep(benchmark::State& state, const std::string& planner) {
     evaluations += static_cast<int64_t>(controller.last().iterations) * samples + (planner == "mppi");
   }
   world_model::WorldModel model(Meta());
-  state.counters["GFLOP/s"] = benchmark::Counter(
+  state.counters["GFLOP"] = benchmark::Counter(
       PredictorFlops(model) * o.horizon * static_cast<double>(evaluations) / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK_CAPTURE(ControlStep, Cem, std::string("cem"))->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -163,8 +163,9 @@ void TrainStep(benchmark::State& state) {
     torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
     opt.step();
   }
-  state.counters["samples/s"] = benchmark::Counter(
-      static_cast<double>(c.batch_size * c.sequence_length * state.iterations()), benchmark::Counter::kIsRate);
+  // Samples are sub-trajectories of sequence_length frames, as train reports them.
+  state.counters["samples"] = benchmark::Counter(static_cast<double>(c.batch_size * state.iterations()),
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(TrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sim/dataset.h"
+#include "tests/cli_run.h"
 #include "tests/temp_dir.h"
 
 extern char** environ;
@@ -22,20 +23,9 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string err;
-};
+using jepa_mpc::testing::CliRun;
 
-CliRun Exec(const std::string& args) {
-  const std::string cmd = std::string(COLLECT_BINARY) + " " + args + " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof(buf), p)) out += buf;
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+CliRun Exec(const std::string& args) { return jepa_mpc::testing::RunCli(COLLECT_BINARY, args); }
 
 // Waits until the collector has created its output (so its signal handlers are installed and it
 // is collecting), at most 30 s.

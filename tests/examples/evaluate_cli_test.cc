@@ -2,13 +2,13 @@
 // then bad input (one line, non-zero exit) and a short complete evaluation with its files.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli_run.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -16,20 +16,8 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string err;
-};
-
-CliRun Exec(const std::string& binary, const std::string& args) {
-  const std::string cmd = binary + " " + args + " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof(buf), p)) out += buf;
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using jepa_mpc::testing::CliRun;
+constexpr auto Exec = jepa_mpc::testing::RunCli;
 
 class EvaluateCliTest : public ::testing::Test {
  protected:
