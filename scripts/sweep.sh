@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 echo "| samples | iterations | success | mean final distance (cm) | plan ms median | p95 |"
 echo "|---|---|---|---|---|---|"
 for samples in 64 256 1024; do
-  for iterations in 1 2 4 8; do
+  for iterations in 1 2 4; do
     dir="$out/s${samples}_i${iterations}"
     "$root/build/examples/evaluate" --checkpoint "$ck" --methods learned --episodes "$episodes" \
       --samples "$samples" --iterations "$iterations" --videos 0 --out "$dir" > /dev/null 2>&1
