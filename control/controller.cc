@@ -39,6 +39,7 @@ struct Controller::Impl {
   world_model::WorldModel model{nullptr};
   std::unique_ptr<world_model::LatentGoalCost> cost;
   std::unique_ptr<planner::Planner> planner;
+  std::unique_ptr<planner::Planner> refiner;  // "cem-gd": gradient steps from CEM's plan
   std::deque<torch::Tensor> embeddings;  // the last W, oldest first
   std::deque<torch::Tensor> actions;     // the actions applied between them
   torch::Tensor plan;                    // previous plan, for the warm start
@@ -73,7 +74,13 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   po.iterations = options.iterations;
   po.seed = options.seed;
   po.time_budget = options.time_budget;
-  impl_->planner = planner::MakePlanner({options.planner, options.samples, options.elites}, po);
+  if (options.planner == "cem-gd") {
+    // CEM finds the basin, then Adam through the differentiable rollout refines its plan.
+    impl_->planner = planner::MakePlanner({"cem", options.samples, options.elites}, po);
+    impl_->refiner = planner::MakePlanner({"gd", 0, 0}, po);
+  } else {
+    impl_->planner = planner::MakePlanner({options.planner, options.samples, options.elites}, po);
+  }
 }
 
 Controller::~Controller() = default;
@@ -123,7 +130,13 @@ std::vector<float> Controller::Act(const ImageView& observation) {
 
   const torch::Tensor warm = m.plan.defined() ? planner::Planner::Shift(m.plan) : torch::Tensor();
   auto& cost = *m.cost;
-  planner::PlanResult r = m.planner->Plan([&cost](const torch::Tensor& a) { return cost(a); }, warm);
+  const planner::BatchCost batch_cost = [&cost](const torch::Tensor& a) { return cost(a); };
+  planner::PlanResult r = m.planner->Plan(batch_cost, warm);
+  if (m.refiner && !r.all_nonfinite) {
+    planner::PlanResult refined = m.refiner->Plan(batch_cost, r.actions);
+    refined.iterations += r.iterations;
+    if (refined.cost <= r.cost) r = refined;
+  }
   m.plan = r.actions;
   torch::Tensor action = r.actions[0].contiguous();
   m.actions.push_back(action.clone());

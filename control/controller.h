@@ -24,7 +24,8 @@
 namespace jepa_mpc {
 
 struct ControllerOptions {
-  std::string planner = "cem";    // cem | mppi | gd (Adam through the differentiable model)
+  std::string planner = "cem";    // cem | mppi | gd (Adam through the differentiable model) |
+                                  // cem-gd (CEM, then Adam from its plan; each stage gets the budget)
   int horizon = 8;                // planned steps
   int samples = 0;                // candidates per iteration (0: cem 256, mppi 512, gd 8)
   int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)

@@ -131,7 +131,7 @@ class ControllerTest : public ::testing::Test {
 
 TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
   auto goal = Image(32, 1), obs = Image(32, 90);
-  for (const std::string planner : {"cem", "mppi", "gd"}) {
+  for (const std::string planner : {"cem", "mppi", "gd", "cem-gd"}) {
     ControllerOptions o;
     o.planner = planner;
     o.samples = planner == "gd" ? 4 : 32;
