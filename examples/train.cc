@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   opt("--keypoints", "keypoints", "encoder keypoints", true);
   opt("--channels", "channels", "encoder conv width", true);
   opt("--history", "history", "embeddings the predictor sees", true);
+  opt("--hidden", "hidden", "predictor MLP width", true);
+  opt("--layers", "layers", "predictor hidden layers", true);
   opt("--projector", "projector", "false: embed the keypoint coordinates directly", true);
   opt("--softmax-scale", "softmax_scale", "initial spatial-softmax inverse temperature", true);
   opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
