@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   bool last_step = false;
   app.add_option("--checkpoint", o.checkpoint, "trained model (checkpoint.pt)")->required();
   app.add_option("--task", o.task, "task (default: the checkpoint's)");
+  app.add_option("--mjcf", o.mjcf_file, "MJCF file replacing the robot's built-in model (as given to collect)");
   app.add_option("--planner", planners, "learned-model planner(s), comma separated: cem, mppi, gd, cem-gd")
       ->capture_default_str();
   app.add_option("--methods", methods, "which of learned, oracle, random to run")->capture_default_str();

@@ -119,7 +119,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   if (o.random) methods.push_back({"random", "random", ""});
   if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
 
-  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), ""});
+  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file});
   report.success_rule = task->info().success_rule;
   const int S = probe.image_size(), A = task->action_dim();
   if (A != probe.action_dim()) {
@@ -137,7 +137,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     fs::create_directories(fs::path(o.out) / "videos");
   }
   std::unique_ptr<sim::OracleCost> oracle;
-  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads);
+  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file});
   const int steps_max = task->info().episode_steps;
   const int camera = task->sim().camera_id();
 

@@ -16,6 +16,7 @@ namespace jepa_mpc::tools {
 struct EvalOptions {
   std::string checkpoint;
   std::string task;                          // "": the checkpoint's task
+  std::string mjcf_file;                     // the scene the data was collected in (collect --mjcf)
   std::vector<std::string> planners{"cem"};  // learned-model planners to run (cem, mppi, gd)
   ControllerOptions controller;              // their settings (planner is set per method)
   bool oracle = true;

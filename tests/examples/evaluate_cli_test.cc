@@ -47,6 +47,7 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
       {ck + " --horizon 0", "--horizon is 0"},
       {ck + " --time-budget -1", "--time-budget"},
       {ck + " --methods learned,magic", "unknown method 'magic'"},
+      {ck + " --mjcf /nonexistent/scene.xml", "/nonexistent/scene.xml"},
   };
   for (const auto& [args, words] : cases) {
     const CliRun r = Exec(EVALUATE_BINARY, args);
