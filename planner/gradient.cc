@@ -29,18 +29,12 @@ PlanResult GradientDescent::DoPlan(const BatchCost& cost, const torch::Tensor& i
   // iterations counts Adam steps; one more evaluation scores the final parameters.
   for (int64_t it = 0;; ++it) {
     auto actions = torch::tanh(u);
-    torch::Tensor c = cost(actions);
-    if (!c.defined() || c.dim() != 1 || c.size(0) != actions.size(0)) {
-      throw std::invalid_argument("cost must return [" + std::to_string(actions.size(0)) +
-                                  "] values for [N, H, A] actions");
-    }
+    torch::Tensor c = Evaluate(cost, actions, r);
     if (!c.requires_grad()) {
       throw std::invalid_argument("the gradient planner needs a cost differentiable in the actions");
     }
-    r.evaluations += actions.size(0);
-    auto finite = torch::isfinite(c.detach());
-    auto scored = torch::where(finite, c.detach().to(torch::kFloat64),
-                               torch::full({c.size(0)}, INFINITY, torch::kFloat64));
+    auto scored = FiniteOrInf(c);
+    auto finite = torch::isfinite(scored);
     auto best = scored.argmin().item<int64_t>();
     if (scored[best].item<double>() < r.cost) {
       r.cost = scored[best].item<double>();

@@ -65,16 +65,25 @@ bool Planner::HaveTime(double start, int64_t iteration) const {
   return options_.clock() - start < options_.time_budget;
 }
 
-torch::Tensor Planner::Score(const BatchCost& cost, const torch::Tensor& actions,
-                             PlanResult& result) const {
+torch::Tensor Planner::Evaluate(const BatchCost& cost, const torch::Tensor& actions,
+                                PlanResult& result) const {
   torch::Tensor c = cost(actions);
   if (!c.defined() || c.dim() != 1 || c.size(0) != actions.size(0)) {
     throw std::invalid_argument("cost must return [" + std::to_string(actions.size(0)) +
                                 "] values for [N, H, A] actions");
   }
   result.evaluations += actions.size(0);
-  c = c.to(torch::kFloat64);
+  return c;
+}
+
+torch::Tensor Planner::FiniteOrInf(const torch::Tensor& costs) {
+  torch::Tensor c = costs.detach().to(torch::kFloat64);
   return torch::where(torch::isfinite(c), c, torch::full_like(c, INFINITY));
+}
+
+torch::Tensor Planner::Score(const BatchCost& cost, const torch::Tensor& actions,
+                             PlanResult& result) const {
+  return FiniteOrInf(Evaluate(cost, actions, result));
 }
 
 }  // namespace jepa_mpc::planner

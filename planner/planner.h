@@ -55,8 +55,13 @@ class Planner {
   virtual PlanResult DoPlan(const BatchCost& cost, const torch::Tensor& init) = 0;
   // True while another iteration may start.
   bool HaveTime(double start, int64_t iteration) const;
-  // Scores candidates; non-finite costs become +inf. Returns costs [N] as double.
+  // Calls cost on candidates [N, H, A], checks that it returns [N] values and counts the
+  // evaluations. The costs keep their autograd graph (for gradient planners).
+  torch::Tensor Evaluate(const BatchCost& cost, const torch::Tensor& actions, PlanResult& result) const;
+  // Evaluate, then non-finite costs become +inf. Returns costs [N] as double, no graph.
   torch::Tensor Score(const BatchCost& cost, const torch::Tensor& actions, PlanResult& result) const;
+  // Costs [N] -> double, non-finite ones +inf.
+  static torch::Tensor FiniteOrInf(const torch::Tensor& costs);
 
   PlannerOptions options_;
   torch::Generator generator_;
