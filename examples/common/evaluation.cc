@@ -71,9 +71,9 @@ class EpisodeVideo {
 };
 
 struct Method {
-  std::string name;    // learned-cem, oracle-cem, random
-  std::string kind;    // learned | oracle | random
-  std::string planner;
+  std::string name;                             // learned-cem, oracle-cem, random
+  std::unique_ptr<Controller> learned;          // the learned-model planner, or
+  std::unique_ptr<planner::Planner> oracle;     // the planner on the true simulator, or neither
 };
 
 }  // namespace
@@ -105,20 +105,6 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on task '" +
                                 probe.task() + "', not '" + report.task + "'");
   }
-  std::vector<Method> methods;
-  for (const auto& p : o.planners) {
-    ControllerOptions c = base;
-    c.planner = p;
-    Controller check(o.checkpoint, c);  // rejects an unknown planner before any work
-    methods.push_back({"learned-" + p, "learned", p});
-  }
-  if (o.oracle) {
-    planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, {});
-    methods.push_back({"oracle-" + o.oracle_planner, "oracle", o.oracle_planner});
-  }
-  if (o.random) methods.push_back({"random", "random", ""});
-  if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
-
   auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file});
   report.success_rule = task->info().success_rule;
   const int S = probe.image_size(), A = task->action_dim();
@@ -126,6 +112,24 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     throw std::invalid_argument("checkpoint actions have " + std::to_string(probe.action_dim()) +
                                 " dimensions, task " + report.task + " has " + std::to_string(A));
   }
+  // Every method is built before any work, so an unknown planner fails at once.
+  std::vector<Method> methods;
+  for (const auto& p : o.planners) {
+    ControllerOptions c = base;
+    c.planner = p;
+    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
+  }
+  if (o.oracle) {
+    planner::PlannerOptions po;
+    po.horizon = base.horizon;
+    po.action_dim = A;
+    po.iterations = o.oracle_iterations;
+    po.seed = base.seed;
+    methods.push_back({"oracle-" + o.oracle_planner, nullptr,
+                       planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, po)});
+  }
+  if (o.random) methods.push_back({"random", nullptr, nullptr});
+  if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
   sim::RenderOptions ro;
   ro.width = ro.height = S;
   sim::Renderer renderer(task->sim().model(), ro);
@@ -142,21 +146,9 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   const int camera = task->sim().camera_id();
 
   for (const Method& m : methods) {
-    std::unique_ptr<Controller> learned;
-    if (m.kind == "learned") {
-      ControllerOptions c = base;
-      c.planner = m.planner;
-      learned = std::make_unique<Controller>(o.checkpoint, c);
-    }
-    std::unique_ptr<planner::Planner> oracle_planner;
-    if (m.kind == "oracle") {
-      planner::PlannerOptions po;
-      po.horizon = base.horizon;
-      po.action_dim = A;
-      po.iterations = o.oracle_iterations;
-      po.seed = base.seed;
-      oracle_planner = planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, po);
-    }
+    Controller* learned = m.learned.get();
+    planner::Planner* oracle_planner = m.oracle.get();
+    const bool random = !learned && !oracle_planner;
     ProgressBar bar(m.name, o.episodes, "episodes");
     int successes = 0;
     for (int ep = 0; ep < o.episodes; ++ep) {
@@ -172,10 +164,11 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       const sim::Image goal = task->RenderGoal(renderer);
       probe.SetGoal({goal.rgb.data(), S, S});
       if (learned) learned->SetGoal({goal.rgb.data(), S, S});
+      const fs::path video_stem = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep));
       std::unique_ptr<EpisodeVideo> video;
       if (video_renderer && ep < o.videos) {
         video = std::make_unique<EpisodeVideo>(
-            (fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep) + ".part.mp4")).string(),
+            video_stem.string() + ".part.mp4",
             o.video_size, 1.0 / task->sim().spec().control_period, task->RenderGoal(*video_renderer), m.name);
       }
       std::mt19937_64 rng(r.seed);
@@ -211,7 +204,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
           for (int k = 0; k < A; ++k) action[k] = plan[0][k].item<float>();
           ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         }
-        if (acting && m.kind == "random") {
+        if (acting && random) {
           for (auto& v : action) v = uniform(rng);
         }
         r.distance.push_back(dist);
@@ -235,9 +228,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       }
       if (video) {
         video->Close();  // then the name says how it went
-        const fs::path part = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep) + ".part.mp4");
-        fs::rename(part, fs::path(o.out) / "videos" /
-                             (m.name + "_ep" + std::to_string(ep) + (r.success ? "_success" : "_failure") + ".mp4"));
+        fs::rename(video_stem.string() + ".part.mp4",
+                   video_stem.string() + (r.success ? "_success" : "_failure") + ".mp4");
       }
       successes += r.success;
       report.episodes.push_back(std::move(r));
