@@ -33,6 +33,11 @@ world_model::ModelMeta Meta() {
   m.image_size = 64;
   m.action_dim = 2;
   m.config = world_model::DefaultTrainConfig("reacher2d").model;
+  if (m.config.proprio) {  // the joint state: shoulder and elbow angles
+    m.proprio_dim = 2;
+    m.proprio_mean.assign(4, 0.0);
+    m.proprio_std.assign(4, 1.0);
+  }
   return m;
 }
 
@@ -81,7 +86,7 @@ void Rollout(benchmark::State& state) {
   at::set_num_threads(kThreads);
   world_model::WorldModel model(Meta());
   const int64_t N = state.range(0), H = state.range(1);
-  auto z0 = torch::randn({N, model->latent_dim()});
+  auto z0 = torch::randn({N, model->state_dim()});
   auto actions = torch::rand({N, H, 2}) * 2 - 1;
   for (auto _ : state) benchmark::DoNotOptimize(model->Rollout(z0, actions));
   state.counters["GFLOP"] = benchmark::Counter(PredictorFlops(model) * N * H * state.iterations() / 1e9,
@@ -99,10 +104,11 @@ void ControlStep(benchmark::State& state, const std::string& planner) {
   std::mt19937 rng(1);
   for (auto& v : goal) v = rng() & 255;
   for (auto& v : obs) v = rng() & 255;
+  const std::vector<double> joints(controller.proprio_dim(), 0.5);
   controller.SetGoal({goal.data(), 64, 64});
   int64_t evaluations = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(controller.Act({obs.data(), 64, 64}));
+    benchmark::DoNotOptimize(controller.Act({obs.data(), 64, 64}, joints));
     const int samples = planner == "mppi" ? 512 : 256;
     evaluations += static_cast<int64_t>(controller.last().iterations) * samples + (planner == "mppi");
   }
@@ -154,7 +160,8 @@ void TrainStep(benchmark::State& state) {
   model->train();
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(c.learning_rate));
   world_model::Batch batch{torch::rand({c.batch_size, c.sequence_length, 3, 64, 64}),
-                           torch::rand({c.batch_size, c.sequence_length, 2}) * 2 - 1};
+                           torch::rand({c.batch_size, c.sequence_length, 2}) * 2 - 1,
+                           torch::rand({c.batch_size, c.sequence_length, 2}) * 4 - 2};
   int64_t step = 0;
   for (auto _ : state) {
     auto l = world_model::ComputeLosses(model, c, batch, step++);

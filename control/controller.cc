@@ -42,6 +42,7 @@ struct Controller::Impl {
   std::unique_ptr<planner::Planner> refiner;  // "cem-gd": gradient steps from CEM's plan
   std::deque<torch::Tensor> embeddings;  // the last W, oldest first
   std::deque<torch::Tensor> actions;     // the actions applied between them
+  std::deque<torch::Tensor> joints;      // the joint states seen with the embeddings (proprio)
   torch::Tensor plan;                    // previous plan, for the warm start
   ActInfo last;
 
@@ -92,6 +93,7 @@ std::string Controller::task() const { return impl_->model->meta().task; }
 std::string Controller::camera() const { return impl_->model->meta().camera; }
 int Controller::image_size() const { return static_cast<int>(impl_->model->meta().image_size); }
 int Controller::action_dim() const { return static_cast<int>(impl_->model->meta().action_dim); }
+int Controller::proprio_dim() const { return static_cast<int>(impl_->model->proprio_dim()); }
 const ControllerOptions& Controller::options() const { return impl_->options; }
 const ActInfo& Controller::last() const { return impl_->last; }
 
@@ -103,6 +105,7 @@ void Controller::SetGoal(const ImageView& goal) {
 void Controller::Reset() {
   impl_->embeddings.clear();
   impl_->actions.clear();
+  impl_->joints.clear();
   impl_->plan = torch::Tensor();
   impl_->last = ActInfo{};
 }
@@ -113,20 +116,36 @@ double Controller::Energy(const ImageView& observation) {
   return impl_->cost->Distance(z[0]).item<double>();
 }
 
-std::vector<float> Controller::Act(const ImageView& observation) {
+std::vector<float> Controller::Act(const ImageView& observation, const std::vector<double>& joint_state) {
   Impl& m = *impl_;
   if (!m.cost->has_goal()) throw std::logic_error("Controller: SetGoal before Act");
   const auto start = std::chrono::steady_clock::now();
+  const size_t Q = static_cast<size_t>(m.model->proprio_dim());
+  if (joint_state.size() != Q) {
+    throw std::invalid_argument(
+        "joint state has " + std::to_string(joint_state.size()) + " values, the model expects " +
+        std::to_string(Q) + (Q > 0 ? " (joint angles, then the finger opening with a gripper)" : ""));
+  }
+  for (double v : joint_state) {
+    if (!std::isfinite(v)) throw std::invalid_argument("joint state contains NaN or infinity");
+  }
   torch::Tensor image = m.ToTensor(observation, "observation");
   torch::Tensor z = m.model->Encode(image)[0];
   const size_t W = static_cast<size_t>(m.model->history());
   m.embeddings.push_back(z);
   while (m.embeddings.size() > W) m.embeddings.pop_front();
+  if (Q > 0) {
+    m.joints.push_back(torch::tensor(joint_state, torch::kFloat64).to(torch::kFloat32));
+    while (m.joints.size() > W) m.joints.pop_front();
+  }
   while (m.actions.size() + 1 > m.embeddings.size()) m.actions.pop_front();
   const int64_t A = m.model->meta().action_dim;
   torch::Tensor past = m.actions.empty() ? torch::zeros({0, A})
                                          : torch::stack(std::vector<torch::Tensor>(m.actions.begin(), m.actions.end()));
-  m.cost->SetContext(torch::stack(std::vector<torch::Tensor>(m.embeddings.begin(), m.embeddings.end())), past);
+  torch::Tensor joints = Q > 0 ? torch::stack(std::vector<torch::Tensor>(m.joints.begin(), m.joints.end()))
+                               : torch::Tensor();
+  m.cost->SetContext(torch::stack(std::vector<torch::Tensor>(m.embeddings.begin(), m.embeddings.end())), past,
+                     joints);
 
   const torch::Tensor warm = m.plan.defined() ? planner::Planner::Shift(m.plan) : torch::Tensor();
   auto& cost = *m.cost;

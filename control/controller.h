@@ -12,6 +12,9 @@
 //     robot.Apply(action);
 //   }
 //
+// A model trained with proprioception (proprio_dim() > 0) also needs the robot's joint state
+// with each image: controller.Act({camera_rgb, 64, 64}, joint_angles).
+//
 // No globals: one instance per thread (instances are independent). Errors are exceptions:
 // std::invalid_argument for bad input (wrong image size, bad options), std::runtime_error for an
 // unreadable checkpoint. This header needs nothing but the C++ standard library.
@@ -68,13 +71,17 @@ class Controller {
   std::string camera() const;
   int image_size() const;
   int action_dim() const;
+  // Joint-state values Act() needs with each image: the arm's joint angles (rad), then the
+  // finger opening (m) on a robot with a gripper, as `collect` records them. 0: images alone.
+  int proprio_dim() const;
   const ControllerOptions& options() const;
 
   // Sets the goal; also starts a new episode (see Reset). Throws std::invalid_argument for an
   // image that is not image_size() x image_size() RGB.
   void SetGoal(const ImageView& goal);
-  // The next action, action_dim() values in [-1, 1]. Throws std::logic_error without a goal.
-  std::vector<float> Act(const ImageView& observation);
+  // The next action, action_dim() values in [-1, 1]. Throws std::logic_error without a goal and
+  // std::invalid_argument for a joint state that is not proprio_dim() finite values.
+  std::vector<float> Act(const ImageView& observation, const std::vector<double>& joint_state = {});
   const ActInfo& last() const;
   // Distance of an image's embedding to the goal's (the energy the planner lowers).
   double Energy(const ImageView& observation);

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   opt("--projector", "projector", "false: embed the keypoint coordinates directly", true);
   opt("--softmax-scale", "softmax_scale", "initial spatial-softmax inverse temperature", true);
   opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
+  opt("--proprio", "proprio", "true: the predictor also sees and predicts the joint state", true);
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("train", [&] {

@@ -121,9 +121,8 @@ EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episo
   e.actions.resize(static_cast<size_t>(steps) * A);
   for (int t = 0; t < steps; ++t) {
     renderer.Render(sim.data(), sim.camera_id(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
-    const Eigen::VectorXd q = sim.arm_qpos();
-    for (int i = 0; i < q.size(); ++i) e.qpos[t * Q + i] = q[i];
-    if (sim.has_gripper()) e.qpos[t * Q + Q - 1] = sim.gripper_opening();
+    const std::vector<double> q = sim.joint_state();
+    std::copy(q.begin(), q.end(), e.qpos.begin() + static_cast<ptrdiff_t>(t) * Q);
     const Eigen::Vector3d ee = sim.ee_pos();
     for (int i = 0; i < 3; ++i) e.ee_pos[t * 3 + i] = ee[i];
     for (int o = 0; o < O; ++o) {

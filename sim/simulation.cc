@@ -152,6 +152,13 @@ double Simulation::gripper_opening() const {
   return gripper_qpos_adr_ >= 0 ? data_->qpos[gripper_qpos_adr_] : 0.0;
 }
 
+std::vector<double> Simulation::joint_state() const {
+  const Eigen::VectorXd q = arm_qpos();
+  std::vector<double> s(q.data(), q.data() + q.size());
+  if (has_gripper()) s.push_back(gripper_opening());
+  return s;
+}
+
 Eigen::Vector3d Simulation::ee_pos() const {
   return Eigen::Map<const Eigen::Vector3d>(data_->site_xpos + 3 * ee_site_);
 }

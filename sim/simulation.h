@@ -64,6 +64,9 @@ class Simulation {
   Eigen::VectorXd arm_upper() const { return upper_; }
   bool arm_limited(int i) const { return limited_[i]; }
   double gripper_opening() const;                   // finger joint position (m), 0 if none
+  // The joint state a dataset records as obs/qpos and a proprioceptive model needs: the arm's
+  // joint angles, then the finger opening on a robot with a gripper.
+  std::vector<double> joint_state() const;
   Eigen::Vector3d ee_pos() const;                   // end-effector site, world frame (m)
   Eigen::Matrix3d ee_rot() const;                   // end-effector site orientation
   int num_objects() const { return static_cast<int>(object_bodies_.size()); }

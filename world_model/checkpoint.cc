@@ -75,9 +75,10 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     meta = j.get<ModelMeta>();
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
+    // `proprio` is the exception: models from before it existed had none, which false states.
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
-      if (!j.at("model").contains(key)) {
+      if (!j.at("model").contains(key) && key != "proprio") {
         throw std::runtime_error("model option '" + key + "' is missing");
       }
     }
@@ -85,7 +86,11 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     throw std::runtime_error("checkpoint '" + path + "' has malformed metadata: " + e.what());
   }
   Checkpoint ck;
-  ck.model = WorldModel(meta);
+  try {
+    ck.model = WorldModel(meta);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("checkpoint '" + path + "' has malformed metadata: " + e.what());
+  }
   torch::serialize::InputArchive weights;
   if (!archive.try_read("model", weights)) {
     throw std::runtime_error("checkpoint '" + path + "' has no weights");

@@ -6,7 +6,7 @@ namespace jepa_mpc::world_model {
 
 Trajectories Trajectories::Slice(int64_t begin, int64_t end) const {
   return {images.slice(0, begin, end), actions.slice(0, begin, end), ee_pos.slice(0, begin, end),
-          object_pos.slice(0, begin, end)};
+          object_pos.slice(0, begin, end), qpos.slice(0, begin, end)};
 }
 
 TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length) {
@@ -22,7 +22,7 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
                              " episodes, expected at least 2 (one is held out)");
   }
   const int64_t T = info.episode_steps, H = info.image_height, W = info.image_width;
-  const int64_t A = info.action_dim, O = info.num_objects;
+  const int64_t A = info.action_dim, O = info.num_objects, Q = info.qpos_dim;
   if (T < min_length) {
     throw std::runtime_error("dataset '" + path + "' has episodes of " + std::to_string(T) +
                              " steps, training needs at least " + std::to_string(min_length));
@@ -34,6 +34,7 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
   all.actions = torch::empty({E, T, A}, torch::kFloat32);
   all.ee_pos = torch::empty({E, T, 3}, torch::kFloat32);
   all.object_pos = torch::empty({E, T, 3 * O}, torch::kFloat32);
+  all.qpos = torch::empty({E, T, Q}, torch::kFloat32);
   for (int64_t e = 0; e < E; ++e) {
     sim::EpisodeData ep = reader.Read(static_cast<int>(e));
     if (ep.length != T) {
@@ -45,12 +46,16 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
     all.images[e].copy_(img.permute({0, 3, 1, 2}));
     all.actions[e].copy_(torch::from_blob(ep.actions.data(), {T, A}, torch::kFloat32));
     all.ee_pos[e].copy_(torch::from_blob(ep.ee_pos.data(), {T, 3}, torch::kFloat64));
+    if (Q > 0) all.qpos[e].copy_(torch::from_blob(ep.qpos.data(), {T, Q}, torch::kFloat64));
     if (O > 0) {
       all.object_pos[e].copy_(torch::from_blob(ep.object_pos.data(), {T, 3 * O}, torch::kFloat64));
     }
   }
   if (!torch::isfinite(all.actions).all().item<bool>()) {
     throw std::runtime_error("dataset '" + path + "' has non-finite actions");
+  }
+  if (!torch::isfinite(all.qpos).all().item<bool>()) {
+    throw std::runtime_error("dataset '" + path + "' has non-finite joint states (obs/qpos)");
   }
   const int64_t n_val = std::max<int64_t>(1, static_cast<int64_t>(E * val_fraction + 0.5));
   data.train = all.Slice(0, E - n_val);
@@ -66,15 +71,17 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   const int64_t E = data.episodes(), T = data.length();
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
   std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
-  std::vector<torch::Tensor> images, actions;
+  std::vector<torch::Tensor> images, actions, qpos;
   images.reserve(batch);
   actions.reserve(batch);
+  qpos.reserve(batch);
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t e = episode(rng), s = start(rng);
     images.push_back(data.images[e].narrow(0, s, length));
     actions.push_back(data.actions[e].narrow(0, s, length));
+    qpos.push_back(data.qpos[e].narrow(0, s, length));
   }
-  return {ToFloatImages(torch::stack(images)), torch::stack(actions)};
+  return {ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos)};
 }
 
 }  // namespace jepa_mpc::world_model

@@ -17,6 +17,7 @@ struct Trajectories {
   torch::Tensor actions;     // [E, T, A] float32
   torch::Tensor ee_pos;      // [E, T, 3] float32 (m)
   torch::Tensor object_pos;  // [E, T, 3 * objects] float32 (m); [E, T, 0] without objects
+  torch::Tensor qpos;        // [E, T, Q] float32: joint angles (rad) [, finger opening (m)]
 
   int64_t episodes() const { return images.size(0); }
   int64_t length() const { return images.size(1); }
@@ -36,10 +37,12 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
 // uint8 images [..., 3, H, W] -> float in [0, 1].
 torch::Tensor ToFloatImages(const torch::Tensor& images);
 
-// Random sub-trajectories of `length` frames: images [B, L, 3, H, W] float, actions [B, L, A].
+// Random sub-trajectories of `length` frames: images [B, L, 3, H, W] float, actions [B, L, A],
+// joint states [B, L, Q].
 struct Batch {
   torch::Tensor images;
   torch::Tensor actions;
+  torch::Tensor qpos;
 };
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng);
 

@@ -40,8 +40,10 @@ void LatentGoalCost::SetGoalEmbedding(const torch::Tensor& z) {
   goal_ = g.to(torch::kFloat32).detach().clone();
 }
 
-void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions) {
+void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions,
+                                const torch::Tensor& qpos) {
   const int64_t D = model_->latent_dim(), W = model_->history(), A = model_->meta().action_dim;
+  const int64_t Q = model_->proprio_dim();
   if (embeddings.dim() != 2 || embeddings.size(0) < 1 || embeddings.size(1) != D) {
     throw std::invalid_argument("context embeddings are " + Shape(embeddings) + ", expected [K, " +
                                 std::to_string(D) + "] with K >= 1");
@@ -52,12 +54,24 @@ void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Te
     throw std::invalid_argument("context actions are " + Shape(acts) + ", expected [" +
                                 std::to_string(K - 1) + ", " + std::to_string(A) + "]");
   }
-  torch::Tensor z = embeddings.to(torch::kFloat32), a = acts.to(torch::kFloat32);
+  if (Q > 0 && (!qpos.defined() || qpos.dim() != 2 || qpos.size(0) != K || qpos.size(1) != Q)) {
+    throw std::invalid_argument("context joint states are " +
+                                (qpos.defined() ? Shape(qpos) : std::string("missing")) +
+                                ", expected [" + std::to_string(K) + ", " + std::to_string(Q) +
+                                "] (this model needs the robot's joint state with each image)");
+  }
+  if (Q > 0 && !torch::isfinite(qpos).all().item<bool>()) {
+    throw std::invalid_argument("context joint states contain NaN or infinity");
+  }
+  torch::Tensor z = model_->State(embeddings.to(torch::kFloat32),
+                                  Q > 0 ? qpos.to(torch::kFloat32) : torch::Tensor());
+  torch::Tensor a = acts.to(torch::kFloat32);
+  const int64_t S = z.size(1);
   if (K >= W) {
     z = z.narrow(0, K - W, W);
     a = a.narrow(0, K - W, W - 1);
   } else {
-    z = torch::cat({z.narrow(0, 0, 1).expand({W - K, D}), z});
+    z = torch::cat({z.narrow(0, 0, 1).expand({W - K, S}), z});
     a = torch::cat({torch::zeros({W - K, A}), a});
   }
   context_ = z.unsqueeze(0).contiguous();
@@ -66,7 +80,7 @@ void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Te
 
 torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
-  auto diff = z - goal_;
+  auto diff = z.narrow(-1, 0, goal_.size(0)) - goal_;
   return options_.l1 ? diff.abs().sum(-1) : diff.pow(2).sum(-1).add(1e-12).sqrt();
 }
 

@@ -28,14 +28,17 @@ class LatentGoalCost {
   bool has_goal() const { return goal_.defined(); }
   const torch::Tensor& goal_embedding() const { return goal_; }
 
-  // The current context: embeddings [K, D] (oldest first, the last is now; K >= 1) and the K-1
-  // actions taken between them. Only the last W are used; with fewer than W the earliest is
-  // repeated with zero actions, as in training's start-of-episode padding.
-  void SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions = {});
+  // The current context: embeddings [K, D] (oldest first, the last is now; K >= 1), the K-1
+  // actions taken between them and, for a model with proprioception, the joint states [K, Q]
+  // seen with them. Only the last W are used; with fewer than W the earliest is repeated with
+  // zero actions, as in training's start-of-episode padding.
+  void SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions = {},
+                  const torch::Tensor& qpos = {});
 
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
-  // Distance of embeddings [..., D] to the goal: [...].
+  // Distance of embeddings [..., D] (or states [..., S], whose first D values are compared) to
+  // the goal: [...].
   torch::Tensor Distance(const torch::Tensor& z) const;
 
   WorldModel& model() { return model_; }
@@ -44,7 +47,7 @@ class LatentGoalCost {
   WorldModel model_;
   GoalCostOptions options_;
   torch::Tensor goal_;     // [D]
-  torch::Tensor context_;  // [1, W, D]
+  torch::Tensor context_;  // [1, W, S]
   torch::Tensor past_;     // [1, W-1, A]
 };
 

@@ -58,6 +58,7 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
   auto z = EncodeAll(model, val);  // [E, T, D]
   const int64_t E = z.size(0), T = z.size(1), D = z.size(2), W = model->history();
   r.latent_dim = D;
+  auto state = model->State(z, val.qpos);  // [E, T, S]: rollouts start from true states
 
   for (int h : r.horizons) {
     if (W - 1 + h >= T) {
@@ -66,11 +67,11 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
     }
     double err = 0, base = 0;
     for (int64_t s = W - 1; s + h < T; s += 2) {
-      auto context = z.narrow(1, s - W + 1, W);                // [E, W, D]
+      auto context = state.narrow(1, s - W + 1, W);            // [E, W, S]
       auto past = val.actions.narrow(1, s - W + 1, W - 1);     // [E, W-1, A]
       auto acts = val.actions.narrow(1, s, h);                 // [E, h, A]
       model->eval();
-      auto pred = RolloutPredictor(model->predictor, context, past, acts).select(1, h - 1);
+      auto pred = RolloutPredictor(model->predictor, context, past, acts).select(1, h - 1).narrow(-1, 0, D);
       auto target = z.select(1, s + h);
       err += (pred - target).pow(2).sum().item<double>();
       base += (z.select(1, s) - target).pow(2).sum().item<double>();

@@ -34,9 +34,10 @@ void TrainConfig::Validate() const {
                                 std::to_string(model.history + 1));
   }
   if (!(lambda >= 0) || !(weight_decay >= 0) || !(inverse_dynamics_weight >= 0) ||
-      !(grad_clip >= 0) || !(smoothness_weight >= 0)) {
+      !(grad_clip >= 0) || !(smoothness_weight >= 0) || !(proprio_dropout >= 0 && proprio_dropout < 1)) {
     throw std::invalid_argument("training options lambda, weight_decay, inverse_dynamics_weight, "
-                                "smoothness_weight and grad_clip must be non-negative numbers");
+                                "smoothness_weight and grad_clip must be non-negative numbers and "
+                                "proprio_dropout in [0, 1)");
   }
   if (regularizer != "sigreg" && regularizer != "vicreg") {
     throw std::invalid_argument("training option regularizer is '" + regularizer +
@@ -60,6 +61,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"sigreg_slices", c.sigreg_slices},
        {"inverse_dynamics_weight", c.inverse_dynamics_weight},
        {"smoothness_weight", c.smoothness_weight},
+       {"proprio_dropout", c.proprio_dropout},
        {"grad_clip", c.grad_clip},
        {"checkpoint_every", c.checkpoint_every},
        {"log_every", c.log_every},
@@ -86,6 +88,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
     else if (key == "grad_clip") c.grad_clip = v.get<double>();
     else if (key == "smoothness_weight") c.smoothness_weight = v.get<double>();
+    else if (key == "proprio_dropout") c.proprio_dropout = v.get<double>();
     else if (key == "checkpoint_every") c.checkpoint_every = v.get<int64_t>();
     else if (key == "log_every") c.log_every = v.get<int64_t>();
     else if (key == "seed") c.seed = v.get<uint64_t>();
@@ -106,7 +109,12 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
   // panda7: 0.01 (h5 0.37 -> 0.23, probe 0.87 -> 0.96, Spearman 0.73 -> 0.80).
   // On reacher2d a soft spatial softmax (inverse temperature 0.25) made the energy landscape
   // follow the true distance; on panda7 it made it worse, so panda7 keeps 3.
+  // Proprioception (the predictor sees and predicts the joint state): on reacher2d the image
+  // embedding left the two elbow solutions for one fingertip position close together, rollouts
+  // flipped between them and planning stalled against the elbow's limit; with the joint state
+  // h5 fell 0.13 -> 0.04 and learned CEM rose 80% -> 96% (50 goals). panda7: 88% -> 90%.
   TrainConfig c;
+  c.model.proprio = true;
   if (robot == "reacher2d") {
     c.model.softmax_scale = 0.25;
     c.model.keypoints = 4;
@@ -121,7 +129,8 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
   return c;
 }
 
-ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info) {
+ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data) {
+  const sim::DatasetInfo& info = data.info;
   if (info.image_height != info.image_width) {
     throw std::invalid_argument("training needs square images, the dataset has " +
                                 std::to_string(info.image_height) + "x" +
@@ -136,37 +145,66 @@ ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info) {
   m.action_dim = info.action_dim;
   m.control_period = info.control_period;
   m.config = config.model;
+  if (config.model.proprio) {
+    const int64_t Q = data.train.qpos.defined() ? data.train.qpos.size(2) : 0;
+    if (Q == 0) {
+      throw std::invalid_argument("the proprio option needs joint states (obs/qpos) in the dataset");
+    }
+    m.proprio_dim = Q;
+    auto q = data.train.qpos.reshape({-1, Q}).to(torch::kFloat64);
+    auto features = torch::cat({q.sin(), q.cos()}, 1);
+    // A floor keeps constant features (a joint that never moved) finite.
+    auto mean = features.mean(0), std = features.std(0).clamp_min(1e-3);
+    m.proprio_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + 2 * Q);
+    m.proprio_std.assign(std.data_ptr<double>(), std.data_ptr<double>() + 2 * Q);
+  }
   return m;
 }
 
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
   const int64_t B = batch.images.size(0), L = batch.images.size(1);
-  const int64_t W = c.model.history, D = c.model.latent_dim;
+  const int64_t W = c.model.history, D = c.model.latent_dim, S = model->state_dim();
   auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
                                                          batch.images.size(4)}))
                .reshape({B, L, D});
-  const auto& a = batch.actions;
-  // Teacher forcing: every window of W true embeddings predicts the next one.
-  std::vector<torch::Tensor> zw, aw, targets;
-  for (int64_t t = W - 1; t + 1 < L; ++t) {
-    zw.push_back(z.narrow(1, t - W + 1, W));
-    aw.push_back(a.narrow(1, t - W + 1, W));
-    targets.push_back(z.select(1, t + 1));
+  auto state = model->State(z, batch.qpos);  // [B, L, S]
+  if (S > D && c.proprio_dropout > 0) {
+    // Hidden joint states: zero features (the training mean) in input and target alike.
+    auto gen = at::detail::createCPUGenerator(c.seed * 7919ull + static_cast<uint64_t>(step) + 1);
+    auto keep = (torch::rand({B, 1, 1}, gen) >= c.proprio_dropout).to(state.dtype());
+    state = torch::cat({z, state.narrow(-1, D, S - D) * keep}, -1);
   }
-  auto pred_tf = model->predictor->forward(torch::cat(zw), torch::cat(aw));
+  const auto& a = batch.actions;
+  // Teacher forcing: every window of W true states predicts the next one.
+  std::vector<torch::Tensor> sw, aw, targets;
+  for (int64_t t = W - 1; t + 1 < L; ++t) {
+    sw.push_back(state.narrow(1, t - W + 1, W));
+    aw.push_back(a.narrow(1, t - W + 1, W));
+    targets.push_back(state.select(1, t + 1));
+  }
+  auto pred_tf = model->predictor->forward(torch::cat(sw), torch::cat(aw));
+  auto target_tf = torch::cat(targets);
   TrainingLosses l;
-  l.teacher_forcing = torch::mse_loss(pred_tf, torch::cat(targets));
-  // Rollout: from the first W embeddings, the predictor fed its own outputs for L - W steps.
-  auto rolled = RolloutPredictor(model->predictor, z.narrow(1, 0, W), a.narrow(1, 0, W - 1),
+  l.teacher_forcing = torch::mse_loss(pred_tf.narrow(-1, 0, D), target_tf.narrow(-1, 0, D));
+  // Rollout: from the first W states, the predictor fed its own outputs for L - W steps.
+  auto rolled = RolloutPredictor(model->predictor, state.narrow(1, 0, W), a.narrow(1, 0, W - 1),
                                  a.narrow(1, W - 1, L - W));
-  l.rollout = torch::mse_loss(rolled, z.narrow(1, W, L - W));
+  auto target_roll = state.narrow(1, W, L - W);
+  l.rollout = torch::mse_loss(rolled.narrow(-1, 0, D), target_roll.narrow(-1, 0, D));
+  // The joint-state part of the prediction, scored the same way (features are standardised).
+  if (S > D) {
+    l.proprio = 0.5 * (torch::mse_loss(pred_tf.narrow(-1, D, S - D), target_tf.narrow(-1, D, S - D)) +
+                       torch::mse_loss(rolled.narrow(-1, D, S - D), target_roll.narrow(-1, D, S - D)));
+  } else {
+    l.proprio = torch::zeros({});
+  }
   auto flat = z.reshape({B * L, D});
   l.regularizer = c.regularizer == "vicreg"
                       ? VICReg(flat)
                       : SIGReg(flat, c.sigreg_slices, c.seed * 1000003ull + static_cast<uint64_t>(step));
   l.smoothness = torch::mse_loss(z.narrow(1, 1, L - 1), z.narrow(1, 0, L - 1));
   l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer +
-            c.smoothness_weight * l.smoothness;
+            c.smoothness_weight * l.smoothness + l.proprio;
   if (model->inverse_dynamics) {
     auto pairs = torch::cat({z.narrow(1, 0, L - 1), z.narrow(1, 1, L - 1)}, 2).reshape({-1, 2 * D});
     l.inverse_dynamics = torch::mse_loss(model->inverse_dynamics->forward(pairs),
@@ -205,7 +243,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   const std::string config_json = nlohmann::json(c).dump();
 
   torch::manual_seed(c.seed);
-  WorldModel model(MakeMeta(c, data.info));
+  WorldModel model(MakeMeta(c, data));
   auto optimizer = std::make_unique<torch::optim::AdamW>(
       model->parameters(),
       torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
@@ -231,7 +269,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
   if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,samples_per_s,"
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,samples_per_s,"
            "elapsed_s\n";
 
   auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
@@ -269,11 +307,12 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.regularizer.item<double>(),
                   l.inverse_dynamics.item<double>(),
                   l.smoothness.item<double>(),
+                  l.proprio.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
-          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ','
+          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
           << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();

@@ -31,6 +31,10 @@ struct TrainConfig {
   // Temporal smoothness: weight of mean ||z_t+1 - z_t||^2 / D, which keeps consecutive frames
   // close in embedding space so that distances follow motion.
   double smoothness_weight = 0.0;
+  // With model.proprio: the fraction of sub-trajectories whose joint state is hidden from the
+  // predictor (its features set to zero throughout), so that the embedding alone must still
+  // carry the arm's state and the encoder keeps learning it.
+  double proprio_dropout = 0.5;
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -53,6 +57,7 @@ struct StepMetrics {
   int64_t step = 0;
   double loss = 0, teacher_forcing = 0, rollout = 0, regularizer = 0, inverse_dynamics = 0;
   double smoothness = 0;
+  double proprio = 0;              // joint-state prediction loss (models with proprio)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
 };
@@ -78,12 +83,12 @@ TrainResult Train(const TrainConfig& config, const TrainingData& data, const std
                   bool resume, const std::function<void(const StepMetrics&)>& on_step = {},
                   const std::atomic<bool>* stop = nullptr);
 
-// Model metadata for a dataset and config.
-ModelMeta MakeMeta(const TrainConfig& config, const sim::DatasetInfo& info);
+// Model metadata for a dataset and config (with proprio: joint-state statistics of data.train).
+ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
 
 // The training objective on one batch (training mode, with gradient): what Train minimises.
 struct TrainingLosses {
-  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness;
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio;
 };
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& config, const Batch& batch,
                              int64_t step);

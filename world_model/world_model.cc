@@ -1,5 +1,6 @@
 #include "world_model/world_model.h"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace jepa_mpc::world_model {
@@ -9,7 +10,8 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
        {"keypoints", c.keypoints},     {"projector_batchnorm", c.projector_batchnorm},
        {"softmax_scale", c.softmax_scale}, {"projector", c.projector},
        {"history", c.history},         {"hidden", c.hidden},
-       {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics}};
+       {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
+       {"proprio", c.proprio}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -24,6 +26,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "hidden") c.hidden = value.get<int64_t>();
     else if (key == "layers") c.layers = value.get<int64_t>();
     else if (key == "inverse_dynamics") c.inverse_dynamics = value.get<bool>();
+    else if (key == "proprio") c.proprio = value.get<bool>();
     else throw std::invalid_argument("unknown model option '" + key + "'");
   }
   auto positive = [](int64_t v, const char* name) {
@@ -48,6 +51,11 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
   j = {{"robot", m.robot},           {"task", m.task},         {"action_mode", m.action_mode},
        {"camera", m.camera},         {"image_size", m.image_size}, {"action_dim", m.action_dim},
        {"control_period", m.control_period}, {"model", m.config}};
+  if (m.proprio_dim > 0) {
+    j["proprio_dim"] = m.proprio_dim;
+    j["proprio_mean"] = m.proprio_mean;
+    j["proprio_std"] = m.proprio_std;
+  }
 }
 
 void from_json(const nlohmann::json& j, ModelMeta& m) {
@@ -59,6 +67,11 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
   m.action_dim = j.at("action_dim").get<int64_t>();
   m.control_period = j.at("control_period").get<double>();
   m.config = j.at("model").get<ModelConfig>();
+  m.proprio_dim = j.value("proprio_dim", int64_t{0});
+  if (m.proprio_dim > 0) {
+    m.proprio_mean = j.at("proprio_mean").get<std::vector<double>>();
+    m.proprio_std = j.at("proprio_std").get<std::vector<double>>();
+  }
 }
 
 void ModelMeta::CheckCompatible(const std::string& r, int64_t size, int64_t adim) const {
@@ -78,6 +91,26 @@ void ModelMeta::CheckCompatible(const std::string& r, int64_t size, int64_t adim
 
 WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
   const ModelConfig& c = meta_.config;
+  const int64_t Q = meta_.proprio_dim;
+  if (Q < 0 || (Q > 0) != c.proprio) {
+    throw std::invalid_argument("model metadata: proprio_dim is " + std::to_string(Q) +
+                                (c.proprio ? ", expected positive with the proprio option"
+                                           : ", expected 0 without the proprio option"));
+  }
+  if (Q > 0) {
+    if (static_cast<int64_t>(meta_.proprio_mean.size()) != 2 * Q ||
+        static_cast<int64_t>(meta_.proprio_std.size()) != 2 * Q) {
+      throw std::invalid_argument("model metadata: proprio_mean and proprio_std need " +
+                                  std::to_string(2 * Q) + " values each");
+    }
+    for (double v : meta_.proprio_std) {
+      if (!(v > 0) || !std::isfinite(v)) {
+        throw std::invalid_argument("model metadata: proprio_std values must be positive");
+      }
+    }
+    proprio_mean_ = torch::tensor(meta_.proprio_mean, torch::kFloat64).to(torch::kFloat32);
+    proprio_std_ = torch::tensor(meta_.proprio_std, torch::kFloat64).to(torch::kFloat32);
+  }
   encoder = register_module(
       "encoder", Encoder(EncoderOptions(c.latent_dim)
                              .image_size(meta_.image_size)
@@ -87,7 +120,7 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                              .softmax_scale(c.softmax_scale)
                              .projector(c.projector)));
   predictor = register_module(
-      "predictor", Predictor(PredictorOptions(c.latent_dim, meta_.action_dim)
+      "predictor", Predictor(PredictorOptions(state_dim(), meta_.action_dim)
                                  .history(c.history)
                                  .hidden(c.hidden)
                                  .layers(c.layers)));
@@ -121,6 +154,21 @@ torch::Tensor WorldModelImpl::Encode(const torch::Tensor& images) {
   return InEval(*this, [&] { return encoder->forward(images); });
 }
 
+torch::Tensor WorldModelImpl::State(const torch::Tensor& z, const torch::Tensor& qpos) const {
+  const int64_t D = latent_dim(), Q = proprio_dim();
+  TORCH_CHECK(z.dim() >= 1 && z.size(-1) == D, "embeddings must be [..., ", D, "], got ", z.sizes());
+  if (Q == 0) return z;
+  TORCH_CHECK(qpos.defined(), "this model needs the robot's joint state (", Q,
+              " values) with each image");
+  TORCH_CHECK(qpos.dim() == z.dim() && qpos.size(-1) == Q &&
+                  qpos.sizes().slice(0, qpos.dim() - 1) == z.sizes().slice(0, z.dim() - 1),
+              "joint states must be [..., ", Q, "] matching embeddings ", z.sizes(), ", got ",
+              qpos.sizes());
+  auto q = qpos.to(z.dtype());
+  auto features = (torch::cat({q.sin(), q.cos()}, -1) - proprio_mean_) / proprio_std_;
+  return torch::cat({z, features}, -1);
+}
+
 torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,
                                           const torch::Tensor& past_actions) {
   TORCH_CHECK(actions.dim() == 3 && actions.size(2) == meta_.action_dim,
@@ -128,8 +176,8 @@ torch::Tensor WorldModelImpl::RolloutImpl(const torch::Tensor& z0, const torch::
   const int64_t W = history(), N = actions.size(0);
   torch::Tensor context = z0;
   if (z0.dim() == 2) context = z0.unsqueeze(1).expand({N, W, z0.size(1)});
-  TORCH_CHECK(context.dim() == 3 && context.size(0) == N && context.size(2) == latent_dim(),
-              "z0 must be [N, D] or [N, W, D] with N = ", N, ", D = ", latent_dim(), ", got ",
+  TORCH_CHECK(context.dim() == 3 && context.size(0) == N && context.size(2) == state_dim(),
+              "z0 must be [N, S] or [N, W, S] with N = ", N, ", S = ", state_dim(), ", got ",
               z0.sizes());
   torch::Tensor past = torch::zeros({N, W - 1, meta_.action_dim}, actions.options());
   if (past_actions.defined()) {

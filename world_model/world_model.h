@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "world_model/encoder.h"
 #include "world_model/predictor.h"
@@ -27,6 +28,10 @@ struct ModelConfig {
   int64_t hidden = 256;        // predictor MLP width
   int64_t layers = 3;          // predictor hidden layers
   bool inverse_dynamics = false;  // an inverse-dynamics head a_t = g(z_t, z_t+1)
+  // The predictor also sees and predicts the robot's joint state (proprioception, as DINO-WM
+  // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
+  // arm's two elbow solutions for one fingertip position) roll out apart.
+  bool proprio = false;
 };
 
 // What a model was trained for; a checkpoint carries it and users are checked against it.
@@ -36,6 +41,10 @@ struct ModelMeta {
   int64_t action_dim = 2;
   double control_period = 0.05;
   ModelConfig config;
+  // With config.proprio: the joint state's size Q (the dataset's obs/qpos) and the mean and std
+  // of its features (sin and cos of each value, 2Q) over the training data. Q = 0 otherwise.
+  int64_t proprio_dim = 0;
+  std::vector<double> proprio_mean, proprio_std;
 
   // Throws std::invalid_argument naming the mismatch.
   void CheckCompatible(const std::string& robot, int64_t image_size, int64_t action_dim) const;
@@ -53,13 +62,21 @@ class WorldModelImpl : public torch::nn::Module {
   const ModelMeta& meta() const { return meta_; }
   int64_t latent_dim() const { return meta_.config.latent_dim; }
   int64_t history() const { return meta_.config.history; }
+  // Q: the joint-state values the model needs with each image (0: images alone).
+  int64_t proprio_dim() const { return meta_.proprio_dim; }
+  // S: what the predictor rolls forward, the embedding followed by the joint-state features
+  // (S = D without proprioception, D + 2Q with it).
+  int64_t state_dim() const { return latent_dim() + 2 * proprio_dim(); }
 
   // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D]; eval mode, no gradient.
   torch::Tensor Encode(const torch::Tensor& images);
-  // z0: [N, D] (or a context [N, W, D], oldest first), actions: [N, H, A] in [-1, 1] ->
-  // predicted embeddings [N, H, D]; eval mode, no gradient. past_actions: [N, W-1, A] (or
-  // [W-1, A] shared by all N), the actions taken between the context's embeddings; zeros when
-  // undefined. With W > 1 and a [N, D] start, the context repeats z0.
+  // Embeddings [..., D] and joint states [..., Q] -> states [..., S]. Without proprioception
+  // the embeddings themselves (qpos may be undefined). Differentiable.
+  torch::Tensor State(const torch::Tensor& z, const torch::Tensor& qpos) const;
+  // z0: [N, S] states (or a context [N, W, S], oldest first), actions: [N, H, A] in [-1, 1] ->
+  // predicted states [N, H, S], whose first D values are the embedding; eval mode, no gradient.
+  // past_actions: [N, W-1, A] (or [W-1, A] shared by all N), the actions taken between the
+  // context's states; zeros when undefined. With W > 1 and a [N, S] start, the context repeats z0.
   torch::Tensor Rollout(const torch::Tensor& z0, const torch::Tensor& actions,
                         const torch::Tensor& past_actions = {});
   // The same with gradients flowing to the actions (for gradient-based planning).
@@ -74,6 +91,7 @@ class WorldModelImpl : public torch::nn::Module {
   torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,
                             const torch::Tensor& past_actions);
   ModelMeta meta_;
+  torch::Tensor proprio_mean_, proprio_std_;  // [2Q]
 };
 TORCH_MODULE(WorldModel);
 

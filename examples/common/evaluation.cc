@@ -183,7 +183,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
         std::vector<float> action(A, 0.f);
         double ms = 0;
         if (acting && learned) {
-          action = learned->Act({obs.rgb.data(), S, S});
+          action = learned->Act({obs.rgb.data(), S, S},
+                                learned->proprio_dim() > 0 ? task->sim().joint_state() : std::vector<double>());
           energy = learned->last().energy;
           ms = learned->last().seconds * 1000;
         } else {

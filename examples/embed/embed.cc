@@ -1,5 +1,5 @@
 // embed: goal reaching in your own control loop, with jepa_mpc::Controller. The simulator stands in
-// for a robot and its camera; replace those four calls with yours.
+// for a robot, its camera and its joint encoders; replace those calls with yours.
 //
 //   embed CHECKPOINT [GOAL_SEED]
 #include <cstdio>
@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
     int t = 0;
     for (; t < robot->info().episode_steps && !robot->Success(); ++t) {
       const auto image = camera.Render(robot->sim().data(), robot->sim().camera_id());
-      const std::vector<float> action = controller.Act({image.rgb.data(), image.height, image.width});
+      // A model trained with proprioception also takes the joint angles (proprio_dim() > 0).
+      const std::vector<double> joints =
+          controller.proprio_dim() > 0 ? robot->sim().joint_state() : std::vector<double>();
+      const std::vector<float> action = controller.Act({image.rgb.data(), image.height, image.width}, joints);
       Eigen::VectorXd a(action.size());
       for (size_t k = 0; k < action.size(); ++k) a[k] = action[k];
       robot->Step(a);

@@ -14,6 +14,9 @@ using world_model::LatentGoalCost;
 using world_model::ModelMeta;
 using world_model::WorldModel;
 
+// A model that also takes the joint state (reacher2d: 2 angles, 4 standardised features).
+ModelMeta ProprioMeta(int64_t history = 1);
+
 ModelMeta Meta(int64_t history = 1) {
   ModelMeta m;
   m.robot = "reacher2d";
@@ -28,6 +31,15 @@ ModelMeta Meta(int64_t history = 1) {
   m.config.hidden = 32;
   m.config.layers = 2;
   m.config.history = history;
+  return m;
+}
+
+ModelMeta ProprioMeta(int64_t history) {
+  ModelMeta m = Meta(history);
+  m.config.proprio = true;
+  m.proprio_dim = 2;
+  m.proprio_mean = {0.0, 0.1, 0.2, 0.3};
+  m.proprio_std = {0.7, 0.6, 0.7, 0.5};
   return m;
 }
 
@@ -101,6 +113,21 @@ TEST_F(GoalCostTest, ContextUsesTheLastWEmbeddingsAndTheirActions) {
   EXPECT_TRUE(torch::allclose(cost(actions), repeated, 1e-4, 1e-5));
 }
 
+TEST_F(GoalCostTest, ProprioContextRollsTheJointStateForward) {
+  WorldModel model(ProprioMeta());
+  LatentGoalCost cost(model);
+  cost.SetGoal(torch::rand({3, 32, 32}));
+  auto z = torch::randn({1, 8}), q = torch::tensor({{0.4f, -1.2f}});
+  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
+  cost.SetContext(z, {}, q);
+  auto rolled = model->Rollout(model->State(z, q).expand({5, 12}), actions);  // [5, 4, 12]
+  auto expected = (rolled.narrow(2, 0, 8) - cost.goal_embedding()).norm(2, 2).sum(1);
+  EXPECT_TRUE(torch::allclose(cost(actions), expected, 1e-4, 1e-5));
+  EXPECT_THROW(cost.SetContext(z), std::invalid_argument);  // no joint state
+  EXPECT_THROW(cost.SetContext(z, {}, torch::zeros({1, 3})), std::invalid_argument);
+  EXPECT_THROW(cost.SetContext(z, {}, torch::full({1, 2}, NAN)), std::invalid_argument);
+}
+
 TEST_F(GoalCostTest, RejectsBadShapes) {
   WorldModel model(Meta());
   LatentGoalCost cost(model);
@@ -161,6 +188,41 @@ TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
     EXPECT_NEAR(a.Energy({goal.data(), 32, 32}), 0.0, 1e-4);
     EXPECT_GT(a.Energy({obs.data(), 32, 32}), 1e-3);
   }
+}
+
+TEST_F(ControllerTest, ProprioModelActsOnTheJointState) {
+  {
+    torch::manual_seed(0);
+    WorldModel model(ProprioMeta());
+    world_model::SaveCheckpoint(dir_ / "proprio.pt", model, nullptr, {});
+  }
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  ControllerOptions o;
+  o.samples = 32;
+  o.elites = 4;
+  o.iterations = 2;
+  o.horizon = 4;
+  Controller a(dir_ / "proprio.pt", o), b(dir_ / "proprio.pt", o);
+  EXPECT_EQ(a.proprio_dim(), 2);
+  a.SetGoal({goal.data(), 32, 32});
+  b.SetGoal({goal.data(), 32, 32});
+  try {
+    a.Act({obs.data(), 32, 32});
+    FAIL() << "an observation without the joint state was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("expects 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(a.Act({obs.data(), 32, 32}, {0.1, NAN}), std::invalid_argument);
+  // The same image with another joint state is planned differently.
+  auto x = a.Act({obs.data(), 32, 32}, {0.3, -1.0});
+  auto y = b.Act({obs.data(), 32, 32}, {-2.0, 2.5});
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_NE(x, y);
+  // An image-only model refuses a joint state it cannot use.
+  Controller plain(dir_ / "model.pt", o);
+  EXPECT_EQ(plain.proprio_dim(), 0);
+  plain.SetGoal({goal.data(), 32, 32});
+  EXPECT_THROW(plain.Act({obs.data(), 32, 32}, {0.3, -1.0}), std::invalid_argument);
 }
 
 TEST_F(ControllerTest, BadInputIsRejectedWithClearErrors) {

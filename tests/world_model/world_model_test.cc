@@ -61,7 +61,7 @@ class WorldModelTest : public ::testing::Test {
     TrainConfig c = TinyConfig();
     c.model.history = history;
     c.model.projector = projector;
-    return MakeMeta(c, data_->info);
+    return MakeMeta(c, *data_);
   }
   std::string Out(const std::string& name) { return *dir_ / name; }
 
@@ -131,6 +131,83 @@ TEST_F(WorldModelTest, BatchedRolloutEqualsPerSampleRollout) {
     diff.pow(2).sum().backward();
     EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
   }
+}
+
+TEST_F(WorldModelTest, ProprioModelRollsJointStatesForward) {
+  TrainConfig c = TinyConfig();
+  c.model.proprio = true;
+  const ModelMeta meta = MakeMeta(c, *data_);
+  ASSERT_EQ(meta.proprio_dim, 2);  // reacher2d: shoulder and elbow angles
+  ASSERT_EQ(meta.proprio_mean.size(), 4u);
+  WorldModel model(meta);
+  EXPECT_EQ(model->state_dim(), 8 + 4);
+  // The joint-state features are standardised over the training data.
+  auto q = data_->train.qpos.reshape({-1, 2});
+  auto features = model->State(torch::zeros({q.size(0), 8}), q).narrow(1, 8, 4);
+  EXPECT_TRUE(torch::allclose(features.mean(0), torch::zeros({4}), 0, 1e-3)) << features.mean(0);
+  EXPECT_TRUE(torch::allclose(features.std(0), torch::ones({4}), 0, 1e-2)) << features.std(0);
+  EXPECT_THROW(model->State(torch::zeros({1, 8}), torch::Tensor()), c10::Error);
+  EXPECT_THROW(model->State(torch::zeros({1, 8}), torch::zeros({1, 3})), c10::Error);
+  EXPECT_THROW(model->Rollout(torch::zeros({2, 8}), torch::zeros({2, 3, 2})), c10::Error);
+
+  auto s0 = model->State(torch::randn({5, 8}), torch::rand({5, 2}) * 4 - 2);
+  auto actions = torch::rand({5, 6, 2}) * 2 - 1;
+  auto batched = model->Rollout(s0, actions);
+  ASSERT_EQ(batched.sizes(), (std::vector<int64_t>{5, 6, 12}));
+  for (int64_t i = 0; i < 5; ++i) {
+    EXPECT_TRUE(torch::allclose(batched.narrow(0, i, 1), model->Rollout(s0.narrow(0, i, 1), actions.narrow(0, i, 1)),
+                                1e-5, 1e-6));
+  }
+  // The joint state changes the predicted embeddings.
+  auto other = model->State(s0.narrow(1, 0, 8), torch::rand({5, 2}) * 4 - 2);
+  EXPECT_FALSE(torch::allclose(model->Rollout(other, actions).narrow(2, 0, 8), batched.narrow(2, 0, 8)));
+
+  // A checkpoint keeps the statistics.
+  SaveCheckpoint(Out("proprio.pt"), model, nullptr, {});
+  WorldModel loaded = LoadCheckpoint(Out("proprio.pt")).model;
+  EXPECT_EQ(nlohmann::json(loaded->meta()), nlohmann::json(meta));
+  EXPECT_TRUE(torch::equal(loaded->Rollout(s0, actions), batched));
+  // Metadata whose statistics do not fit the joint state is refused.
+  ModelMeta bad = meta;
+  bad.proprio_std.pop_back();
+  EXPECT_THROW(WorldModel{bad}, std::invalid_argument);
+  bad = meta;
+  bad.proprio_dim = 0;
+  EXPECT_THROW(WorldModel{bad}, std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
+  WorldModel model(TinyMeta());
+  nlohmann::json meta = model->meta();
+  meta["model"].erase("proprio");
+  torch::serialize::OutputArchive archive, weights;
+  archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
+  archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
+  archive.write("meta", c10::IValue(meta.dump()));
+  model->save(weights);
+  archive.write("model", weights);
+  archive.save_to(Out("before_proprio.pt"));
+  WorldModel loaded = LoadCheckpoint(Out("before_proprio.pt")).model;
+  EXPECT_EQ(loaded->proprio_dim(), 0);
+  EXPECT_EQ(loaded->state_dim(), 8);
+}
+
+TEST_F(WorldModelTest, ProprioTrainingLearnsTheJointDynamics) {
+  TrainConfig c = TinyConfig();
+  c.model.proprio = true;
+  c.steps = 150;
+  c.checkpoint_every = 1000;
+  std::vector<double> proprio;
+  auto r = Train(c, *data_, Out("proprio_train"), false,
+                 [&](const StepMetrics& m) { proprio.push_back(m.proprio); });
+  ASSERT_EQ(proprio.size(), 150u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) first += proprio[i], last += proprio[140 + i];
+  EXPECT_LT(last, first / 5) << "first " << first / 10 << " last " << last / 10;
+  QualityReport q = EvaluateQuality(r.model, *data_);
+  for (double v : q.prediction_ratio) EXPECT_TRUE(std::isfinite(v));
+  // The checkpoint carries the joint-state statistics it was trained with.
+  EXPECT_EQ(LoadCheckpoint(Out("proprio_train") + "/checkpoint.pt").model->proprio_dim(), 2);
 }
 
 TEST_F(WorldModelTest, EncodeChecksImageSizeAndUsesEvalMode) {
@@ -283,7 +360,7 @@ TEST_F(WorldModelTest, KeypointEmbeddingFollowsTheFingertip) {
                  TrainConfig bad = TinyConfig();
                  bad.model.latent_dim = 5;  // not 2 * keypoints
                  return bad;
-               }(), data_->info)),
+               }(), *data_)),
                c10::Error);
 }
 
