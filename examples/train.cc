@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   opt("--regularizer", "regularizer", "sigreg | vicreg");
   opt("--idm-weight", "inverse_dynamics_weight", "inverse-dynamics loss weight");
   opt("--smoothness", "smoothness_weight", "temporal smoothness loss weight");
+  opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");
   opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
