@@ -118,7 +118,10 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
   // worse than 1/2 (92% / 96% against 96% / 98% on two goal sets), so it keeps 1/2.
   TrainConfig c;
   c.model.proprio = true;
+  // reacher2d trains 4000 steps: with the joint state, 2000 -> 4000 took learned CEM from 96% to
+  // 100% on 50 goals (98% on 50 others) in about 5 minutes on 2 cores.
   if (robot == "reacher2d") {
+    c.steps = 4000;
     c.model.softmax_scale = 0.25;
     c.model.keypoints = 4;
     c.model.latent_dim = 8;
