@@ -32,6 +32,11 @@ void CheckOptions(const ControllerOptions& o) {
   }
 }
 
+// The tensors of a history, oldest first, stacked along a new first dimension.
+torch::Tensor Stack(const std::deque<torch::Tensor>& history) {
+  return torch::stack(std::vector<torch::Tensor>(history.begin(), history.end()));
+}
+
 }  // namespace
 
 struct Controller::Impl {
@@ -140,12 +145,8 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   }
   while (m.actions.size() + 1 > m.embeddings.size()) m.actions.pop_front();
   const int64_t A = m.model->meta().action_dim;
-  torch::Tensor past = m.actions.empty() ? torch::zeros({0, A})
-                                         : torch::stack(std::vector<torch::Tensor>(m.actions.begin(), m.actions.end()));
-  torch::Tensor joints = Q > 0 ? torch::stack(std::vector<torch::Tensor>(m.joints.begin(), m.joints.end()))
-                               : torch::Tensor();
-  m.cost->SetContext(torch::stack(std::vector<torch::Tensor>(m.embeddings.begin(), m.embeddings.end())), past,
-                     joints);
+  m.cost->SetContext(Stack(m.embeddings), m.actions.empty() ? torch::zeros({0, A}) : Stack(m.actions),
+                     Q > 0 ? Stack(m.joints) : torch::Tensor());
 
   const torch::Tensor warm = m.plan.defined() ? planner::Planner::Shift(m.plan) : torch::Tensor();
   auto& cost = *m.cost;

@@ -158,8 +158,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data) {
       throw std::invalid_argument("the proprio option needs joint states (obs/qpos) in the dataset");
     }
     m.proprio_dim = Q;
-    auto q = data.train.qpos.reshape({-1, Q}).to(torch::kFloat64);
-    auto features = torch::cat({q.sin(), q.cos()}, 1);
+    auto features = JointFeatures(data.train.qpos.reshape({-1, Q}).to(torch::kFloat64));
     // A floor keeps constant features (a joint that never moved) finite.
     auto mean = features.mean(0), std = features.std(0).clamp_min(1e-3);
     m.proprio_mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + 2 * Q);

@@ -154,6 +154,10 @@ torch::Tensor WorldModelImpl::Encode(const torch::Tensor& images) {
   return InEval(*this, [&] { return encoder->forward(images); });
 }
 
+torch::Tensor JointFeatures(const torch::Tensor& qpos) {
+  return torch::cat({qpos.sin(), qpos.cos()}, -1);
+}
+
 torch::Tensor WorldModelImpl::State(const torch::Tensor& z, const torch::Tensor& qpos) const {
   const int64_t D = latent_dim(), Q = proprio_dim();
   TORCH_CHECK(z.dim() >= 1 && z.size(-1) == D, "embeddings must be [..., ", D, "], got ", z.sizes());
@@ -164,8 +168,7 @@ torch::Tensor WorldModelImpl::State(const torch::Tensor& z, const torch::Tensor&
                   qpos.sizes().slice(0, qpos.dim() - 1) == z.sizes().slice(0, z.dim() - 1),
               "joint states must be [..., ", Q, "] matching embeddings ", z.sizes(), ", got ",
               qpos.sizes());
-  auto q = qpos.to(z.dtype());
-  auto features = (torch::cat({q.sin(), q.cos()}, -1) - proprio_mean_) / proprio_std_;
+  auto features = (JointFeatures(qpos.to(z.dtype())) - proprio_mean_) / proprio_std_;
   return torch::cat({z, features}, -1);
 }
 

@@ -55,6 +55,10 @@ void from_json(const nlohmann::json& j, ModelConfig& c);
 void to_json(nlohmann::json& j, const ModelMeta& m);
 void from_json(const nlohmann::json& j, ModelMeta& m);
 
+// Joint states [..., Q] -> the features a proprioceptive model reads, before standardising:
+// the sin and cos of each value, [..., 2Q] (wrap-free for unlimited joints).
+torch::Tensor JointFeatures(const torch::Tensor& qpos);
+
 class WorldModelImpl : public torch::nn::Module {
  public:
   explicit WorldModelImpl(ModelMeta meta);
