@@ -147,7 +147,7 @@ void RenderFrame(benchmark::State& state) {
   task->Reset(1);
   sim::Renderer renderer(task->sim().model());
   std::vector<uint8_t> out(64 * 64 * 3);
-  for (auto _ : state) renderer.Render(task->sim().data(), task->sim().camera_id(), out.data());
+  for (auto _ : state) renderer.Render(task->sim().data(), task->sim().camera_ids(), out.data());
   state.SetLabel(state.range(0) ? "panda7 64x64" : "reacher2d 64x64");
 }
 BENCHMARK(RenderFrame)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();

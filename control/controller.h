@@ -66,6 +66,9 @@ class Controller {
   Controller& operator=(Controller&&) noexcept;
 
   // The model's expectations: images image_size() x image_size() from camera() of robot().
+  // camera() names several cameras joined by '+' ("front+side") when each image holds their
+  // views side by side, left to right, each averaged down to image_size() / views columns
+  // (what sim::Renderer::Render(data, sim.camera_ids()) draws).
   std::string robot() const;
   std::string task() const;
   std::string camera() const;

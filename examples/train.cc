@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   opt("--threads", "threads", "torch threads (0: every core)");
   opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
   opt("--latent-dim", "latent_dim", "embedding dimension D", true);
-  opt("--keypoints", "keypoints", "encoder keypoints", true);
+  opt("--keypoints", "keypoints", "encoder keypoints (per camera view)", true);
+  opt("--views", "views", "camera views side by side in each image (the dataset's)", true);
   opt("--channels", "channels", "encoder conv width", true);
   opt("--history", "history", "embeddings the predictor sees", true);
   opt("--hidden", "hidden", "predictor MLP width", true);

@@ -1,6 +1,6 @@
 // A 7-DoF arm with the Franka Panda's kinematic structure (Craig's modified DH parameters from
 // Franka's public documentation) and joint limits, a parallel two-finger gripper, on a table,
-// seen by a fixed front camera. Built from primitive geoms only. Links are light and the servos
+// seen by two fixed cameras. Built from primitive geoms only. Links are light and the servos
 // stiff and near critically damped, so an end-effector step settles within one control period
 // (mean tracking error ~0.6 mm, residual speed ~5 cm/s): one image shows the whole state.
 //
@@ -91,7 +91,11 @@ const char* kPanda7Mjcf = R"(
       </body>
     </body>
     @OBJECTS@
-    <camera name="front" pos="1.05 0 0.85" xyaxes="0 1 0 -0.76 0 0.65" fovy="55"/>
+    <!-- Both aimed at the workspace centre (about 0.47, 0, 0.2). front: 1.1 m away, 65 deg above the
+         table, the whole workspace in frame; side: from +y, nearly level, so that motion along
+         the front camera's line of sight shows. -->
+    <camera name="front" pos="0.940 0 1.197" xyaxes="0 1 0 -0.906 0 0.423" fovy="55"/>
+    <camera name="side" pos="0.47 1.3 0.35" xyaxes="-1 0 0 0 -0.115 0.993" fovy="55"/>
   </worldbody>
   <contact>
     <exclude body1="finger_left" body2="finger_right"/>
@@ -132,7 +136,10 @@ RobotSpec MakePanda7(const SceneOptions& options) {
   spec.gripper_actuator = "gripper";
   spec.gripper_range = {0.04, 0.0};
   spec.end_effector_site = "ee";
-  spec.cameras = {"front"};
+  // One camera flattens depth: moving the hand along the line of sight barely changes its image,
+  // so image distances cannot tell near from far (measured in the README). Two views side by side
+  // in one image give the encoder depth.
+  spec.cameras = {"front", "side"};
   spec.action_mode = ActionMode::kEndEffectorDelta;
   spec.action_scale = {0.025, 0.025, 0.025, 1.0};  // m per control period; gripper open..closed
   spec.control_period = 0.05;

@@ -30,7 +30,9 @@ struct RobotSpec {
   std::string gripper_actuator;             // position actuator closing the gripper ("" if none)
   std::array<double, 2> gripper_range{0, 0};  // gripper actuator target: open, closed
   std::string end_effector_site;
-  std::vector<std::string> cameras;         // cameras()[0] is the default view
+  // The observation: these cameras' views side by side, left to right, in one image (each view
+  // rendered at the full image size, then averaged down to width / cameras.size() columns).
+  std::vector<std::string> cameras;
   std::vector<std::string> objects;         // free bodies in the scene (e.g. "block")
   ActionMode action_mode = ActionMode::kJointPositionDelta;
   std::vector<double> action_scale;         // per action dimension, see ActionMode

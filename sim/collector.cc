@@ -36,7 +36,7 @@ DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
   info.robot = sim.spec().name;
   info.task = task.info().name;
   info.action_mode = robots::ActionModeName(sim.spec().action_mode);
-  info.camera = sim.spec().cameras[0];
+  info.camera = sim.camera_label();
   info.control_period = sim.spec().control_period;
   info.image_height = info.image_width = o.image_size;
   info.action_dim = task.action_dim();
@@ -120,7 +120,7 @@ EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episo
   e.object_pos.resize(static_cast<size_t>(steps) * 3 * O);
   e.actions.resize(static_cast<size_t>(steps) * A);
   for (int t = 0; t < steps; ++t) {
-    renderer.Render(sim.data(), sim.camera_id(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
+    renderer.Render(sim.data(), sim.camera_ids(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
     const std::vector<double> q = sim.joint_state();
     std::copy(q.begin(), q.end(), e.qpos.begin() + static_cast<ptrdiff_t>(t) * Q);
     const Eigen::Vector3d ee = sim.ee_pos();

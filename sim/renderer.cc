@@ -210,6 +210,39 @@ void Renderer::Render(mjData* data, int camera_id, uint8_t* out) {
   }
 }
 
+void Renderer::Render(mjData* data, const std::vector<int>& camera_ids, uint8_t* out) {
+  const int V = static_cast<int>(camera_ids.size()), W = options_.width, H = options_.height;
+  if (V == 0) throw std::invalid_argument("Render: no camera given");
+  if (V == 1) return Render(data, camera_ids[0], out);
+  if (W % V != 0) {
+    throw std::invalid_argument("image width " + std::to_string(W) + " is not a multiple of the " +
+                                std::to_string(V) + " camera views");
+  }
+  const int w = W / V;
+  view_.resize(static_cast<size_t>(W) * H * 3);
+  for (int v = 0; v < V; ++v) {
+    Render(data, camera_ids[v], view_.data());
+    for (int r = 0; r < H; ++r) {
+      for (int c = 0; c < w; ++c) {
+        for (int k = 0; k < 3; ++k) {
+          int sum = 0;
+          for (int j = 0; j < V; ++j) sum += view_[(static_cast<size_t>(r) * W + c * V + j) * 3 + k];
+          out[(static_cast<size_t>(r) * W + v * w + c) * 3 + k] = static_cast<uint8_t>((sum + V / 2) / V);
+        }
+      }
+    }
+  }
+}
+
+Image Renderer::Render(mjData* data, const std::vector<int>& camera_ids) {
+  Image image;
+  image.height = options_.height;
+  image.width = options_.width;
+  image.rgb.resize(static_cast<size_t>(image.height) * image.width * 3);
+  Render(data, camera_ids, image.rgb.data());
+  return image;
+}
+
 Image Renderer::Render(mjData* data, int camera_id) {
   Image image;
   image.height = options_.height;

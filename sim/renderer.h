@@ -42,6 +42,12 @@ class Renderer {
   // height * width * 3 bytes, upright. data is updated by mjv_updateScene only (no physics).
   void Render(mjData* data, int camera_id, uint8_t* out);
   Image Render(mjData* data, int camera_id);
+  // The views of several cameras side by side, left to right, in one height x width image: each
+  // is rendered at the full size and averaged down to width / cameras.size() columns. One camera
+  // renders exactly as Render(data, id). Throws std::invalid_argument for no cameras or a width
+  // that is not a multiple of their number.
+  void Render(mjData* data, const std::vector<int>& camera_ids, uint8_t* out);
+  Image Render(mjData* data, const std::vector<int>& camera_ids);
 
   int width() const { return options_.width; }
   int height() const { return options_.height; }
@@ -56,7 +62,7 @@ class Renderer {
   mjvCamera camera_;
   mjvOption option_;
   mjrContext context_;
-  std::vector<uint8_t> flipped_;
+  std::vector<uint8_t> flipped_, view_;
 };
 
 }  // namespace jepa_mpc::sim

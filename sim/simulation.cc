@@ -61,7 +61,8 @@ void Simulation::Resolve() {
   }
   ee_site_ = RequireId(m, mjOBJ_SITE, spec_.end_effector_site);
   if (spec_.cameras.empty()) throw std::invalid_argument("robot spec '" + spec_.name + "' has no camera");
-  camera_ = RequireId(m, mjOBJ_CAMERA, spec_.cameras[0]);
+  cameras_.clear();
+  for (const auto& name : spec_.cameras) cameras_.push_back(RequireId(m, mjOBJ_CAMERA, name));
   object_bodies_.clear();
   object_qpos_adr_.clear();
   object_dof_adr_.clear();
@@ -150,6 +151,12 @@ Eigen::VectorXd Simulation::arm_qpos() const {
 
 double Simulation::gripper_opening() const {
   return gripper_qpos_adr_ >= 0 ? data_->qpos[gripper_qpos_adr_] : 0.0;
+}
+
+std::string Simulation::camera_label() const {
+  std::string label;
+  for (const auto& name : spec_.cameras) label += (label.empty() ? "" : "+") + name;
+  return label;
 }
 
 std::vector<double> Simulation::joint_state() const {

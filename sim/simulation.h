@@ -71,7 +71,10 @@ class Simulation {
   Eigen::Matrix3d ee_rot() const;                   // end-effector site orientation
   int num_objects() const { return static_cast<int>(object_bodies_.size()); }
   Eigen::Vector3d object_pos(int i) const;          // free body position (m)
-  int camera_id() const { return camera_; }         // spec().cameras[0]
+  int camera_id() const { return cameras_[0]; }     // spec().cameras[0]
+  const std::vector<int>& camera_ids() const { return cameras_; }  // spec().cameras, in order
+  // The observation's cameras as datasets and checkpoints name them: "front", "front+side".
+  std::string camera_label() const;
   int ee_site() const { return ee_site_; }
   const std::vector<int>& arm_qpos_adr() const { return arm_qpos_adr_; }
   const std::vector<int>& arm_dof_adr() const { return arm_dof_adr_; }
@@ -89,7 +92,8 @@ class Simulation {
   Eigen::VectorXd lower_, upper_;
   std::vector<bool> limited_;
   int gripper_actuator_ = -1, gripper_qpos_adr_ = -1;
-  int ee_site_ = -1, camera_ = -1;
+  int ee_site_ = -1;
+  std::vector<int> cameras_;
   std::vector<int> object_bodies_, object_qpos_adr_, object_dof_adr_;
   int substeps_ = 1;
 };

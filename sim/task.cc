@@ -182,7 +182,7 @@ void Task::CopyStateFrom(const Task& other) {
 Image Task::RenderGoal(Renderer& renderer) {
   const SimState current = sim_->GetState();
   sim_->SetState(goal_state_);
-  Image image = renderer.Render(sim_->data(), sim_->camera_id());
+  Image image = renderer.Render(sim_->data(), sim_->camera_ids());
   sim_->SetState(current);
   return image;
 }

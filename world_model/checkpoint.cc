@@ -75,10 +75,11 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     meta = j.get<ModelMeta>();
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
-    // `proprio` is the exception: models from before it existed had none, which false states.
+    // `proprio` and `views` are the exceptions: models from before them had neither, which
+    // false and 1 state.
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
-      if (!j.at("model").contains(key) && key != "proprio") {
+      if (!j.at("model").contains(key) && key != "proprio" && key != "views") {
         throw std::runtime_error("model option '" + key + "' is missing");
       }
     }

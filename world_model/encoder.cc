@@ -9,14 +9,15 @@ namespace nn = torch::nn;
 EncoderImpl::EncoderImpl(EncoderOptions options_) : options(options_) { reset(); }
 
 void EncoderImpl::reset() {
-  const int64_t c = options.channels(), k = options.keypoints();
+  const int64_t c = options.channels(), k = options.keypoints() * options.views();
   conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)));
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
   conv3_ = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
+  TORCH_CHECK(options.views() >= 1, "encoder views must be positive, got ", options.views());
   conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k, 1)));
   if (!options.projector()) {
     TORCH_CHECK(options.latent_dim() == 2 * k, "an encoder without projector has latent_dim = 2 * ",
-                "keypoints = ", 2 * k, ", got ", options.latent_dim());
+                "keypoints * views = ", 2 * k, ", got ", options.latent_dim());
   } else {
     project_ = register_module("project", nn::Linear(2 * k, options.latent_dim()));
   }
@@ -31,8 +32,18 @@ torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
   auto x = torch::relu(conv1_(images));
   x = torch::relu(conv2_(x));
   x = torch::relu(conv3_(x));
-  x = conv4_(x);  // [B, K, h, w]
-  const int64_t B = x.size(0), K = x.size(1), h = x.size(2), w = x.size(3);
+  x = conv4_(x);  // [B, V * K, h, V * w]: K maps for each view
+  const int64_t B = x.size(0), V = options.views(), h = x.size(2), w = x.size(3) / V;
+  TORCH_CHECK(x.size(3) % V == 0, "encoder feature map width ", x.size(3), " does not split into ",
+              V, " views");
+  const int64_t K = x.size(1);  // keypoints in all
+  if (V > 1) {
+    // View v's maps over view v's columns: [B, V, K/V, h, V, w] -> [B, V, K/V, h, w].
+    auto blocks = x.view({B, V, K / V, h, V, w});
+    std::vector<torch::Tensor> views;
+    for (int64_t v = 0; v < V; ++v) views.push_back(blocks.select(1, v).select(3, v));
+    x = torch::stack(views, 1);
+  }
   // Standardised logits: the attention is neither uniform (frozen at the centre) nor saturated
   // on one pixel (no gradient) whatever the scale of the conv outputs.
   auto logits = x.reshape({B, K, h * w});

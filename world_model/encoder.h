@@ -14,9 +14,14 @@ struct EncoderOptions {
   TORCH_ARG(int64_t, image_size) = 64;   // square input images
   TORCH_ARG(int64_t, channels) = 32;     // conv width
   TORCH_ARG(int64_t, keypoints) = 16;    // feature maps turned into (x, y) pairs
+  // Camera views side by side in each image (sim::Renderer's tiling). Each view has its own
+  // `keypoints` maps (a part looks different from each camera) with a spatial softmax over its
+  // own columns: one softmax across views would average a part's positions in both.
+  TORCH_ARG(int64_t, views) = 1;
   TORCH_ARG(bool, projector_batchnorm) = true;
   // Without a projector the embedding is the keypoint coordinates themselves (times 3, so that
-  // parts moving over the image have about unit spread): latent_dim must be 2 * keypoints.
+  // parts moving over the image have about unit spread): latent_dim must be
+  // 2 * keypoints * views.
   // A BatchNorm projector rescales away how far the keypoints move, so they may barely move and
   // still give unit-variance embeddings; the raw coordinates keep distances positional.
   TORCH_ARG(bool, projector) = true;
@@ -31,7 +36,8 @@ class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {
   void reset() override;
   // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D].
   torch::Tensor forward(const torch::Tensor& images);
-  // images -> keypoint coordinates [B, 2K] in [-1, 1] (before the projector).
+  // images -> keypoint coordinates [B, 2KV] in [-1, 1] within each view (before the projector):
+  // the x of keypoint k of view v at v * K + k, the ys after all the xs.
   torch::Tensor Keypoints(const torch::Tensor& images);
 
   EncoderOptions options;

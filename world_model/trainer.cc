@@ -127,8 +127,11 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
     c.model.latent_dim = 8;
     c.lambda = 0.02;
   }
+  // panda7 images hold two camera views (front and side), each with its own 8 keypoints:
+  // D = 2 x 8 x 2 = 32.
   if (robot == "panda7") {
-    c.model.keypoints = 16;
+    c.model.views = 2;
+    c.model.keypoints = 8;
     c.model.latent_dim = 32;
     c.lambda = 0.01;
     c.proprio_dropout = 0.75;
@@ -148,6 +151,11 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data) {
   m.task = info.task;
   m.action_mode = info.action_mode;
   m.camera = info.camera;
+  if (CameraViews(info.camera) != config.model.views) {
+    throw std::invalid_argument("the dataset's images hold " + std::to_string(CameraViews(info.camera)) +
+                                " camera views ('" + info.camera + "'), model option views is " +
+                                std::to_string(config.model.views) + " (--views)");
+  }
   m.image_size = info.image_height;
   m.action_dim = info.action_dim;
   m.control_period = info.control_period;

@@ -1,9 +1,14 @@
 #include "world_model/world_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace jepa_mpc::world_model {
+
+int64_t CameraViews(const std::string& camera_label) {
+  return 1 + std::count(camera_label.begin(), camera_label.end(), '+');
+}
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {
   j = {{"latent_dim", c.latent_dim},   {"channels", c.channels},
@@ -11,7 +16,7 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
        {"softmax_scale", c.softmax_scale}, {"projector", c.projector},
        {"history", c.history},         {"hidden", c.hidden},
        {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
-       {"proprio", c.proprio}};
+       {"proprio", c.proprio},         {"views", c.views}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -27,6 +32,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "layers") c.layers = value.get<int64_t>();
     else if (key == "inverse_dynamics") c.inverse_dynamics = value.get<bool>();
     else if (key == "proprio") c.proprio = value.get<bool>();
+    else if (key == "views") c.views = value.get<int64_t>();
     else throw std::invalid_argument("unknown model option '" + key + "'");
   }
   auto positive = [](int64_t v, const char* name) {
@@ -39,11 +45,12 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   positive(c.history, "history");
   positive(c.hidden, "hidden");
   positive(c.layers, "layers");
+  positive(c.views, "views");
   if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
-  if (!c.projector && c.latent_dim != 2 * c.keypoints) {
+  if (!c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
     throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
-                                "; without a projector it must be 2 * keypoints = " +
-                                std::to_string(2 * c.keypoints));
+                                "; without a projector it must be 2 * keypoints * views = " +
+                                std::to_string(2 * c.keypoints * c.views));
   }
 }
 
@@ -91,6 +98,11 @@ void ModelMeta::CheckCompatible(const std::string& r, int64_t size, int64_t adim
 
 WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
   const ModelConfig& c = meta_.config;
+  if (CameraViews(meta_.camera) != c.views) {
+    throw std::invalid_argument("model metadata: camera '" + meta_.camera + "' has " +
+                                std::to_string(CameraViews(meta_.camera)) + " views, model option views is " +
+                                std::to_string(c.views));
+  }
   const int64_t Q = meta_.proprio_dim;
   if (Q < 0 || (Q > 0) != c.proprio) {
     throw std::invalid_argument("model metadata: proprio_dim is " + std::to_string(Q) +
@@ -116,6 +128,7 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                              .image_size(meta_.image_size)
                              .channels(c.channels)
                              .keypoints(c.keypoints)
+                             .views(c.views)
                              .projector_batchnorm(c.projector_batchnorm)
                              .softmax_scale(c.softmax_scale)
                              .projector(c.projector)));

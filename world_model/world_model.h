@@ -20,8 +20,9 @@ constexpr int kCheckpointFormatVersion = 1;
 struct ModelConfig {
   int64_t latent_dim = 16;     // D
   int64_t channels = 16;       // encoder conv width
-  int64_t keypoints = 8;       // encoder spatial-softmax keypoints
-  bool projector = false;      // false: the embedding is the keypoint coordinates (D = 2K)
+  int64_t keypoints = 8;       // encoder spatial-softmax keypoints (per camera view)
+  int64_t views = 1;           // camera views side by side in each image (the data's camera label)
+  bool projector = false;      // false: the embedding is the keypoint coordinates (D = 2 K views)
   bool projector_batchnorm = true;
   double softmax_scale = 3.0;   // initial spatial-softmax inverse temperature (logits standardised)
   int64_t history = 1;         // W: embeddings the predictor sees
@@ -49,6 +50,9 @@ struct ModelMeta {
   // Throws std::invalid_argument naming the mismatch.
   void CheckCompatible(const std::string& robot, int64_t image_size, int64_t action_dim) const;
 };
+
+// How many camera views a dataset's or model's camera label names ("front+side": 2).
+int64_t CameraViews(const std::string& camera_label);
 
 void to_json(nlohmann::json& j, const ModelConfig& c);
 void from_json(const nlohmann::json& j, ModelConfig& c);

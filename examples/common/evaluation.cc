@@ -108,6 +108,11 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file});
   report.success_rule = task->info().success_rule;
   const int S = probe.image_size(), A = task->action_dim();
+  if (probe.camera() != task->sim().camera_label()) {
+    throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on images from camera '" +
+                                probe.camera() + "', this scene renders '" + task->sim().camera_label() +
+                                "' (give the MJCF the data was collected with: --mjcf)");
+  }
   if (A != probe.action_dim()) {
     throw std::invalid_argument("checkpoint actions have " + std::to_string(probe.action_dim()) +
                                 " dimensions, task " + report.task + " has " + std::to_string(A));
@@ -143,7 +148,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   std::unique_ptr<sim::OracleCost> oracle;
   if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file});
   const int steps_max = task->info().episode_steps;
-  const int camera = task->sim().camera_id();
+  const std::vector<int>& camera = task->sim().camera_ids();
 
   for (const Method& m : methods) {
     Controller* learned = m.learned.get();

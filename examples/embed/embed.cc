@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     controller.SetGoal({goal.rgb.data(), goal.height, goal.width});
     int t = 0;
     for (; t < robot->info().episode_steps && !robot->Success(); ++t) {
-      const auto image = camera.Render(robot->sim().data(), robot->sim().camera_id());
+      const auto image = camera.Render(robot->sim().data(), robot->sim().camera_ids());
       // A model trained with proprioception also takes the joint angles (proprio_dim() > 0).
       const std::vector<double> joints =
           controller.proprio_dim() > 0 ? robot->sim().joint_state() : std::vector<double>();

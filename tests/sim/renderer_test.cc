@@ -78,6 +78,40 @@ TEST_F(RendererTest, WorksWithoutDisplay) {
   EXPECT_GT(sum, 0);
 }
 
+TEST_F(RendererTest, SeveralCamerasAreTiledLeftToRight) {
+  Simulation sim(robots::MakeRobot("panda7"));
+  ASSERT_EQ(sim.camera_ids().size(), 2u);
+  EXPECT_EQ(sim.camera_label(), "front+side");
+  Renderer renderer(sim.model());
+  const int a = sim.camera_ids()[0], b = sim.camera_ids()[1];
+  const Image tiled = renderer.Render(sim.data(), sim.camera_ids());
+  const Image left = renderer.Render(sim.data(), a), right = renderer.Render(sim.data(), b);
+  ASSERT_EQ(tiled.width, 64);
+  ASSERT_EQ(tiled.height, 64);
+  EXPECT_NE(left.rgb, right.rgb);
+  // Column c of each half is the rounded mean of columns 2c and 2c + 1 of its camera's view.
+  int mismatches = 0;
+  for (int r = 0; r < 64; ++r) {
+    for (int c = 0; c < 32; ++c) {
+      for (int k = 0; k < 3; ++k) {
+        const auto mean = [&](const Image& v) {
+          return (v.rgb[(r * 64 + 2 * c) * 3 + k] + v.rgb[(r * 64 + 2 * c + 1) * 3 + k] + 1) / 2;
+        };
+        mismatches += tiled.rgb[(r * 64 + c) * 3 + k] != mean(left);
+        mismatches += tiled.rgb[(r * 64 + 32 + c) * 3 + k] != mean(right);
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  // One camera in the list renders exactly that camera.
+  EXPECT_EQ(renderer.Render(sim.data(), std::vector<int>{a}).rgb, left.rgb);
+  EXPECT_THROW(renderer.Render(sim.data(), std::vector<int>{}), std::invalid_argument);
+  Renderer odd(sim.model(), {63, 64});
+  EXPECT_THROW(odd.Render(sim.data(), sim.camera_ids()), std::invalid_argument);
+  Simulation reacher(robots::MakeRobot("reacher2d"));
+  EXPECT_EQ(reacher.camera_label(), "top");
+}
+
 TEST_F(RendererTest, ImageLargerThanOffscreenBufferIsRejected) {
   Simulation sim(robots::MakeRobot("reacher2d", {false, 128}));
   RenderOptions options;

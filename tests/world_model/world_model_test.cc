@@ -180,6 +180,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   WorldModel model(TinyMeta());
   nlohmann::json meta = model->meta();
   meta["model"].erase("proprio");
+  meta["model"].erase("views");
   torch::serialize::OutputArchive archive, weights;
   archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
   archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
@@ -190,6 +191,36 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   WorldModel loaded = LoadCheckpoint(Out("before_proprio.pt")).model;
   EXPECT_EQ(loaded->proprio_dim(), 0);
   EXPECT_EQ(loaded->state_dim(), 8);
+  EXPECT_EQ(loaded->meta().config.views, 1);
+}
+
+TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
+  // Two views side by side: each has its own keypoints, found in that view alone.
+  Encoder encoder(EncoderOptions(16).image_size(64).channels(8).keypoints(4).views(2).projector(false));
+  encoder->eval();
+  torch::NoGradGuard no_grad;
+  auto images = torch::rand({2, 3, 64, 64}, torch::TensorOptions().dtype(torch::kFloat32));
+  auto k = encoder->Keypoints(images);  // [2, 16]: x of keypoint m of view v at v * 4 + m, then ys
+  ASSERT_EQ(k.sizes(), (std::vector<int64_t>{2, 16}));
+  EXPECT_LE(k.abs().max().item<double>(), 1.0);
+  // Repainting the right view away from the seam leaves every left-view point where it was and
+  // moves the right-view ones (the conv stack sees about 6 pixels across the seam).
+  auto changed = images.clone();
+  changed.narrow(3, 44, 20).copy_(torch::rand({2, 3, 64, 20}));
+  auto k2 = encoder->Keypoints(changed);
+  auto left = torch::cat({torch::arange(0, 4), torch::arange(8, 12)});
+  auto right = torch::cat({torch::arange(4, 8), torch::arange(12, 16)});
+  EXPECT_TRUE(torch::equal(k.index_select(1, left), k2.index_select(1, left)));
+  EXPECT_GT((k.index_select(1, right) - k2.index_select(1, right)).abs().max().item<double>(), 1e-3);
+  // The embedding without a projector needs latent_dim = 2 * keypoints * views.
+  EXPECT_THROW(Encoder(EncoderOptions(8).keypoints(4).views(2).projector(false)), c10::Error);
+  // Training refuses a model whose views disagree with the dataset's camera label.
+  TrainConfig c = TinyConfig();
+  c.model.views = 2;
+  c.model.latent_dim = 16;
+  EXPECT_THROW(MakeMeta(c, *data_), std::invalid_argument);
+  EXPECT_EQ(CameraViews("front+side"), 2);
+  EXPECT_EQ(CameraViews("top"), 1);
 }
 
 TEST_F(WorldModelTest, ProprioTrainingLearnsTheJointDynamics) {
