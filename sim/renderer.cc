@@ -188,7 +188,9 @@ Renderer::~Renderer() {
 
 const std::string& Renderer::backend() const { return gl_->backend(); }
 
-void Renderer::Render(mjData* data, int camera_id, uint8_t* out) {
+void Renderer::Render(mjData* data, int camera_id, uint8_t* out) { RenderView(data, camera_id, true, out); }
+
+void Renderer::RenderView(mjData* data, int camera_id, bool update_scene, uint8_t* out) {
   if (camera_id >= model_->ncam) {
     throw std::invalid_argument("camera id " + std::to_string(camera_id) + " out of range, model has " +
                                 std::to_string(model_->ncam));
@@ -200,7 +202,11 @@ void Renderer::Render(mjData* data, int camera_id, uint8_t* out) {
   } else {
     mjv_defaultFreeCamera(model_, &camera_);
   }
-  mjv_updateScene(model_, data, &option_, nullptr, &camera_, mjCAT_ALL, &scene_);
+  if (update_scene) {
+    mjv_updateScene(model_, data, &option_, nullptr, &camera_, mjCAT_ALL, &scene_);
+  } else {
+    mjv_updateCamera(model_, data, &camera_, &scene_);  // same geoms, another viewpoint
+  }
   const mjrRect viewport = {0, 0, options_.width, options_.height};
   mjr_render(viewport, &scene_, &context_);
   mjr_readPixels(flipped_.data(), nullptr, viewport, &context_);
@@ -221,7 +227,7 @@ void Renderer::Render(mjData* data, const std::vector<int>& camera_ids, uint8_t*
   const int w = W / V;
   view_.resize(static_cast<size_t>(W) * H * 3);
   for (int v = 0; v < V; ++v) {
-    Render(data, camera_ids[v], view_.data());
+    RenderView(data, camera_ids[v], v == 0, view_.data());
     for (int r = 0; r < H; ++r) {
       for (int c = 0; c < w; ++c) {
         for (int k = 0; k < 3; ++k) {

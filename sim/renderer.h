@@ -55,6 +55,8 @@ class Renderer {
   const std::string& backend() const;
 
  private:
+  // update_scene false: only the camera moves (the scene already holds `data`'s geoms).
+  void RenderView(mjData* data, int camera_id, bool update_scene, uint8_t* out);
   const mjModel* model_;
   RenderOptions options_;
   std::unique_ptr<GlContext> gl_;
