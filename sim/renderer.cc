@@ -249,13 +249,6 @@ Image Renderer::Render(mjData* data, const std::vector<int>& camera_ids) {
   return image;
 }
 
-Image Renderer::Render(mjData* data, int camera_id) {
-  Image image;
-  image.height = options_.height;
-  image.width = options_.width;
-  image.rgb.resize(static_cast<size_t>(image.height) * image.width * 3);
-  Render(data, camera_id, image.rgb.data());
-  return image;
-}
+Image Renderer::Render(mjData* data, int camera_id) { return Render(data, std::vector<int>{camera_id}); }
 
 }  // namespace jepa_mpc::sim

@@ -106,7 +106,9 @@ TEST_F(CollectCliTest, SigtermCommitsAndSaysHowToResume) {
   pid_t pid;
   ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
   ASSERT_TRUE(WaitForFile(out));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Long enough for the first 10-step episode on a loaded machine (300 ms was not, once, with
+  // the rest of the suite and another job on both cores).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
