@@ -91,11 +91,12 @@ const char* kPanda7Mjcf = R"(
       </body>
     </body>
     @OBJECTS@
-    <!-- Both aimed at the workspace centre (about 0.47, 0, 0.2). front: 1.1 m away, 65 deg above the
-         table, the whole workspace in frame; side: from +y, nearly level, so that motion along
-         the front camera's line of sight shows. -->
+    <!-- front: aimed at the workspace centre (0.475, 0, 0.2) from 1.1 m, 65 deg above the table,
+         the whole workspace in frame; side: from +y, 34 deg above the table, aimed at
+         (0.47, 0, 0.15), so that motion along the front camera's line of sight shows and the
+         hand is mostly seen against the table. -->
     <camera name="front" pos="0.940 0 1.197" xyaxes="0 1 0 -0.906 0 0.423" fovy="55"/>
-    <camera name="side" pos="0.47 1.3 0.35" xyaxes="-1 0 0 0 -0.115 0.993" fovy="55"/>
+    <camera name="side" pos="0.47 1.1 0.9" xyaxes="-1 0 0 0 -0.563 0.826" fovy="55"/>
   </worldbody>
   <contact>
     <exclude body1="finger_left" body2="finger_right"/>
