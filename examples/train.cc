@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   opt("--projector", "projector", "false: embed the keypoint coordinates directly", true);
   opt("--softmax-scale", "softmax_scale", "initial spatial-softmax inverse temperature", true);
   opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
+  opt("--idm-head", "inverse_dynamics_head", "inverse-dynamics head: mlp | linear", true);
   opt("--proprio", "proprio", "true: the predictor also sees and predicts the joint state", true);
   CLI11_PARSE(app, argc, argv);
 

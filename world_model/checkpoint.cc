@@ -75,11 +75,12 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     meta = j.get<ModelMeta>();
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
-    // `proprio` and `views` are the exceptions: models from before them had neither, which
-    // false and 1 state.
+    // `proprio`, `views` and `inverse_dynamics_head` are the exceptions: models from before
+    // them had none, which false, 1 and "mlp" state.
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
-      if (!j.at("model").contains(key) && key != "proprio" && key != "views") {
+      if (!j.at("model").contains(key) && key != "proprio" && key != "views" &&
+          key != "inverse_dynamics_head") {
         throw std::runtime_error("model option '" + key + "' is missing");
       }
     }

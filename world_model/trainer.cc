@@ -129,10 +129,19 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
   }
   // panda7 images hold two camera views (front and side), each with its own 8 keypoints:
   // D = 2 x 8 x 2 = 32.
+  // A linear inverse-dynamics head (weight 10): the front view's keypoints sat on the hand, but
+  // the side view's followed the links and the floor beside the arm (Spearman by themselves
+  // 0.26). Asking for the commanded end-effector move as a linear function of the embeddings
+  // put them on the hand (0.60-0.67), lifted Spearman from 0.825 to 0.878 / 0.913 (two seeds)
+  // and learned CEM from 94.4% to 100% of 250 goals. An MLP head read the action out of the
+  // links as well (Spearman 0.815).
   if (robot == "panda7") {
     c.model.views = 2;
     c.model.keypoints = 8;
     c.model.latent_dim = 32;
+    c.model.inverse_dynamics = true;
+    c.model.inverse_dynamics_head = "linear";
+    c.inverse_dynamics_weight = 10;
     c.lambda = 0.01;
     c.proprio_dropout = 0.75;
   }

@@ -16,7 +16,8 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
        {"softmax_scale", c.softmax_scale}, {"projector", c.projector},
        {"history", c.history},         {"hidden", c.hidden},
        {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
-       {"proprio", c.proprio},         {"views", c.views}};
+       {"proprio", c.proprio},         {"views", c.views},
+       {"inverse_dynamics_head", c.inverse_dynamics_head}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -33,6 +34,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "inverse_dynamics") c.inverse_dynamics = value.get<bool>();
     else if (key == "proprio") c.proprio = value.get<bool>();
     else if (key == "views") c.views = value.get<int64_t>();
+    else if (key == "inverse_dynamics_head") c.inverse_dynamics_head = value.get<std::string>();
     else throw std::invalid_argument("unknown model option '" + key + "'");
   }
   auto positive = [](int64_t v, const char* name) {
@@ -46,6 +48,10 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   positive(c.hidden, "hidden");
   positive(c.layers, "layers");
   positive(c.views, "views");
+  if (c.inverse_dynamics_head != "mlp" && c.inverse_dynamics_head != "linear") {
+    throw std::invalid_argument("model option inverse_dynamics_head is '" + c.inverse_dynamics_head +
+                                "', expected mlp or linear");
+  }
   if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
   if (!c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
     throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
@@ -140,8 +146,10 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
   if (c.inverse_dynamics) {
     inverse_dynamics = register_module(
         "inverse_dynamics",
-        torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, c.hidden), torch::nn::GELU(),
-                              torch::nn::Linear(c.hidden, meta_.action_dim)));
+        c.inverse_dynamics_head == "linear"
+            ? torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, meta_.action_dim))
+            : torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, c.hidden), torch::nn::GELU(),
+                                    torch::nn::Linear(c.hidden, meta_.action_dim)));
   }
 }
 

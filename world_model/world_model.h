@@ -29,6 +29,11 @@ struct ModelConfig {
   int64_t hidden = 256;        // predictor MLP width
   int64_t layers = 3;          // predictor hidden layers
   bool inverse_dynamics = false;  // an inverse-dynamics head a_t = g(z_t, z_t+1)
+  // The head's form: "mlp" (one hidden layer) or "linear" (a_t = W [z_t, z_t+1] + b). A linear
+  // head asks the embedding's motion itself to follow the action, so with end-effector actions
+  // the keypoints move with the hand in every view; an MLP can read the action out of any
+  // features that change with it.
+  std::string inverse_dynamics_head = "mlp";
   // The predictor also sees and predicts the robot's joint state (proprioception, as DINO-WM
   // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
   // arm's two elbow solutions for one fingertip position) roll out apart.

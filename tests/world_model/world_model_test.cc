@@ -176,11 +176,50 @@ TEST_F(WorldModelTest, ProprioModelRollsJointStatesForward) {
   EXPECT_THROW(WorldModel{bad}, std::invalid_argument);
 }
 
+TEST_F(WorldModelTest, LinearInverseDynamicsHeadIsLinearAndTrainsTheEncoder) {
+  ModelMeta meta = TinyMeta();
+  meta.config.inverse_dynamics = true;
+  meta.config.inverse_dynamics_head = "linear";
+  WorldModel model(meta);
+  // One linear map from [z_t, z_t+1] (2D = 16) to the action (A = 2).
+  int64_t count = 0;
+  for (const auto& p : model->inverse_dynamics->parameters()) count += p.numel();
+  EXPECT_EQ(count, 16 * 2 + 2);
+  auto x = torch::randn({5, 16}), y = torch::randn({5, 16}), zero = torch::zeros({1, 16});
+  auto f = [&](const torch::Tensor& v) { return model->inverse_dynamics->forward(v); };
+  EXPECT_TRUE(torch::allclose(f(x + y) - f(y), f(x) - f(zero), 1e-4, 1e-5));
+  // Its loss reaches the encoder.
+  TrainConfig c = TinyConfig();
+  c.model = meta.config;
+  c.inverse_dynamics_weight = 1.0;
+  std::mt19937_64 rng(7);
+  Batch batch = SampleBatch(data_->train, 4, 4, rng);
+  auto l = ComputeLosses(model, c, batch, 0);
+  ASSERT_TRUE(std::isfinite(l.inverse_dynamics.item<double>()));
+  EXPECT_GT(l.inverse_dynamics.item<double>(), 0.0);
+  model->zero_grad();
+  l.inverse_dynamics.backward();
+  EXPECT_GT(model->encoder->named_parameters()["conv1.weight"].grad().abs().sum().item<double>(), 0.0);
+  // It survives a checkpoint; an unknown head is refused.
+  SaveCheckpoint(Out("linear_idm.pt"), model, nullptr, {});
+  WorldModel loaded = LoadCheckpoint(Out("linear_idm.pt")).model;
+  EXPECT_EQ(loaded->meta().config.inverse_dynamics_head, "linear");
+  EXPECT_TRUE(torch::equal(loaded->inverse_dynamics->forward(x), f(x)));
+  nlohmann::json j = meta.config;
+  j["inverse_dynamics_head"] = "deep";
+  ModelConfig bad;
+  EXPECT_THROW(from_json(j, bad), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
-  WorldModel model(TinyMeta());
+  // An old checkpoint with an inverse-dynamics head: its head was the MLP.
+  ModelMeta old_meta = TinyMeta();
+  old_meta.config.inverse_dynamics = true;
+  WorldModel model(old_meta);
   nlohmann::json meta = model->meta();
   meta["model"].erase("proprio");
   meta["model"].erase("views");
+  meta["model"].erase("inverse_dynamics_head");
   torch::serialize::OutputArchive archive, weights;
   archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
   archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
@@ -192,6 +231,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   EXPECT_EQ(loaded->proprio_dim(), 0);
   EXPECT_EQ(loaded->state_dim(), 8);
   EXPECT_EQ(loaded->meta().config.views, 1);
+  EXPECT_EQ(loaded->meta().config.inverse_dynamics_head, "mlp");
 }
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
