@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "planner/factory.h"
+#include "planner/mpc.h"
 #include "world_model/checkpoint.h"
 #include "world_model/goal_cost.h"
 
@@ -24,6 +25,7 @@ void CheckOptions(const ControllerOptions& o) {
   };
   positive(o.horizon, "horizon");
   positive(o.iterations, "iterations");
+  positive(o.action_repeat, "action_repeat");
   if (o.samples < 0) throw std::invalid_argument("controller option samples must be >= 0");
   if (o.elites < 0) throw std::invalid_argument("controller option elites must be >= 0");
   if (o.threads < 0) throw std::invalid_argument("controller option threads must be >= 0");
@@ -43,12 +45,10 @@ struct Controller::Impl {
   ControllerOptions options;
   world_model::WorldModel model{nullptr};
   std::unique_ptr<world_model::LatentGoalCost> cost;
-  std::unique_ptr<planner::Planner> planner;
-  std::unique_ptr<planner::Planner> refiner;  // "cem-gd": gradient steps from CEM's plan
+  std::unique_ptr<planner::RecedingHorizon> mpc;
   std::deque<torch::Tensor> embeddings;  // the last W, oldest first
   std::deque<torch::Tensor> actions;     // the actions applied between them
   std::deque<torch::Tensor> joints;      // the joint states seen with the embeddings (proprio)
-  torch::Tensor plan;                    // previous plan, for the warm start
   ActInfo last;
 
   torch::Tensor ToTensor(const ImageView& image, const char* what) const {
@@ -82,10 +82,13 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   po.time_budget = options.time_budget;
   if (options.planner == "cem-gd") {
     // CEM finds the basin, then Adam through the differentiable rollout refines its plan.
-    impl_->planner = planner::MakePlanner({"cem", options.samples, options.elites}, po);
-    impl_->refiner = planner::MakePlanner({"gd", 0, 0}, po);
+    impl_->mpc = std::make_unique<planner::RecedingHorizon>(
+        planner::MakePlanner({"cem", options.samples, options.elites}, po), options.action_repeat);
+    impl_->mpc->SetRefiner(planner::MakePlanner({"gd", 0, 0}, po));
   } else {
-    impl_->planner = planner::MakePlanner({options.planner, options.samples, options.elites}, po);
+    impl_->mpc = std::make_unique<planner::RecedingHorizon>(
+        planner::MakePlanner({options.planner, options.samples, options.elites}, po),
+        options.action_repeat);
   }
 }
 
@@ -111,7 +114,7 @@ void Controller::Reset() {
   impl_->embeddings.clear();
   impl_->actions.clear();
   impl_->joints.clear();
-  impl_->plan = torch::Tensor();
+  impl_->mpc->Reset();
   impl_->last = ActInfo{};
 }
 
@@ -148,17 +151,9 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   m.cost->SetContext(Stack(m.embeddings), m.actions.empty() ? torch::zeros({0, A}) : Stack(m.actions),
                      Q > 0 ? Stack(m.joints) : torch::Tensor());
 
-  const torch::Tensor warm = m.plan.defined() ? planner::Planner::Shift(m.plan) : torch::Tensor();
   auto& cost = *m.cost;
-  const planner::BatchCost batch_cost = [&cost](const torch::Tensor& a) { return cost(a); };
-  planner::PlanResult r = m.planner->Plan(batch_cost, warm);
-  if (m.refiner && !r.all_nonfinite) {
-    planner::PlanResult refined = m.refiner->Plan(batch_cost, r.actions);
-    refined.iterations += r.iterations;
-    if (refined.cost <= r.cost) r = refined;
-  }
-  m.plan = r.actions;
-  torch::Tensor action = r.actions[0].contiguous();
+  torch::Tensor action = m.mpc->Step([&cost](const torch::Tensor& a) { return cost(a); });
+  const planner::PlanResult& r = m.mpc->last();
   m.actions.push_back(action.clone());
 
   m.last = ActInfo{};

@@ -33,6 +33,8 @@ struct ControllerOptions {
   int samples = 0;                // candidates per iteration (0: cem 256, mppi 512, gd 8)
   int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
   int iterations = 4;             // planner iterations per action (gd: Adam steps)
+  int action_repeat = 1;          // control steps each planned action is held (frame skip): the
+                                  // plan looks horizon * action_repeat steps ahead; replans each step
   double time_budget = 0;         // seconds of planning per Act(); 0: no budget (iterations cap)
   uint64_t seed = 0;              // planner randomness; the same seed gives the same actions
   bool sum_over_horizon = true;   // cost summed over the horizon (false: last step only)
