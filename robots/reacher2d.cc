@@ -61,6 +61,7 @@ RobotSpec MakeReacher2d(const SceneOptions& options) {
   spec.arm_actuators = {"shoulder", "elbow"};
   spec.end_effector_site = "fingertip";
   spec.cameras = {"top"};
+  if (!options.cameras.empty()) spec.cameras = options.cameras;
   spec.action_mode = ActionMode::kJointPositionDelta;
   spec.action_scale = {0.25, 0.25};  // rad per control period
   spec.control_period = 0.05;

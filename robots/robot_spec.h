@@ -17,8 +17,12 @@ const char* ActionModeName(ActionMode mode);
 
 // Scene options a task may ask for on top of the bare robot.
 struct SceneOptions {
-  bool block = false;  // a free 4 cm cube on the table (panda7 only)
+  bool block = false;  // a free 5 cm cube on the table (panda7 only)
   int offscreen_size = 256;  // offscreen buffer (pixels, square); renders may not exceed it
+  // The observation's cameras, by their MJCF names, left to right; empty: the robot's default.
+  std::vector<std::string> cameras;
+  // Hold the gripper closed and leave it out of the action (pushing needs no grasp).
+  bool gripper_closed = false;
 };
 
 // Everything the simulator needs to know about a robot besides its MJCF.
@@ -29,6 +33,8 @@ struct RobotSpec {
   std::vector<std::string> arm_actuators;   // position actuators, one per arm joint
   std::string gripper_actuator;             // position actuator closing the gripper ("" if none)
   std::array<double, 2> gripper_range{0, 0};  // gripper actuator target: open, closed
+  // >= 0: the gripper is held at this closure (0 open, 1 closed) and is not part of the action.
+  double gripper_hold = -1;
   std::string end_effector_site;
   // The observation: these cameras' views side by side, left to right, in one image (each view
   // rendered at the full image size, then averaged down to width / cameras.size() columns).
@@ -37,6 +43,11 @@ struct RobotSpec {
   ActionMode action_mode = ActionMode::kJointPositionDelta;
   std::vector<double> action_scale;         // per action dimension, see ActionMode
   double control_period = 0.05;             // seconds per action (a multiple of the timestep)
+  // End-effector actions: the fraction of the control period over which the arm's servo targets
+  // move from the current pose to the new one (0: at once). Stiff servos given the whole step at
+  // once move the hand several times faster than commanded at first, and a block it meets
+  // flies off at that speed.
+  double target_ramp = 0;
   std::vector<double> home_qpos;            // arm joint angles (rad) at reset
   // Axis-aligned box (m) the end effector is kept in: xmin, xmax, ymin, ymax, zmin, zmax.
   std::array<double, 6> workspace{-1, 1, -1, 1, -1, 1};

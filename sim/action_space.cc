@@ -54,7 +54,7 @@ void JointActionSpace::DoStep(Simulation& sim, const Eigen::VectorXd& action) {
 }
 
 EndEffectorDeltaActionSpace::EndEffectorDeltaActionSpace(const Simulation& sim)
-    : ActionSpace(sim.has_gripper() ? 4 : 3), ik_(sim) {
+    : ActionSpace(sim.has_gripper() && sim.spec().gripper_hold < 0 ? 4 : 3), ik_(sim) {
   const auto& spec = sim.spec();
   if (static_cast<int>(spec.action_scale.size()) != dim()) {
     throw std::invalid_argument("end-effector action space of '" + spec.name + "' needs " +
@@ -78,9 +78,14 @@ IkResult EndEffectorDeltaActionSpace::SolvePose(const Simulation& sim,
 
 void EndEffectorDeltaActionSpace::DoStep(Simulation& sim, const Eigen::VectorXd& action) {
   const Eigen::Vector3d target = sim.ee_pos() + action.head<3>().cwiseProduct(scale_);
-  sim.SetArmTargets(SolvePose(sim, target).q);
+  const Eigen::VectorXd q = SolvePose(sim, target).q;
   if (dim() == 4) sim.SetGripper(0.5 * (action[3] + 1.0));
-  sim.Advance();
+  if (sim.spec().target_ramp > 0) {
+    sim.Advance(sim.arm_qpos(), q, sim.spec().target_ramp);
+  } else {
+    sim.SetArmTargets(q);
+    sim.Advance();
+  }
 }
 
 }  // namespace jepa_mpc::sim

@@ -46,7 +46,8 @@ class JointActionSpace : public ActionSpace {
 
 // End-effector Cartesian delta (dx, dy, dz [, gripper]): target = ee + a[0:3] * scale (m),
 // clipped to the workspace box, reached by damped-least-squares IK that also holds the
-// end-effector orientation of the home pose. a[3] in [-1, 1] maps to gripper open..closed.
+// end-effector orientation of the home pose. a[3] in [-1, 1] maps to gripper open..closed
+// (absent when the robot spec holds the gripper: gripper_hold).
 class EndEffectorDeltaActionSpace : public ActionSpace {
  public:
   explicit EndEffectorDeltaActionSpace(const Simulation& sim);

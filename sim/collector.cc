@@ -103,9 +103,40 @@ void ValidateCollectOptions(const CollectOptions& o) {
   }
 }
 
+namespace {
+ExplorationPolicy EpisodePolicy(uint64_t episode_seed, const Task& task) {
+  return ExplorationPolicy(task.action_dim(), SplitMix64(episode_seed ^ 0xA5A5A5A5ull));
+}
+}  // namespace
+
+ReplayGoal MakeReplayGoal(Task& task, uint64_t episode_seed, int offset, double min_move) {
+  if (offset < 1) throw std::invalid_argument("replay offset must be at least one step");
+  task.Reset(episode_seed);
+  ExplorationPolicy policy = EpisodePolicy(episode_seed, task);
+  policy.Reset(task);
+  const int steps = task.info().episode_steps;
+  std::vector<SimState> states{task.sim().GetState()};
+  for (int t = 0; t < steps; ++t) {
+    task.Step(policy.Act(task));
+    states.push_back(task.sim().GetState());
+  }
+  // Positions as the states give them (the task measures its start and goal this way).
+  std::vector<Eigen::Vector3d> tracked;
+  for (const SimState& s : states) {
+    task.sim().SetState(s);
+    tracked.push_back(task.TrackedPosition());
+  }
+  for (int t = 0; t + offset <= steps; ++t) {
+    const double moved = (tracked[t + offset] - tracked[t]).norm();
+    if (moved >= min_move) return {states[t], states[t + offset], t, moved};
+  }
+  throw std::runtime_error("episode seed " + std::to_string(episode_seed) + ": the tracked point never moves " +
+                           std::to_string(min_move) + " m in " + std::to_string(offset) + " steps");
+}
+
 EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed) {
   task.Reset(episode_seed);
-  ExplorationPolicy policy(task.action_dim(), SplitMix64(episode_seed ^ 0xA5A5A5A5ull));
+  ExplorationPolicy policy = EpisodePolicy(episode_seed, task);
   policy.Reset(task);
   Simulation& sim = task.sim();
   const int H = renderer.height(), W = renderer.width(), A = task.action_dim();

@@ -52,6 +52,18 @@ void ValidateCollectOptions(const CollectOptions& options);
 // Runs one episode of a task with the exploration policy and renders every frame.
 EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed);
 
+// A start and a goal taken from an exploration episode, as DINO-WM and LeWorldModel evaluate
+// Push-T: the scene at step `start_step` and at `start_step + offset` of the episode `collect`
+// would record for episode_seed.
+struct ReplayGoal {
+  SimState start, goal;
+  int start_step = 0;
+  double moved = 0;  // how far the task's tracked point moved from start to goal (m)
+};
+// The first window of the episode (of the task's length) in which the tracked point moves at
+// least min_move; throws std::runtime_error if none does.
+ReplayGoal MakeReplayGoal(Task& task, uint64_t episode_seed, int offset, double min_move);
+
 // Collects options.episodes episodes into options.out. on_progress is called from the calling
 // thread after every committed episode. When *stop becomes true the workers finish nothing new
 // and every complete episode stays in the file.

@@ -11,7 +11,7 @@ OracleCost::OracleCost(const std::string& task_name, int threads, const TaskOpti
 }
 
 std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions, int n, int h,
-                                         int a, bool sum_over_horizon) {
+                                         int a, const OracleScore& score) {
   if (a != from.action_dim()) {
     throw std::invalid_argument("oracle: actions have " + std::to_string(a) +
                                 " dimensions, the task has " + std::to_string(from.action_dim()));
@@ -29,9 +29,11 @@ std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions,
           const float* p = actions + (static_cast<size_t>(i) * h + t) * a;
           for (int k = 0; k < a; ++k) act[k] = p[k];
           task.Step(act);
-          if (sum_over_horizon) total += task.Distance();
+          if (score.sum_over_horizon || t == h - 1) {
+            total += task.Distance() + (score.reach_weight > 0 ? score.reach_weight * task.ReachDistance() : 0);
+          }
         }
-        costs[i] = sum_over_horizon ? total : task.Distance();
+        costs[i] = total;
       } catch (const std::exception&) {
         costs[i] = INFINITY;  // an unstable or invalid rollout is never chosen
       }

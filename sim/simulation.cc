@@ -89,6 +89,14 @@ void Simulation::Reset() {
   mj_resetData(model_.get(), data_.get());
   SetArmPose(Eigen::Map<const Eigen::VectorXd>(spec_.home_qpos.data(), spec_.home_qpos.size()));
   SetGripper(0.0);
+  if (spec_.gripper_hold >= 0 && has_gripper()) {
+    // A held gripper starts where it is held: let its servo close it (the arm servos hold the
+    // arm), then start from rest at time 0.
+    SetGripper(spec_.gripper_hold);
+    for (int i = 0; i < 100; ++i) Substep();
+    mju_zero(data_->qvel, model_->nv);
+    data_->time = 0;
+  }
   mj_forward(model_.get(), data_.get());
 }
 
@@ -133,8 +141,14 @@ void Simulation::Substep() {
   mj_step2(m, d);
 }
 
-void Simulation::Advance() {
-  for (int i = 0; i < substeps_; ++i) Substep();
+void Simulation::Advance() { Advance(Eigen::VectorXd(), Eigen::VectorXd(), 0); }
+
+void Simulation::Advance(const Eigen::VectorXd& from, const Eigen::VectorXd& to, double ramp) {
+  const int ramp_steps = static_cast<int>(std::lround(std::clamp(ramp, 0.0, 1.0) * substeps_));
+  for (int i = 0; i < substeps_; ++i) {
+    if (i < ramp_steps) SetArmTargets(from + (to - from) * (static_cast<double>(i + 1) / ramp_steps));
+    Substep();
+  }
   if (data_->warning[mjWARN_BADQACC].number > 0) {
     data_->warning[mjWARN_BADQACC].number = 0;
     throw std::runtime_error("simulation of '" + spec_.name +

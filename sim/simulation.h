@@ -53,8 +53,13 @@ class Simulation {
   // One physics step with gravity and Coriolis compensation on the arm joints.
   void Substep();
   // One control period: substeps() physics steps. Throws std::runtime_error if the physics
-  // became unstable (MuJoCo's bad-acceleration warning).
+  // became unstable (MuJoCo's bad-acceleration warning). As after mj_step, body and site
+  // positions are those at the start of the last substep (2 ms behind qpos).
   void Advance();
+  // The same, with the arm servo targets moving linearly from `from` to `to` (rad, n_arm) over the
+  // first `ramp` fraction of the substeps, then held at `to`: the arm moves at about the
+  // commanded speed instead of jumping to the target at the servos' pace.
+  void Advance(const Eigen::VectorXd& from, const Eigen::VectorXd& to, double ramp);
   int substeps() const { return substeps_; }
 
   int num_arm_joints() const { return static_cast<int>(arm_qpos_adr_.size()); }

@@ -17,7 +17,7 @@ class Reach2dTask : public Task {
  public:
   Reach2dTask(const TaskOptions& options)
       : Task({"reach2d", "reacher2d", 50, 0.02, "fingertip within 2 cm of the goal fingertip"},
-             robots::MakeRobot("reacher2d", {false, options.offscreen_size}), options) {}
+             robots::MakeRobot("reacher2d", {false, options.offscreen_size, {}, false}), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->ee_pos(); }
 
  protected:
@@ -67,7 +67,7 @@ class Reach3dTask : public PandaTask {
  public:
   Reach3dTask(const TaskOptions& options)
       : PandaTask({"reach3d", "panda7", 60, 0.04, "end effector within 4 cm of the goal position"},
-                  robots::MakeRobot("panda7", {false, options.offscreen_size}), options) {}
+                  robots::MakeRobot("panda7", {false, options.offscreen_size, {}, false}), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->ee_pos(); }
 
  protected:
@@ -92,22 +92,27 @@ class Reach3dTask : public PandaTask {
 // Push and pick-and-place: a block on the table, a goal position for it on the table.
 class BlockTask : public PandaTask {
  public:
-  BlockTask(TaskInfo info, const TaskOptions& options)
-      : PandaTask(std::move(info), robots::MakeRobot("panda7", {true, options.offscreen_size}), options) {}
+  // The block tasks see the table from the "table" camera: the front and side views of reach3d
+  // show a 4 cm block as 5 pixels of a 64 x 64 image, this one a 5 cm block as about 25.
+  BlockTask(TaskInfo info, const TaskOptions& options, bool gripper_closed)
+      : PandaTask(std::move(info),
+                  robots::MakeRobot("panda7", {true, options.offscreen_size, {"table"}, gripper_closed}),
+                  options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->object_pos(0); }
+  double ReachDistance() const override { return (sim_->ee_pos() - sim_->object_pos(0)).norm(); }
   void CopyStateFrom(const Task& other) override {
     Task::CopyStateFrom(other);
     lifted_ = static_cast<const BlockTask&>(other).lifted_;
   }
 
  protected:
-  static constexpr double kHalf = 0.02;  // block half size (m)
+  static constexpr double kHalf = 0.025;  // block half size (m)
   void DoReset(std::mt19937_64& rng) override {
     sim_->Reset();
     const Eigen::Vector3d start(Uniform(rng, 0.4, 0.6), Uniform(rng, -0.15, 0.15), kHalf);
     Eigen::Vector3d goal;
     do {
-      const double angle = Uniform(rng, -M_PI, M_PI), dist = Uniform(rng, 0.08, 0.16);
+      const double angle = Uniform(rng, -M_PI, M_PI), dist = Uniform(rng, 0.10, 0.20);
       goal = start + Eigen::Vector3d(dist * std::cos(angle), dist * std::sin(angle), 0);
     } while (goal.x() < 0.35 || goal.x() > 0.65 || std::abs(goal.y()) > 0.2);
     // The goal image shows the block at the goal and the arm at home, away from it.
@@ -118,14 +123,18 @@ class BlockTask : public PandaTask {
     lifted_ = false;
   }
 
+  void OnReset() override { lifted_ = false; }
+
   bool lifted_ = false;
 };
 
+// Push holds the gripper closed: its actions are end-effector moves only (fingers opening against
+// the block launched it tens of centimetres in exploration).
 class PushTask : public BlockTask {
  public:
   PushTask(const TaskOptions& options)
       : BlockTask({"push", "panda7", 100, 0.03, "block centre within 3 cm of the goal position"},
-                  options) {}
+                  options, /*gripper_closed=*/true) {}
 };
 
 class PickPlaceTask : public BlockTask {
@@ -133,7 +142,7 @@ class PickPlaceTask : public BlockTask {
   PickPlaceTask(const TaskOptions& options)
       : BlockTask({"pick_place", "panda7", 150, 0.03,
                    "block lifted at least 4 cm, then within 3 cm of the goal position"},
-                  options) {}
+                  options, /*gripper_closed=*/false) {}
   bool Success() const override { return lifted_ && Distance() < info_.success_threshold; }
 
  protected:
@@ -177,6 +186,14 @@ void Task::CopyStateFrom(const Task& other) {
   sim_->SetState(other.sim_->GetState());
   goal_state_ = other.goal_state_;
   goal_pos_ = other.goal_pos_;
+}
+
+void Task::SetStartAndGoal(const SimState& start, const SimState& goal) {
+  sim_->SetState(goal);
+  goal_state_ = goal;
+  goal_pos_ = TrackedPosition();
+  sim_->SetState(start);
+  OnReset();
 }
 
 Image Task::RenderGoal(Renderer& renderer) {

@@ -47,6 +47,9 @@ class Task {
   // The goal state (robot and objects placed at the goal) and the point that must reach it.
   const SimState& goal_state() const { return goal_state_; }
   const Eigen::Vector3d& goal_position() const { return goal_pos_; }
+  // Puts the scene in `start` and makes `goal` the goal state: the tracked point's position in
+  // it becomes the goal position (for goals taken from recorded episodes).
+  void SetStartAndGoal(const SimState& start, const SimState& goal);
   // Renders the scene in its goal state; the current state is restored afterwards.
   Image RenderGoal(Renderer& renderer);
 
@@ -59,12 +62,17 @@ class Task {
   // Distance (m) between TrackedPosition() and goal_position(), in the task's metric.
   virtual double Distance() const;
   virtual bool Success() const { return Distance() < info_.success_threshold; }
+  // Object tasks: the end effector's distance (m) to the object it must move, the reaching part
+  // of a shaped cost. 0 for tasks without an object.
+  virtual double ReachDistance() const { return 0; }
 
  protected:
   Task(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options);
   // Puts sim() in the start state and sets goal_state_ / goal_pos_.
   virtual void DoReset(std::mt19937_64& rng) = 0;
   virtual void OnStep() {}
+  // Clears per-episode flags when the start state is set from outside (SetStartAndGoal).
+  virtual void OnReset() {}
 
   TaskInfo info_;
   std::unique_ptr<Simulation> sim_;

@@ -61,7 +61,7 @@ TEST_F(CollectorTest, EpisodesHoldConsistentData) {
   EXPECT_EQ(r.frames, 40);
   DatasetReader reader(o.out);
   EXPECT_EQ(reader.info().robot, "panda7");
-  EXPECT_EQ(reader.info().action_dim, 4);
+  EXPECT_EQ(reader.info().action_dim, 3);  // push holds the gripper closed
   EXPECT_EQ(reader.info().qpos_dim, 8);
   EXPECT_EQ(reader.info().num_objects, 1);
   const EpisodeData e = reader.Read(1);
@@ -76,6 +76,32 @@ TEST_F(CollectorTest, EpisodesHoldConsistentData) {
   ro.width = ro.height = 32;
   Renderer renderer(task->sim().model(), ro);
   EXPECT_TRUE(RunEpisode(*task, renderer, 20, e.seed) == e);
+}
+
+TEST_F(CollectorTest, ReplayGoalsAreStatesOfTheEpisodeCollectWouldRecord) {
+  auto task = MakeTask("push");
+  RenderOptions ro;
+  ro.width = ro.height = 16;
+  Renderer renderer(task->sim().model(), ro);
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    const ReplayGoal g = MakeReplayGoal(*task, seed, 25, 0.05);
+    EXPECT_GE(g.moved, 0.05);
+    // The start and the goal are the recorded episode's states, 25 steps apart (recorded positions
+    // are read after a control step, 2 ms of motion behind the state's own: within 2 mm).
+    const EpisodeData e = RunEpisode(*task, renderer, task->info().episode_steps, seed);
+    ASSERT_LE(g.start_step + 25, e.length);
+    for (const auto& [state, t] : {std::pair{g.start, g.start_step}, std::pair{g.goal, g.start_step + 25}}) {
+      if (t == e.length) continue;  // the state after the last recorded frame
+      task->sim().SetState(state);
+      for (int i = 0; i < 3; ++i) EXPECT_NEAR(task->sim().object_pos(0)[i], e.object_pos[t * 3 + i], 0.002);
+    }
+    // The task takes them as its start and goal.
+    task->SetStartAndGoal(g.start, g.goal);
+    EXPECT_NEAR(task->Distance(), g.moved, 1e-12);
+    task->sim().SetState(g.goal);
+    EXPECT_FALSE(task->Distance() > 1e-12);
+  }
+  EXPECT_THROW(MakeReplayGoal(*task, 11, 25, 10.0), std::runtime_error);
 }
 
 TEST_F(CollectorTest, ResumeGivesTheSameFileAsAnUninterruptedRun) {

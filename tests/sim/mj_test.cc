@@ -77,7 +77,7 @@ TEST_F(MjTest, UnknownRobotListsKnownOnes) {
 }
 
 TEST_F(MjTest, CopiedSimulationEvolvesIdentically) {
-  Simulation a(robots::MakeRobot("panda7", {true, 256}));
+  Simulation a(robots::MakeRobot("panda7", {true, 256, {}, false}));
   Eigen::VectorXd target = a.arm_qpos();
   target[0] += 0.3;
   a.SetArmTargets(target);

@@ -65,7 +65,7 @@ TEST_F(RendererTest, ImagesAreUpright) {
 TEST_F(RendererTest, WorksWithoutDisplay) {
   unsetenv("DISPLAY");
   unsetenv("WAYLAND_DISPLAY");
-  Simulation sim(robots::MakeRobot("panda7", {true, 256}));
+  Simulation sim(robots::MakeRobot("panda7", {true, 256, {}, false}));
   RenderOptions options;
   options.width = 96;
   options.height = 80;
@@ -113,7 +113,7 @@ TEST_F(RendererTest, SeveralCamerasAreTiledLeftToRight) {
 }
 
 TEST_F(RendererTest, ImageLargerThanOffscreenBufferIsRejected) {
-  Simulation sim(robots::MakeRobot("reacher2d", {false, 128}));
+  Simulation sim(robots::MakeRobot("reacher2d", {false, 128, {}, false}));
   RenderOptions options;
   options.width = options.height = 200;
   EXPECT_THROW(Renderer(sim.model(), options), std::invalid_argument);
