@@ -16,6 +16,12 @@ std::string Shape(const torch::Tensor& t) {
 LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
     : model_(std::move(model)), options_(options) {
   if (!model_) throw std::invalid_argument("LatentGoalCost needs a world model");
+  const GoalEnergy& e = model_->meta().energy;
+  const int64_t D = model_->latent_dim();
+  if (!e.weights.empty()) weights_ = torch::tensor(e.weights, torch::kDouble).to(torch::kFloat32);
+  if (!e.reach.empty() && e.reach_weight > 0) {
+    reach_ = torch::tensor(e.reach, torch::kDouble).to(torch::kFloat32).reshape({-1, D}) * e.reach_weight;
+  }
 }
 
 void LatentGoalCost::SetGoal(const torch::Tensor& goal_image) {
@@ -81,7 +87,17 @@ void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Te
 torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   auto diff = z.narrow(-1, 0, goal_.size(0)) - goal_;
-  return options_.l1 ? diff.abs().sum(-1) : diff.pow(2).sum(-1).add(1e-12).sqrt();
+  if (options_.l1) return (weights_.defined() ? diff.abs() * weights_ : diff.abs()).sum(-1);
+  auto squared = diff.pow(2);
+  if (weights_.defined()) squared = squared * weights_;
+  return squared.sum(-1).add(1e-12).sqrt();
+}
+
+torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
+  const int64_t D = model_->latent_dim();
+  auto e = z.narrow(-1, 0, D);
+  if (!reach_.defined()) return torch::zeros(e.sizes().slice(0, e.dim() - 1), e.options());
+  return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
 }
 
 torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
@@ -93,6 +109,7 @@ torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
                         ? model_->RolloutDifferentiable(context, actions, past_)
                         : model_->Rollout(context, actions, past_);
   auto d = Distance(z);  // [N, H]
+  if (reach_.defined()) d = d + Reach(z);
   return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);
 }
 

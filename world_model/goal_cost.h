@@ -38,8 +38,10 @@ class LatentGoalCost {
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
   // Distance of embeddings [..., D] (or states [..., S], whose first D values are compared) to
-  // the goal: [...].
+  // the goal, weighted by the model's goal-energy weights when it has them: [...].
   torch::Tensor Distance(const torch::Tensor& z) const;
+  // The model's reaching term (GoalEnergy): reach_weight * ||R z||, [...]; zeros without one.
+  torch::Tensor Reach(const torch::Tensor& z) const;
 
   WorldModel& model() { return model_; }
 
@@ -47,6 +49,8 @@ class LatentGoalCost {
   WorldModel model_;
   GoalCostOptions options_;
   torch::Tensor goal_;     // [D]
+  torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
+  torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
   torch::Tensor context_;  // [1, W, S]
   torch::Tensor past_;     // [1, W-1, A]
 };

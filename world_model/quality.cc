@@ -4,6 +4,7 @@
 #include <random>
 #include <sstream>
 
+#include "world_model/goal_cost.h"
 #include "world_model/losses.h"
 
 namespace jepa_mpc::world_model {
@@ -51,7 +52,8 @@ double SpearmanCorrelation(const torch::Tensor& a, const torch::Tensor& b) {
   return ((ra * rb).sum() / (ra.norm() * rb.norm() + 1e-12)).item<double>();
 }
 
-QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint64_t seed) {
+QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint64_t seed,
+                              const GoalSet* goals) {
   torch::NoGradGuard no_grad;
   QualityReport r;
   const Trajectories& val = data.val;
@@ -109,6 +111,28 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
   auto dz = (flat.index_select(0, ia) - flat.index_select(0, ib)).norm(2, 1);
   auto de = (ee.index_select(0, ia) - ee.index_select(0, ib)).norm(2, 1);
   r.spearman_ee = SpearmanCorrelation(dz, de);
+
+  if (goals && goals->images.defined() && goals->images.size(0) > 0) {
+    const int64_t G = goals->images.size(0);
+    if (goals->object && val.object_pos.size(2) < 3) {
+      throw std::invalid_argument("goal set tracks an object, the dataset records none");
+    }
+    TORCH_CHECK(goals->positions.dim() == 2 && goals->positions.size(0) == G && goals->positions.size(1) == 3,
+                "goal positions must be [G, 3]");
+    LatentGoalCost cost(model);
+    auto zg = model->Encode(goals->images.to(torch::kFloat32));  // [G, D]
+    auto tracked = (goals->object ? val.object_pos.narrow(2, 0, 3) : val.ee_pos).reshape({-1, 3});
+    std::uniform_int_distribution<int64_t> pick_goal(0, G - 1);
+    r.task_pairs = std::min<int64_t>(4000, E * T * G);
+    auto energy = torch::empty({r.task_pairs}, torch::kDouble), dist = torch::empty({r.task_pairs}, torch::kDouble);
+    for (int64_t i = 0; i < r.task_pairs; ++i) {
+      const int64_t f = pick(rng), g = pick_goal(rng);
+      cost.SetGoalEmbedding(zg[g]);
+      energy[i] = cost.Distance(flat[f]).item<double>();
+      dist[i] = (tracked[f].to(torch::kDouble) - goals->positions[g].to(torch::kDouble)).norm().item<double>();
+    }
+    r.spearman_task = SpearmanCorrelation(energy, dist);
+  }
   return r;
 }
 
@@ -124,6 +148,10 @@ nlohmann::json QualityReport::ToJson() const {
   if (!std::isnan(probe_r2_object)) j["probe_r2_object"] = probe_r2_object;
   j["spearman_ee"] = spearman_ee;
   j["pairs"] = pairs;
+  if (!std::isnan(spearman_task)) {
+    j["spearman_task"] = spearman_task;
+    j["task_pairs"] = task_pairs;
+  }
   return j;
 }
 
@@ -139,6 +167,10 @@ std::string QualityReport::Summary() const {
   if (!std::isnan(probe_r2_object)) s << ", object " << probe_r2_object;
   s << "\nplannability: Spearman(embedding distance, end-effector distance) " << spearman_ee
     << " over " << pairs << " pairs";
+  if (!std::isnan(spearman_task)) {
+    s << "\ntask plannability: Spearman(goal energy, task distance to goal) " << spearman_task << " over "
+      << task_pairs << " frame-goal pairs";
+  }
   return s.str();
 }
 

@@ -25,6 +25,11 @@ struct QualityReport {
   double probe_r2_object = NAN;    // -> first object's position (scenes with objects)
   double spearman_ee = 0;          // rank correlation of embedding and end-effector distances
   int64_t pairs = 0;               // random held-out frame pairs behind spearman_ee
+  // Task-aware plannability (with a GoalSet): rank correlation, over held-out frames paired with
+  // the task's goal images, between the latent goal energy the planner lowers and the task's own
+  // distance (block to its goal for push, end effector to its goal for reaching).
+  double spearman_task = NAN;
+  int64_t task_pairs = 0;
 
   nlohmann::json ToJson() const;
   std::string Summary() const;     // a few lines for the terminal
@@ -33,7 +38,15 @@ struct QualityReport {
 // Encodes every frame of data: [E, T, D].
 torch::Tensor EncodeAll(WorldModel& model, const Trajectories& data, int64_t batch = 512);
 
-QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint64_t seed = 0);
+// A task's goals, as the planner gets them: goal images and where they put the tracked point.
+struct GoalSet {
+  torch::Tensor images;     // [G, 3, S, S] float in [0, 1]
+  torch::Tensor positions;  // [G, 3] goal position of the tracked point (m)
+  bool object = false;      // the tracked point is the first object (else the end effector)
+};
+
+QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint64_t seed = 0,
+                              const GoalSet* goals = nullptr);
 
 // Pieces, exposed for tests.
 // Ridge regression fit on (x_train, y_train), R^2 (1 - SSE/SST summed over outputs) on the test set.

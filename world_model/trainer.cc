@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "world_model/checkpoint.h"
+#include "world_model/energy.h"
 #include "world_model/losses.h"
 
 namespace jepa_mpc::world_model {
@@ -39,6 +40,20 @@ void TrainConfig::Validate() const {
                                 "smoothness_weight and grad_clip must be non-negative numbers and "
                                 "proprio_dropout in [0, 1)");
   }
+  if (!(separation_weight >= 0) || !(separation_sigma > 0)) {
+    throw std::invalid_argument("training options separation_weight must be >= 0 and separation_sigma > 0");
+  }
+  if (separation_weight > 0 && model.projector) {
+    throw std::invalid_argument("training option separation_weight needs a keypoint embedding (projector off)");
+  }
+  if (!(slow_weight >= 0)) throw std::invalid_argument("training option slow_weight must be >= 0");
+  if (slow_weight > 0 && model.slow_features == 0) {
+    throw std::invalid_argument("training option slow_weight needs model option slow_features > 0");
+  }
+  if (energy != "all" && energy != "object") {
+    throw std::invalid_argument("training option energy is '" + energy + "', expected all or object");
+  }
+  if (!(reach_weight >= 0)) throw std::invalid_argument("training option reach_weight must be >= 0");
   if (regularizer != "sigreg" && regularizer != "vicreg") {
     throw std::invalid_argument("training option regularizer is '" + regularizer +
                                 "', expected sigreg or vicreg");
@@ -61,7 +76,12 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"sigreg_slices", c.sigreg_slices},
        {"inverse_dynamics_weight", c.inverse_dynamics_weight},
        {"smoothness_weight", c.smoothness_weight},
+       {"separation_weight", c.separation_weight},
+       {"separation_sigma", c.separation_sigma},
+       {"slow_weight", c.slow_weight},
        {"proprio_dropout", c.proprio_dropout},
+       {"energy", c.energy},
+       {"reach_weight", c.reach_weight},
        {"grad_clip", c.grad_clip},
        {"checkpoint_every", c.checkpoint_every},
        {"log_every", c.log_every},
@@ -88,7 +108,12 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
     else if (key == "grad_clip") c.grad_clip = v.get<double>();
     else if (key == "smoothness_weight") c.smoothness_weight = v.get<double>();
+    else if (key == "separation_weight") c.separation_weight = v.get<double>();
+    else if (key == "separation_sigma") c.separation_sigma = v.get<double>();
+    else if (key == "slow_weight") c.slow_weight = v.get<double>();
     else if (key == "proprio_dropout") c.proprio_dropout = v.get<double>();
+    else if (key == "energy") c.energy = v.get<std::string>();
+    else if (key == "reach_weight") c.reach_weight = v.get<double>();
     else if (key == "checkpoint_every") c.checkpoint_every = v.get<int64_t>();
     else if (key == "log_every") c.log_every = v.get<int64_t>();
     else if (key == "seed") c.seed = v.get<uint64_t>();
@@ -98,7 +123,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   }
 }
 
-TrainConfig DefaultTrainConfig(const std::string& robot) {
+TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task) {
   // Measured (README, "World model"): raw keypoint coordinates as the embedding and a light
   // SIGReg keep embedding distances positional. SIGReg asks the embeddings of a low-dimensional
   // arm state for an isotropic Gaussian in D dimensions; at weight 0.05 the encoder met it by
@@ -146,6 +171,17 @@ TrainConfig DefaultTrainConfig(const std::string& robot) {
     c.inverse_dynamics_weight = 10;
     c.lambda = 0.01;
     c.proprio_dropout = 0.75;
+  }
+  // push sees the table through one camera (the block tasks' "table" view), so its 16 keypoints
+  // share one softmax: D = 2 x 16 = 32. The goal energy weighs what the joint state does not
+  // explain (the block) and adds a reaching term (docs/experiments/push.md).
+  if (robot == "panda7" && task == "push") {
+    c.model.views = 1;
+    c.model.keypoints = 16;
+    c.model.latent_dim = 32;
+    c.steps = 8000;
+    c.energy = "object";
+    c.reach_weight = 0.5;
   }
   return c;
 }
@@ -230,6 +266,29 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   l.smoothness = torch::mse_loss(z.narrow(1, 1, L - 1), z.narrow(1, 0, L - 1));
   l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer +
             c.smoothness_weight * l.smoothness + l.proprio;
+  if (c.separation_weight > 0) {
+    // The embedding is 3 x the keypoint coordinates: the xs of every view, then the ys.
+    const int64_t V = c.model.views, K = c.model.keypoints;
+    auto xy = torch::stack({flat.narrow(1, 0, V * K), flat.narrow(1, V * K, V * K)}, -1) / 3.0;
+    l.separation = KeypointSeparation(xy.reshape({B * L, V, K, 2}), c.separation_sigma);
+    l.total = l.total + c.separation_weight * l.separation;
+  } else {
+    l.separation = torch::zeros({});
+  }
+  if (c.slow_weight > 0 && batch.far_images.defined()) {
+    auto far = model->encoder->forward(batch.far_images);                                // [B, D]
+    auto y = model->slow_head(torch::cat({z.select(1, 0), far}));                       // [2B, k]
+    y = (y - y.mean(0, true)) / (y.std(0, true, true) + 1e-4);
+    const int64_t k = y.size(1);
+    l.slow = 0.5 * (y.narrow(0, 0, B) - y.narrow(0, B, B)).pow(2).mean();
+    if (k > 1) {
+      auto corr = torch::matmul(y.t(), y) / (2 * B - 1);
+      l.slow = l.slow + (corr - torch::eye(k)).pow(2).sum() / static_cast<double>(k * (k - 1));
+    }
+    l.total = l.total + c.slow_weight * l.slow;
+  } else {
+    l.slow = torch::zeros({});
+  }
   if (model->inverse_dynamics) {
     auto pairs = torch::cat({z.narrow(1, 0, L - 1), z.narrow(1, 1, L - 1)}, 2).reshape({-1, 2 * D});
     l.inverse_dynamics = torch::mse_loss(model->inverse_dynamics->forward(pairs),
@@ -276,7 +335,10 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   int64_t step = 0;
   if (resume && fs::exists(ckpt_path)) {
     Checkpoint ck = LoadCheckpoint(ckpt_path);
-    if (nlohmann::json(ck.model->meta()) != nlohmann::json(model->meta())) {
+    // The goal energy is set when training ends; a finished run may be resumed for more steps.
+    ModelMeta saved = ck.model->meta();
+    saved.energy = GoalEnergy{};
+    if (nlohmann::json(saved) != nlohmann::json(model->meta())) {
       throw std::invalid_argument("cannot resume '" + ckpt_path +
                                   "': it was trained with another model or dataset");
     }
@@ -294,8 +356,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
   if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,samples_per_s,"
-           "elapsed_s\n";
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,separation,"
+           "slow,samples_per_s,elapsed_s\n";
 
   auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
   const auto t0 = std::chrono::steady_clock::now();
@@ -307,7 +369,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       result.interrupted = true;
       break;
     }
-    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng);
+    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng, c.slow_weight > 0);
     TrainingLosses l = ComputeLosses(model, c, batch, step);
     if (!std::isfinite(l.total.item<double>())) {
       throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
@@ -333,12 +395,14 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.inverse_dynamics.item<double>(),
                   l.smoothness.item<double>(),
                   l.proprio.item<double>(),
+                  l.separation.item<double>(),
+                  l.slow.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
           << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
-          << m.samples_per_second << ','
+          << m.separation << ',' << m.slow << ',' << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();
     }
@@ -346,6 +410,10 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     if (step % c.checkpoint_every == 0 || step == c.steps) save();
   }
   if (result.interrupted && step > first) save();
+  if (!result.interrupted && c.energy == "object") {
+    model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight));
+    save();
+  }
   result.steps_done = step;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.samples_per_second = (step - first) * c.batch_size / std::max(result.seconds, 1e-9);

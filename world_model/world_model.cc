@@ -17,7 +17,7 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
        {"history", c.history},         {"hidden", c.hidden},
        {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
        {"proprio", c.proprio},         {"views", c.views},
-       {"inverse_dynamics_head", c.inverse_dynamics_head}};
+       {"inverse_dynamics_head", c.inverse_dynamics_head}, {"slow_features", c.slow_features}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -35,6 +35,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "proprio") c.proprio = value.get<bool>();
     else if (key == "views") c.views = value.get<int64_t>();
     else if (key == "inverse_dynamics_head") c.inverse_dynamics_head = value.get<std::string>();
+    else if (key == "slow_features") c.slow_features = value.get<int64_t>();
     else throw std::invalid_argument("unknown model option '" + key + "'");
   }
   auto positive = [](int64_t v, const char* name) {
@@ -48,6 +49,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   positive(c.hidden, "hidden");
   positive(c.layers, "layers");
   positive(c.views, "views");
+  if (c.slow_features < 0) throw std::invalid_argument("model option slow_features must be >= 0");
   if (c.inverse_dynamics_head != "mlp" && c.inverse_dynamics_head != "linear") {
     throw std::invalid_argument("model option inverse_dynamics_head is '" + c.inverse_dynamics_head +
                                 "', expected mlp or linear");
@@ -69,6 +71,11 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
     j["proprio_mean"] = m.proprio_mean;
     j["proprio_std"] = m.proprio_std;
   }
+  if (!m.energy.empty()) {
+    j["energy"] = {{"weights", m.energy.weights},
+                   {"reach", m.energy.reach},
+                   {"reach_weight", m.energy.reach_weight}};
+  }
 }
 
 void from_json(const nlohmann::json& j, ModelMeta& m) {
@@ -84,6 +91,12 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
   if (m.proprio_dim > 0) {
     m.proprio_mean = j.at("proprio_mean").get<std::vector<double>>();
     m.proprio_std = j.at("proprio_std").get<std::vector<double>>();
+  }
+  if (j.contains("energy")) {
+    const auto& e = j.at("energy");
+    m.energy.weights = e.at("weights").get<std::vector<double>>();
+    m.energy.reach = e.at("reach").get<std::vector<double>>();
+    m.energy.reach_weight = e.at("reach_weight").get<double>();
   }
 }
 
@@ -129,6 +142,7 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
     proprio_mean_ = torch::tensor(meta_.proprio_mean, torch::kFloat64).to(torch::kFloat32);
     proprio_std_ = torch::tensor(meta_.proprio_std, torch::kFloat64).to(torch::kFloat32);
   }
+  set_energy(meta_.energy);
   encoder = register_module(
       "encoder", Encoder(EncoderOptions(c.latent_dim)
                              .image_size(meta_.image_size)
@@ -143,6 +157,10 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                                  .history(c.history)
                                  .hidden(c.hidden)
                                  .layers(c.layers)));
+  if (c.slow_features > 0) {
+    slow_head = register_module(
+        "slow_head", torch::nn::Linear(torch::nn::LinearOptions(c.latent_dim, c.slow_features).bias(false)));
+  }
   if (c.inverse_dynamics) {
     inverse_dynamics = register_module(
         "inverse_dynamics",
@@ -151,6 +169,22 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
             : torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, c.hidden), torch::nn::GELU(),
                                     torch::nn::Linear(c.hidden, meta_.action_dim)));
   }
+}
+
+void WorldModelImpl::set_energy(const GoalEnergy& e) {
+  const int64_t D = meta_.config.latent_dim;
+  if ((!e.weights.empty() && static_cast<int64_t>(e.weights.size()) != D) ||
+      static_cast<int64_t>(e.reach.size()) % D != 0 || !(e.reach_weight >= 0)) {
+    throw std::invalid_argument("model metadata: goal energy needs " + std::to_string(D) +
+                                " weights, reach rows of " + std::to_string(D) +
+                                " values and a non-negative reach weight");
+  }
+  for (double v : e.weights) {
+    if (!(v >= 0) || !std::isfinite(v)) {
+      throw std::invalid_argument("model metadata: goal energy weights must be finite and >= 0");
+    }
+  }
+  meta_.energy = e;
 }
 
 namespace {

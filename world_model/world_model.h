@@ -38,6 +38,20 @@ struct ModelConfig {
   // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
   // arm's two elbow solutions for one fingertip position) roll out apart.
   bool proprio = false;
+  // Training only: a linear head of this many outputs that the slow-feature term reads (0: none).
+  int64_t slow_features = 0;
+};
+
+// The energy the planner lowers, beyond the plain distance to the goal embedding:
+//   E(z, g) = sqrt(sum_d w_d (z_d - g_d)^2)  +  reach_weight * ||R z||.
+// Empty weights weigh every dimension 1 (reaching: the goal is the arm's own pose); object tasks
+// set both parts after training (world_model/energy.h).
+struct GoalEnergy {
+  std::vector<double> weights;  // [D] or empty
+  std::vector<double> reach;    // [M, D] row-major, R; empty: no reaching term
+  double reach_weight = 0;
+
+  bool empty() const { return weights.empty() && reach.empty(); }
 };
 
 // What a model was trained for; a checkpoint carries it and users are checked against it.
@@ -51,6 +65,7 @@ struct ModelMeta {
   // of its features (sin and cos of each value, 2Q) over the training data. Q = 0 otherwise.
   int64_t proprio_dim = 0;
   std::vector<double> proprio_mean, proprio_std;
+  GoalEnergy energy;  // set after training; a model without one uses the plain distance
 
   // Throws std::invalid_argument naming the mismatch.
   void CheckCompatible(const std::string& robot, int64_t image_size, int64_t action_dim) const;
@@ -73,6 +88,8 @@ class WorldModelImpl : public torch::nn::Module {
   explicit WorldModelImpl(ModelMeta meta);
 
   const ModelMeta& meta() const { return meta_; }
+  // Replaces the goal energy (checked like the metadata's); the weights are unchanged.
+  void set_energy(const GoalEnergy& energy);
   int64_t latent_dim() const { return meta_.config.latent_dim; }
   int64_t history() const { return meta_.config.history; }
   // Q: the joint-state values the model needs with each image (0: images alone).
@@ -99,6 +116,7 @@ class WorldModelImpl : public torch::nn::Module {
   Encoder encoder{nullptr};
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
+  torch::nn::Linear slow_head{nullptr};             // null unless config.slow_features
 
  private:
   torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,

@@ -7,6 +7,8 @@
 #include "sim/collector.h"
 #include "tests/temp_dir.h"
 #include "world_model/checkpoint.h"
+#include "world_model/energy.h"
+#include "world_model/goal_cost.h"
 #include "world_model/losses.h"
 #include "world_model/quality.h"
 #include "world_model/trainer.h"
@@ -329,6 +331,46 @@ TEST_F(WorldModelTest, CheckpointRoundTripsExactly) {
   }
   auto images = torch::rand({3, 3, 32, 32});
   EXPECT_TRUE(torch::equal(model->Encode(images), ck.model->Encode(images)));
+}
+
+TEST_F(WorldModelTest, JointStateR2SeparatesWhatTheJointsExplain) {
+  // Column 0 is a smooth function of the joints, column 1 does not depend on them.
+  torch::Generator gen = at::detail::createCPUGenerator(5);
+  auto q = torch::rand({3000, 2}, gen) * 4 - 2;
+  auto noise = torch::randn({3000, 1}, gen);
+  auto z = torch::cat({torch::sin(q.select(1, 0)).unsqueeze(1) + 0.5 * q.select(1, 1).unsqueeze(1), noise}, 1);
+  auto r2 = JointStateR2(z.slice(0, 0, 2500), q.slice(0, 0, 2500), z.slice(0, 2500), q.slice(0, 2500));
+  EXPECT_GT(r2[0].item<double>(), 0.95);
+  EXPECT_LT(r2[1].item<double>(), 0.1);
+}
+
+TEST_F(WorldModelTest, GoalEnergyWeighsAndReachesAsStated) {
+  ModelMeta meta = TinyMeta();  // D = 8
+  meta.energy.weights = {1, 0, 0, 0, 1, 0, 0, 0};
+  meta.energy.reach = {1, -1, 0, 0, 0, 0, 0, 0};  // one row: z0 - z1
+  meta.energy.reach_weight = 2;
+  WorldModel model(meta);
+  LatentGoalCost cost(model);
+  cost.SetGoalEmbedding(torch::zeros({8}));
+  auto z = torch::tensor({3.f, 7.f, 9.f, 9.f, 4.f, 9.f, 9.f, 9.f});
+  EXPECT_NEAR(cost.Distance(z).item<double>(), 5.0, 1e-5);  // only dimensions 0 and 4 count
+  EXPECT_NEAR(cost.Reach(z).item<double>(), 2 * 4.0, 1e-4);  // 2 * |3 - 7|
+  // The planner's cost adds both at every step of the horizon.
+  cost.SetContext(torch::zeros({1, 8}), {}, torch::zeros({1, model->proprio_dim()}));
+  auto actions = torch::zeros({1, 3, 2});
+  auto rolled = model->Rollout(model->State(torch::zeros({1, 8}), torch::zeros({1, model->proprio_dim()})), actions);
+  const double expected = (cost.Distance(rolled) + cost.Reach(rolled)).sum().item<double>();
+  EXPECT_NEAR(cost(actions)[0].item<double>(), expected, 1e-4);
+  // It travels with the checkpoint; bad energies are refused.
+  const std::string path = Out("energy.pt");
+  SaveCheckpoint(path, model, nullptr, {});
+  EXPECT_EQ(nlohmann::json(LoadCheckpoint(path).model->meta()), nlohmann::json(meta));
+  GoalEnergy bad = meta.energy;
+  bad.weights.pop_back();
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.weights[0] = -1;
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, ResumeIsExact) {

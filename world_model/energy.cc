@@ -1,0 +1,93 @@
+#include "world_model/energy.h"
+
+#include <stdexcept>
+
+#include "world_model/quality.h"
+
+namespace jepa_mpc::world_model {
+
+torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_train,
+                           const torch::Tensor& z_test, const torch::Tensor& q_test, int64_t neighbours) {
+  TORCH_CHECK(z_train.dim() == 2 && q_train.dim() == 2 && z_train.size(0) == q_train.size(0) &&
+                  z_test.dim() == 2 && q_test.dim() == 2 && z_test.size(0) == q_test.size(0) &&
+                  z_train.size(1) == z_test.size(1) && q_train.size(1) == q_test.size(1),
+              "JointStateR2 expects z [N, D] and q [N, Q] for both sets");
+  const int64_t k = std::min<int64_t>(neighbours, z_train.size(0));
+  TORCH_CHECK(k >= 1, "JointStateR2 needs training frames");
+  auto features = [](const torch::Tensor& q) { return JointFeatures(q.to(torch::kFloat32)); };
+  auto ft = features(q_train), fv = features(q_test);
+  auto mean = ft.mean(0, true), std = ft.std(0, true, true).clamp_min(1e-3);
+  ft = (ft - mean) / std;
+  fv = (fv - mean) / std;
+  const auto zt = z_train.to(torch::kFloat32), zv = z_test.to(torch::kFloat32);
+  std::vector<torch::Tensor> predicted;
+  for (int64_t i = 0; i < fv.size(0); i += 1000) {
+    auto d = torch::cdist(fv.slice(0, i, std::min(fv.size(0), i + 1000)), ft);
+    auto nearest = std::get<1>(d.topk(k, 1, /*largest=*/false));  // [n, k]
+    predicted.push_back(zt.index_select(0, nearest.reshape(-1)).reshape({nearest.size(0), k, -1}).mean(1));
+  }
+  auto pred = torch::cat(predicted).to(torch::kDouble), truth = zv.to(torch::kDouble);
+  auto sse = (pred - truth).pow(2).sum(0), sst = (truth - truth.mean(0, true)).pow(2).sum(0);
+  return 1 - sse / sst.clamp_min(1e-12);
+}
+
+GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight) {
+  const ModelConfig& c = model->meta().config;
+  if (c.projector) {
+    throw std::invalid_argument("an object goal energy needs a keypoint embedding (model option projector off)");
+  }
+  if (!data.train.qpos.defined() || data.train.qpos.size(2) == 0) {
+    throw std::invalid_argument("an object goal energy needs the joint states (obs/qpos) in the dataset");
+  }
+  if (!(reach_weight >= 0)) throw std::invalid_argument("reach weight must be >= 0");
+  torch::NoGradGuard no_grad;
+  // Evenly spread frames: whole episodes keep the encoder's batches simple.
+  auto sample = [&](const Trajectories& t, int64_t max_frames) {
+    const int64_t episodes = std::max<int64_t>(1, std::min(t.episodes(), max_frames / t.length()));
+    return t.Slice(0, episodes);
+  };
+  const Trajectories train = sample(data.train, 20000), val = sample(data.val, 10000);
+  const int64_t D = c.latent_dim, Q = train.qpos.size(2);
+  auto zt = EncodeAll(model, train).reshape({-1, D}), zv = EncodeAll(model, val).reshape({-1, D});
+  auto r2 = JointStateR2(zt, train.qpos.reshape({-1, Q}), zv, val.qpos.reshape({-1, Q}));
+  auto var = zv.to(torch::kDouble).var(0);
+
+  const int64_t K = c.keypoints, V = c.views, KV = K * V;
+  std::vector<double> share(KV), spread(KV);  // R^2 of each keypoint (x and y pooled), its spread
+  for (int64_t i = 0; i < KV; ++i) {
+    const double vx = var[i].item<double>(), vy = var[KV + i].item<double>();
+    const double unexplained = (1 - r2[i].item<double>()) * vx + (1 - r2[KV + i].item<double>()) * vy;
+    share[i] = std::clamp(1 - unexplained / std::max(vx + vy, 1e-12), 0.0, 1.0);
+    spread[i] = std::sqrt(vx + vy);
+  }
+  GoalEnergy e;
+  e.reach_weight = reach_weight;
+  e.weights.assign(D, 0.0);
+  double top = 0;
+  for (int64_t i = 0; i < KV; ++i) top = std::max(top, 1 - share[i]);
+  for (int64_t i = 0; i < KV; ++i) {
+    const double w = top > 0 ? (1 - share[i]) / top : 1.0;
+    e.weights[i] = e.weights[KV + i] = w;
+  }
+  if (reach_weight > 0) {
+    for (int64_t v = 0; v < V; ++v) {
+      double arm = 0, object = 0;
+      for (int64_t k = v * K; k < (v + 1) * K; ++k) {
+        arm += share[k];
+        object += e.weights[k] * spread[k];
+      }
+      if (arm <= 0 || object <= 0) continue;
+      std::vector<double> row_x(D, 0.0), row_y(D, 0.0);
+      for (int64_t k = v * K; k < (v + 1) * K; ++k) {
+        const double coefficient = share[k] / arm - e.weights[k] * spread[k] / object;
+        row_x[k] = coefficient;
+        row_y[KV + k] = coefficient;
+      }
+      e.reach.insert(e.reach.end(), row_x.begin(), row_x.end());
+      e.reach.insert(e.reach.end(), row_y.begin(), row_y.end());
+    }
+  }
+  return e;
+}
+
+}  // namespace jepa_mpc::world_model

@@ -1,0 +1,32 @@
+#pragma once
+
+// The goal energy for tasks with objects. An object task's goal image shows the object where it
+// must go and the arm at home; an energy over the whole embedding would also pay the arm to go
+// home, which fights the push, and says nothing while the arm is away from the object. From the
+// data alone (images and the robot's own joint state, never the object's position) these
+// functions find which parts of the embedding the robot's state explains (the arm) and which it
+// does not (the object), weigh the goal energy toward the second, and add a reaching term: the
+// distance in the embedding between where the arm's keypoints are and where the object's are.
+
+#include <torch/torch.h>
+
+#include "world_model/data.h"
+#include "world_model/world_model.h"
+
+namespace jepa_mpc::world_model {
+
+// R^2 of each column of z predicted from the joint-state features of q by the mean of its
+// `neighbours` nearest training frames (standardised sin/cos features), on the test frames.
+// z_*: [N, D], q_*: [N, Q] -> [D].
+torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_train,
+                           const torch::Tensor& z_test, const torch::Tensor& q_test,
+                           int64_t neighbours = 10);
+
+// The goal energy of an object task for a trained keypoint model (no projector): each keypoint
+// weighs 1 - R^2 of its coordinates given the joint state (clamped to [0, 1], the largest scaled
+// to 1); the reaching term, per camera view, is the distance between the mean of the keypoints
+// weighted by R^2 (the arm) and the mean weighted by (1 - R^2) times their spread (the object),
+// with weight reach_weight. Fit on up to 20000 training and 10000 held-out frames.
+GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight);
+
+}  // namespace jepa_mpc::world_model
