@@ -27,6 +27,13 @@ int main(int argc, char** argv) {
   app.add_option("--methods", methods, "which of learned, oracle, random to run")->capture_default_str();
   app.add_option("--episodes", o.episodes, "goals per method")->capture_default_str();
   app.add_option("--seed", o.seed, "goal seed (same seed, same goals)")->capture_default_str();
+  app.add_option("--steps", o.steps, "control steps per episode (0: the task's length)")->capture_default_str();
+  app.add_option("--replay-offset", o.replay_offset,
+                 "goals from exploration episodes: start at a state of a held-out episode, goal this many "
+                 "steps later (0: the task's own goals)")->capture_default_str();
+  app.add_option("--replay-min-move", o.replay_min_move,
+                 "with --replay-offset: the least distance (m) the tracked point moves from start to goal")
+      ->capture_default_str();
   app.add_option("--out", o.out, "output folder for tables and videos")->capture_default_str();
   app.add_option("--videos", o.videos, "episodes per method written as mp4")->capture_default_str();
   app.add_option("--video-size", o.video_size, "video view size (pixels, even)")->capture_default_str();
@@ -44,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_option("--oracle-planner", o.oracle_planner, "oracle planner")->capture_default_str();
   app.add_option("--oracle-samples", o.oracle_samples, "oracle candidates per iteration")->capture_default_str();
   app.add_option("--oracle-iterations", o.oracle_iterations, "oracle iterations per step")->capture_default_str();
+  app.add_option("--oracle-reach-weight", o.oracle_reach_weight,
+                 "object tasks: oracle cost adds this x end effector to object distance")->capture_default_str();
+  app.add_option("--action-repeat", o.controller.action_repeat,
+                 "control steps each planned action is held (frame skip)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("evaluate", [&] {
@@ -68,8 +79,11 @@ int main(int argc, char** argv) {
       }
     };
     at_least("--episodes", o.episodes, 1);
+    at_least("--steps", o.steps, 0);
+    at_least("--replay-offset", o.replay_offset, 0);
     at_least("--horizon", o.controller.horizon, 1);
     at_least("--iterations", o.controller.iterations, 1);
+    at_least("--action-repeat", o.controller.action_repeat, 1);
     at_least("--samples", o.controller.samples, 0);
     at_least("--elites", o.controller.elites, 0);
     at_least("--threads", o.threads, 1);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(A), sq = Eigen::ArrayXd::Zero(A);
     Eigen::Array3d lo = Eigen::Array3d::Constant(1e9), hi = Eigen::Array3d::Constant(-1e9);
     int moved = 0, lifted = 0;
+    long moving_frames = 0, object_frames = 0;  // frames after which the object moves > 2 mm
     for (int k = 0; k < reader.num_episodes(); ++k) {
       const sim::EpisodeData e = reader.Read(k);
       frames += e.length;
@@ -46,6 +47,12 @@ int main(int argc, char** argv) {
           max_shift = std::max(max_shift, std::hypot(p[0] - first[0], p[1] - first[1]));
           max_z = std::max(max_z, p[2]);
         }
+        for (int t = 0; t + 1 < e.length; ++t) {
+          const double* p = &e.object_pos[t * 3 * O];
+          const double* q = &e.object_pos[(t + 1) * 3 * O];
+          moving_frames += std::hypot(q[0] - p[0], q[1] - p[1], q[2] - p[2]) > 0.002;
+          ++object_frames;
+        }
         moved += max_shift > 0.01;
         lifted += max_z > first[2] + 0.04;
       }
@@ -62,6 +69,8 @@ int main(int argc, char** argv) {
       std::printf("  episodes that move the first object > 1 cm: %d (%.0f%%); lift it > 4 cm: %d (%.0f%%)\n",
                   moved, 100.0 * moved / std::max(1, reader.num_episodes()), lifted,
                   100.0 * lifted / std::max(1, reader.num_episodes()));
+      std::printf("  frames after which the first object moves > 2 mm: %ld of %ld (%.0f%%)\n",
+                  moving_frames, object_frames, 100.0 * moving_frames / std::max(1L, object_frames));
     }
     return 0;
   });

@@ -9,12 +9,47 @@
 
 #include "examples/common/cli.h"
 #include "examples/common/progress.h"
+#include "sim/task.h"
 #include "world_model/checkpoint.h"
+#include "world_model/goal_cost.h"
 #include "world_model/trainer.h"
 
 using namespace jepa_mpc;
 namespace wm = jepa_mpc::world_model;
 namespace fs = std::filesystem;
+
+namespace {
+
+// The task's own goal images at the dataset's size and camera, for the task-aware plannability
+// measure. Goal seeds come from a range that neither collection nor evaluation uses. Returns an
+// empty set (and says why) when the scene cannot render what the dataset holds.
+wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, int count) {
+  wm::GoalSet goals;
+  auto task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf});
+  if (task->sim().camera_label() != info.camera) {
+    std::fprintf(stderr, "           task plannability skipped: the scene renders camera '%s', the data '%s'"
+                 " (give --mjcf the file the data was collected with)\n",
+                 task->sim().camera_label().c_str(), info.camera.c_str());
+    return goals;
+  }
+  sim::RenderOptions ro;
+  ro.width = ro.height = info.image_height;
+  sim::Renderer renderer(task->sim().model(), ro);
+  std::vector<uint8_t> rgb;
+  std::vector<float> positions;
+  for (int g = 0; g < count; ++g) {
+    task->Reset(0xC0FFEE0000000000ull + static_cast<uint64_t>(g));
+    const sim::Image image = task->RenderGoal(renderer);
+    rgb.insert(rgb.end(), image.rgb.begin(), image.rgb.end());
+    for (int i = 0; i < 3; ++i) positions.push_back(static_cast<float>(task->goal_position()[i]));
+  }
+  goals.images = wm::ImagesFromRgb(rgb.data(), count, info.image_height, info.image_width).clone();
+  goals.positions = torch::tensor(positions).reshape({count, 3});
+  goals.object = task->sim().num_objects() > 0 && info.num_objects > 0;
+  return goals;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a JEPA world model on a dataset written by collect."};
@@ -40,6 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_dir, "output folder: checkpoint, metrics, quality report")->required();
   app.add_option("--config", config_path, "JSON file with training options (see config.json of a run)");
   app.add_flag("--resume", resume, "continue from the checkpoint in --out");
+  std::string mjcf;
+  app.add_option("--mjcf", mjcf, "the MJCF file the data was collected with (collect --mjcf), for goal images");
   opt("--steps", "steps", "optimizer steps");
   opt("--batch-size", "batch_size", "sub-trajectories per step");
   opt("--sequence-length", "sequence_length", "frames per sub-trajectory");
@@ -48,7 +85,13 @@ int main(int argc, char** argv) {
   opt("--regularizer", "regularizer", "sigreg | vicreg");
   opt("--idm-weight", "inverse_dynamics_weight", "inverse-dynamics loss weight");
   opt("--smoothness", "smoothness_weight", "temporal smoothness loss weight");
+  opt("--separation", "separation_weight", "keypoint separation loss weight");
+  opt("--slow", "slow_weight", "slow-feature loss weight (needs --slow-features)");
+  opt("--slow-features", "slow_features", "outputs of the slow-feature head", true);
+  opt("--separation-sigma", "separation_sigma", "keypoint separation length (image coordinates, [-1, 1])");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
+  opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
+  opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");
   opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
@@ -69,7 +112,7 @@ int main(int argc, char** argv) {
   return tools::RunMain("train", [&] {
     // Checks the dataset before any work: missing, malformed, empty.
     sim::DatasetInfo info = sim::DatasetReader(data_path).info();
-    wm::TrainConfig config = wm::DefaultTrainConfig(info.robot);
+    wm::TrainConfig config = wm::DefaultTrainConfig(info.robot, info.task);
     const std::string saved = (fs::path(out_dir) / "config.json").string();
     if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (!config_path.empty()) {
@@ -120,11 +163,13 @@ int main(int argc, char** argv) {
     }
     bar.Finish();
     std::fprintf(stderr, "evaluate   held-out quality\n");
-    wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed);
+    const wm::GoalSet goals = MakeGoalSet(data.info, mjcf, 100);
+    wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed, &goals);
     nlohmann::json report = q.ToJson();
     report["train_seconds"] = result.seconds;
     report["samples_per_second"] = result.samples_per_second;
     report["steps"] = result.steps_done;
+    report["proprio_dim"] = result.model->proprio_dim();
     std::ofstream((fs::path(out_dir) / "quality.json").string()) << report.dump(2) << "\n";
     std::printf("%s\n", q.Summary().c_str());
     std::printf("trained %lld steps in %.1f s (%.0f samples/s); checkpoint %s\n",

@@ -23,8 +23,18 @@ struct EvalOptions {
   std::string oracle_planner = "cem";
   int oracle_samples = 64;
   int oracle_iterations = 3;
+  // Object tasks: the oracle scores distance + this * end effector to object distance (a shaped
+  // true cost; the object's distance alone is flat until the arm touches it). 0: distance only.
+  double oracle_reach_weight = 0;
   bool random = true;
   int episodes = 50;
+  int steps = 0;           // control steps per episode; 0: the task's episode length
+  // Goals taken from exploration episodes (the Push-T protocol of DINO-WM and LeWorldModel): the
+  // start is a state of a held-out episode `collect` would record, the goal the state
+  // replay_offset steps later, the first such window in which the tracked point moves at least
+  // replay_min_move. 0: the task's own goals.
+  int replay_offset = 0;
+  double replay_min_move = 0.05;
   uint64_t seed = 0;       // goals come from seed; the same seed gives the same goals
   int threads = 2;
   std::string out;         // folder for tables and videos; "" writes nothing
@@ -36,9 +46,11 @@ struct EpisodeResult {
   std::string method;
   int episode = 0;
   uint64_t seed = 0;
-  bool success = false;
-  double final_distance = 0;  // m
-  int steps = 0;              // actions taken (stops at success)
+  bool success = false;       // judged at the end of the episode
+  double final_distance = 0;  // m, at the end of the episode
+  int first_success = -1;     // first step at which the task was met (first passage); -1: never
+  int steps = 0;              // actions taken (the task's episode length)
+  double initial_distance = 0;   // m, at the start
   std::vector<double> distance;  // per step, before the action (m), and once more at the end
   std::vector<double> energy;    // latent distance to the goal embedding, same steps
   std::vector<double> plan_ms;   // per action
@@ -47,9 +59,10 @@ struct EpisodeResult {
 struct MethodSummary {
   std::string method;
   int episodes = 0;
-  double success_rate = 0;
-  double mean_final_distance = 0;  // m
-  double mean_steps = 0;
+  double success_rate = 0;         // at the end of the episode
+  double first_passage_rate = 0;   // met at some step, whatever happened after
+  double mean_final_distance = 0;  // m, at the end
+  double mean_steps = 0;           // steps to the first passage, over the episodes that had one
   double plan_ms_median = 0, plan_ms_p95 = 0;
 };
 

@@ -174,12 +174,17 @@ std::string WriteReport(const ReportInputs& in) {
   h << "<h1>jepa-mpc: reaching a goal image by planning in a learned world model</h1>\n";
   h << "<p>Task <b>" << in.task << "</b> (" << Escape(results["success_rule"].get<std::string>()) << "), "
     << results["episodes"].get<int>() << " goals per method, the same goals for every method. "
-    << "The learned planner sees only camera images; the oracle runs the same planner on the true simulator.</p>\n";
-  h << "<h2>Evaluation</h2>\n<table><tr><th>method</th><th>success</th><th>mean final distance (cm)</th>"
-       "<th>mean steps</th><th>planning ms per step (median / p95)</th></tr>\n";
+    << "The goal is given as an image only. The learned planner sees camera images"
+    << (quality.value("proprio_dim", 0) > 0 ? " and the robot's joint state" : "")
+    << " and plans in the learned model; the oracle runs the same planner on the true simulator.</p>\n";
+  h << "<h2>Evaluation</h2>\n<p>Success is judged at the end of each episode; first passage counts an "
+       "episode that met the task at any step.</p>\n<table><tr><th>method</th><th>success</th>"
+       "<th>first passage</th><th>mean final distance (cm)</th><th>mean steps to first passage</th>"
+       "<th>planning ms per step (median / p95)</th></tr>\n";
   for (const auto& m : results["methods"]) {
     h << "<tr><td>" << m["method"].get<std::string>() << "</td><td>"
       << Fixed(100 * m["success_rate"].get<double>(), 1) << "%</td><td>"
+      << Fixed(100 * m.value("first_passage_rate", 0.0), 1) << "%</td><td>"
       << Fixed(100 * m["mean_final_distance_m"].get<double>(), 2) << "</td><td>"
       << Fixed(m["mean_steps"].get<double>(), 1) << "</td><td>" << Fixed(m["plan_ms_median"].get<double>(), 1)
       << " / " << Fixed(m["plan_ms_p95"].get<double>(), 1) << "</td></tr>\n";
@@ -213,6 +218,14 @@ std::string WriteReport(const ReportInputs& in) {
   row("effective rank (D = " + std::to_string(static_cast<int>(D)) + ")", rank, "&ge; D/4", rank >= D / 4);
   row("linear probe R&sup2; to the end effector", probe, "&ge; 0.95", probe >= 0.95);
   row("Spearman(embedding distance, end-effector distance)", rho, "&ge; 0.9", rho >= 0.9);
+  if (quality.contains("probe_r2_object")) {
+    const double object = quality["probe_r2_object"];
+    row("linear probe R&sup2; to the block", object, "&ge; 0.95", object >= 0.95);
+  }
+  if (quality.contains("spearman_task")) {
+    const double task = quality["spearman_task"];
+    row("Spearman(goal energy, task distance) over the task's goal images", task, "&ge; 0.9", task >= 0.9);
+  }
   h << "</table>\n<p>Trained " << quality["steps"].get<int64_t>() << " steps in "
     << Fixed(quality["train_seconds"].get<double>(), 0) << " s (" << Fixed(quality["samples_per_second"].get<double>(), 0)
     << " samples/s).</p>\n";

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_run.h"
@@ -86,6 +87,43 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
     ++videos;
   }
   EXPECT_EQ(videos, 4);
+  // Success is judged at the end: every episode runs the task's full length (reach2d: 50 steps).
+  std::ifstream episodes(fs::path(out) / "episodes.csv");
+  std::string header, row;
+  std::getline(episodes, header);
+  EXPECT_EQ(header, "method,episode,seed,initial_distance_m,success,final_distance_m,first_success_step,steps");
+  while (std::getline(episodes, row)) EXPECT_EQ(row.substr(row.rfind(',') + 1), "50") << row;
+}
+
+TEST_F(EvaluateCliTest, ReplayGoalsComeFromExplorationEpisodes) {
+  // The Push-T protocol: start in a held-out exploration episode, the goal 5 steps later in it,
+  // the fingertip having moved at least 5 cm between them; a budget of 8 steps.
+  const std::string out = *dir_ / "replay";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
+                                             " --methods random --episodes 3 --replay-offset 5"
+                                             " --replay-min-move 0.05 --steps 8 --videos 0 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j;
+  std::ifstream(fs::path(out) / "results.json") >> j;
+  EXPECT_EQ(j["replay_offset"], 5);
+  EXPECT_EQ(j["steps"], 8);
+  std::ifstream episodes(fs::path(out) / "episodes.csv");
+  std::string row;
+  std::getline(episodes, row);
+  int rows = 0;
+  while (std::getline(episodes, row)) {
+    std::stringstream fields(row);
+    std::vector<std::string> f;
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 8u) << row;
+    EXPECT_GE(std::stod(f[3]), 0.05) << row;  // the start is at least 5 cm from the goal
+    EXPECT_EQ(f[7], "8") << row;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 3);
+  const CliRun bad = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() + " --replay-offset -1");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--replay-offset is -1"));
 }
 
 }  // namespace
