@@ -107,15 +107,21 @@ class BlockTask : public PandaTask {
 
  protected:
   static constexpr double kHalf = 0.025;  // block half size (m)
+  static inline const Eigen::Vector3d kReady{0.3, 0.0, 0.15};
   void DoReset(std::mt19937_64& rng) override {
     sim_->Reset();
+    // The arm starts (and the goal image shows it) in a ready pose: the hand 15 cm above the table
+    // at the near edge of the workspace, in the table camera's view and behind the block's
+    // region. At the home pose the hand is above the view's top edge, where the embedding has
+    // nothing to see it by, and a planner cannot tell where it is against the block.
+    if (!PlaceEndEffector(kReady)) throw std::runtime_error(info_.name + ": the ready pose is out of reach");
     const Eigen::Vector3d start(Uniform(rng, 0.4, 0.6), Uniform(rng, -0.15, 0.15), kHalf);
     Eigen::Vector3d goal;
     do {
       const double angle = Uniform(rng, -M_PI, M_PI), dist = Uniform(rng, 0.10, 0.20);
       goal = start + Eigen::Vector3d(dist * std::cos(angle), dist * std::sin(angle), 0);
     } while (goal.x() < 0.35 || goal.x() > 0.65 || std::abs(goal.y()) > 0.2);
-    // The goal image shows the block at the goal and the arm at home, away from it.
+    // The goal image shows the block at the goal and the arm in the ready pose, away from it.
     sim_->SetObjectPosition(0, goal);
     goal_state_ = sim_->GetState();
     goal_pos_ = goal;

@@ -1,8 +1,8 @@
 #pragma once
 
 // The goal energy for tasks with objects. An object task's goal image shows the object where it
-// must go and the arm at home; an energy over the whole embedding would also pay the arm to go
-// home, which fights the push, and says nothing while the arm is away from the object. From the
+// must go and the arm in its start pose; an energy over the whole embedding would also pay the arm
+// to go back there, which fights the push, and says nothing while the arm is away from the object. From the
 // data alone (images and the robot's own joint state, never the object's position) these
 // functions find which parts of the embedding the robot's state explains (the arm) and which it
 // does not (the object), weigh the goal energy toward the second, and add a reaching term: the
