@@ -85,10 +85,6 @@ int main(int argc, char** argv) {
   opt("--regularizer", "regularizer", "sigreg | vicreg");
   opt("--idm-weight", "inverse_dynamics_weight", "inverse-dynamics loss weight");
   opt("--smoothness", "smoothness_weight", "temporal smoothness loss weight");
-  opt("--separation", "separation_weight", "keypoint separation loss weight");
-  opt("--slow", "slow_weight", "slow-feature loss weight (needs --slow-features)");
-  opt("--slow-features", "slow_features", "outputs of the slow-feature head", true);
-  opt("--separation-sigma", "separation_sigma", "keypoint separation length (image coordinates, [-1, 1])");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");

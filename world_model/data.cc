@@ -67,12 +67,11 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
   return images.to(torch::kFloat32).div_(255.0);
 }
 
-Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  bool far_frames) {
+Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng) {
   const int64_t E = data.episodes(), T = data.length();
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
-  std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length), any(0, T - 1);
-  std::vector<torch::Tensor> images, actions, qpos, far;
+  std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
+  std::vector<torch::Tensor> images, actions, qpos;
   images.reserve(batch);
   actions.reserve(batch);
   qpos.reserve(batch);
@@ -81,11 +80,8 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
     images.push_back(data.images[e].narrow(0, s, length));
     actions.push_back(data.actions[e].narrow(0, s, length));
     qpos.push_back(data.qpos[e].narrow(0, s, length));
-    if (far_frames) far.push_back(data.images[e][any(rng)]);
   }
-  Batch out{ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos), {}};
-  if (far_frames) out.far_images = ToFloatImages(torch::stack(far));
-  return out;
+  return {ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos)};
 }
 
 }  // namespace jepa_mpc::world_model

@@ -38,15 +38,12 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
 torch::Tensor ToFloatImages(const torch::Tensor& images);
 
 // Random sub-trajectories of `length` frames: images [B, L, 3, H, W] float, actions [B, L, A],
-// joint states [B, L, Q]; with far_frames, also one more frame of each sub-trajectory's episode
-// drawn anywhere in it, far_images [B, 3, H, W] (for the slow-feature term).
+// joint states [B, L, Q].
 struct Batch {
   torch::Tensor images;
   torch::Tensor actions;
   torch::Tensor qpos;
-  torch::Tensor far_images;  // undefined without far_frames
 };
-Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  bool far_frames = false);
+Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng);
 
 }  // namespace jepa_mpc::world_model

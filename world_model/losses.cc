@@ -39,16 +39,4 @@ double EffectiveRank(const torch::Tensor& z) {
   return std::exp(entropy.item<double>());
 }
 
-torch::Tensor KeypointSeparation(const torch::Tensor& keypoints, double sigma) {
-  TORCH_CHECK(keypoints.dim() == 4 && keypoints.size(3) == 2, "keypoints must be [N, V, K, 2], got ",
-              keypoints.sizes());
-  TORCH_CHECK(sigma > 0, "keypoint separation sigma must be positive");
-  const int64_t K = keypoints.size(2);
-  if (K < 2) return torch::zeros({}, keypoints.options());
-  auto d2 = (keypoints.unsqueeze(3) - keypoints.unsqueeze(2)).pow(2).sum(-1);  // [N, V, K, K]
-  auto near = torch::exp(-d2 / (2 * sigma * sigma));
-  // The diagonal (each keypoint with itself) is exactly 1.
-  return (near.sum({2, 3}) - K).mean() / static_cast<double>(K * (K - 1));
-}
-
 }  // namespace jepa_mpc::world_model

@@ -15,12 +15,6 @@ torch::Tensor SIGReg(const torch::Tensor& z, int64_t slices, uint64_t seed);
 // terms for z [N, D].
 torch::Tensor VICReg(const torch::Tensor& z);
 
-// Keeps keypoints apart (the separation prior of unsupervised keypoint learning): for keypoints
-// [N, V, K, 2] (image coordinates of K keypoints in each of V views), the mean over frames and
-// views of exp(-|p_i - p_j|^2 / (2 sigma^2)) over the pairs i != j. 1 when every keypoint of a
-// view sits on one point, about 0 when they are several sigma apart.
-torch::Tensor KeypointSeparation(const torch::Tensor& keypoints, double sigma);
-
 // exp(entropy of the normalised singular values) of the centred z [N, D]: 1 for a collapsed
 // embedding, D for an isotropic one (Roy and Vetterli's effective rank).
 double EffectiveRank(const torch::Tensor& z);

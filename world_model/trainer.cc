@@ -40,16 +40,6 @@ void TrainConfig::Validate() const {
                                 "smoothness_weight and grad_clip must be non-negative numbers and "
                                 "proprio_dropout in [0, 1)");
   }
-  if (!(separation_weight >= 0) || !(separation_sigma > 0)) {
-    throw std::invalid_argument("training options separation_weight must be >= 0 and separation_sigma > 0");
-  }
-  if (separation_weight > 0 && model.projector) {
-    throw std::invalid_argument("training option separation_weight needs a keypoint embedding (projector off)");
-  }
-  if (!(slow_weight >= 0)) throw std::invalid_argument("training option slow_weight must be >= 0");
-  if (slow_weight > 0 && model.slow_features == 0) {
-    throw std::invalid_argument("training option slow_weight needs model option slow_features > 0");
-  }
   if (energy != "all" && energy != "object") {
     throw std::invalid_argument("training option energy is '" + energy + "', expected all or object");
   }
@@ -76,9 +66,6 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
        {"sigreg_slices", c.sigreg_slices},
        {"inverse_dynamics_weight", c.inverse_dynamics_weight},
        {"smoothness_weight", c.smoothness_weight},
-       {"separation_weight", c.separation_weight},
-       {"separation_sigma", c.separation_sigma},
-       {"slow_weight", c.slow_weight},
        {"proprio_dropout", c.proprio_dropout},
        {"energy", c.energy},
        {"reach_weight", c.reach_weight},
@@ -108,9 +95,6 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
     else if (key == "grad_clip") c.grad_clip = v.get<double>();
     else if (key == "smoothness_weight") c.smoothness_weight = v.get<double>();
-    else if (key == "separation_weight") c.separation_weight = v.get<double>();
-    else if (key == "separation_sigma") c.separation_sigma = v.get<double>();
-    else if (key == "slow_weight") c.slow_weight = v.get<double>();
     else if (key == "proprio_dropout") c.proprio_dropout = v.get<double>();
     else if (key == "energy") c.energy = v.get<std::string>();
     else if (key == "reach_weight") c.reach_weight = v.get<double>();
@@ -266,29 +250,6 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   l.smoothness = torch::mse_loss(z.narrow(1, 1, L - 1), z.narrow(1, 0, L - 1));
   l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer +
             c.smoothness_weight * l.smoothness + l.proprio;
-  if (c.separation_weight > 0) {
-    // The embedding is 3 x the keypoint coordinates: the xs of every view, then the ys.
-    const int64_t V = c.model.views, K = c.model.keypoints;
-    auto xy = torch::stack({flat.narrow(1, 0, V * K), flat.narrow(1, V * K, V * K)}, -1) / 3.0;
-    l.separation = KeypointSeparation(xy.reshape({B * L, V, K, 2}), c.separation_sigma);
-    l.total = l.total + c.separation_weight * l.separation;
-  } else {
-    l.separation = torch::zeros({});
-  }
-  if (c.slow_weight > 0 && batch.far_images.defined()) {
-    auto far = model->encoder->forward(batch.far_images);                                // [B, D]
-    auto y = model->slow_head(torch::cat({z.select(1, 0), far}));                       // [2B, k]
-    y = (y - y.mean(0, true)) / (y.std(0, true, true) + 1e-4);
-    const int64_t k = y.size(1);
-    l.slow = 0.5 * (y.narrow(0, 0, B) - y.narrow(0, B, B)).pow(2).mean();
-    if (k > 1) {
-      auto corr = torch::matmul(y.t(), y) / (2 * B - 1);
-      l.slow = l.slow + (corr - torch::eye(k)).pow(2).sum() / static_cast<double>(k * (k - 1));
-    }
-    l.total = l.total + c.slow_weight * l.slow;
-  } else {
-    l.slow = torch::zeros({});
-  }
   if (model->inverse_dynamics) {
     auto pairs = torch::cat({z.narrow(1, 0, L - 1), z.narrow(1, 1, L - 1)}, 2).reshape({-1, 2 * D});
     l.inverse_dynamics = torch::mse_loss(model->inverse_dynamics->forward(pairs),
@@ -356,8 +317,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
   if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,separation,"
-           "slow,samples_per_s,elapsed_s\n";
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,samples_per_s,"
+           "elapsed_s\n";
 
   auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
   const auto t0 = std::chrono::steady_clock::now();
@@ -369,7 +330,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       result.interrupted = true;
       break;
     }
-    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng, c.slow_weight > 0);
+    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng);
     TrainingLosses l = ComputeLosses(model, c, batch, step);
     if (!std::isfinite(l.total.item<double>())) {
       throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
@@ -395,14 +356,12 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.inverse_dynamics.item<double>(),
                   l.smoothness.item<double>(),
                   l.proprio.item<double>(),
-                  l.separation.item<double>(),
-                  l.slow.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
           << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
-          << m.separation << ',' << m.slow << ',' << m.samples_per_second << ','
+          << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();
     }

@@ -31,17 +31,6 @@ struct TrainConfig {
   // Temporal smoothness: weight of mean ||z_t+1 - z_t||^2 / D, which keeps consecutive frames
   // close in embedding space so that distances follow motion.
   double smoothness_weight = 0.0;
-  // Keypoint separation (keypoint embeddings only): weight of KeypointSeparation, whose sigma is
-  // in image coordinates ([-1, 1] across a view). Keypoints that must keep apart cannot all sit
-  // on the arm's hand, so some find the other things in the scene.
-  double separation_weight = 0.0;
-  double separation_sigma = 0.1;
-  // Slow features (needs model.slow_features): weight of a slowness term on a learned linear
-  // head of the embedding, between a sub-trajectory's first frame and a frame drawn anywhere in
-  // its episode, each head output standardised over the batch and the outputs decorrelated. The
-  // head finds what stays put while the arm moves and differs between episodes (objects), and
-  // asks the embedding to carry it.
-  double slow_weight = 0.0;
   // With model.proprio: the fraction of sub-trajectories whose joint state is hidden from the
   // predictor (its features set to zero throughout), so that the embedding alone must still
   // carry the arm's state and the encoder keeps learning it.
@@ -74,8 +63,6 @@ struct StepMetrics {
   double loss = 0, teacher_forcing = 0, rollout = 0, regularizer = 0, inverse_dynamics = 0;
   double smoothness = 0;
   double proprio = 0;              // joint-state prediction loss (models with proprio)
-  double separation = 0;           // keypoint separation term (before its weight)
-  double slow = 0;                 // slow-feature term (before its weight)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
 };
@@ -106,8 +93,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
 
 // The training objective on one batch (training mode, with gradient): what Train minimises.
 struct TrainingLosses {
-  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio, separation,
-      slow;
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio;
 };
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& config, const Batch& batch,
                              int64_t step);

@@ -17,7 +17,7 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
        {"history", c.history},         {"hidden", c.hidden},
        {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
        {"proprio", c.proprio},         {"views", c.views},
-       {"inverse_dynamics_head", c.inverse_dynamics_head}, {"slow_features", c.slow_features}};
+       {"inverse_dynamics_head", c.inverse_dynamics_head}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -35,7 +35,6 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     else if (key == "proprio") c.proprio = value.get<bool>();
     else if (key == "views") c.views = value.get<int64_t>();
     else if (key == "inverse_dynamics_head") c.inverse_dynamics_head = value.get<std::string>();
-    else if (key == "slow_features") c.slow_features = value.get<int64_t>();
     else throw std::invalid_argument("unknown model option '" + key + "'");
   }
   auto positive = [](int64_t v, const char* name) {
@@ -49,7 +48,6 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   positive(c.hidden, "hidden");
   positive(c.layers, "layers");
   positive(c.views, "views");
-  if (c.slow_features < 0) throw std::invalid_argument("model option slow_features must be >= 0");
   if (c.inverse_dynamics_head != "mlp" && c.inverse_dynamics_head != "linear") {
     throw std::invalid_argument("model option inverse_dynamics_head is '" + c.inverse_dynamics_head +
                                 "', expected mlp or linear");
@@ -157,10 +155,6 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                                  .history(c.history)
                                  .hidden(c.hidden)
                                  .layers(c.layers)));
-  if (c.slow_features > 0) {
-    slow_head = register_module(
-        "slow_head", torch::nn::Linear(torch::nn::LinearOptions(c.latent_dim, c.slow_features).bias(false)));
-  }
   if (c.inverse_dynamics) {
     inverse_dynamics = register_module(
         "inverse_dynamics",

@@ -38,8 +38,6 @@ struct ModelConfig {
   // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
   // arm's two elbow solutions for one fingertip position) roll out apart.
   bool proprio = false;
-  // Training only: a linear head of this many outputs that the slow-feature term reads (0: none).
-  int64_t slow_features = 0;
 };
 
 // The energy the planner lowers, beyond the plain distance to the goal embedding:
@@ -116,7 +114,6 @@ class WorldModelImpl : public torch::nn::Module {
   Encoder encoder{nullptr};
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
-  torch::nn::Linear slow_head{nullptr};             // null unless config.slow_features
 
  private:
   torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,
