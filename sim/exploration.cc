@@ -17,13 +17,25 @@ Eigen::VectorXd ExplorationPolicy::Noise(double sigma) {
   return ou_;
 }
 
+namespace {
+// Where scripted pushes keep the block (m): inside the push task's goal region and a margin.
+constexpr double kBlockXMin = 0.33, kBlockXMax = 0.67, kBlockYMax = 0.23;
+constexpr double kAbove = 0.075;  // end-effector height that clears the block when moving over it
+bool BlockInRegion(const Eigen::Vector3d& p) {
+  return p.x() > kBlockXMin && p.x() < kBlockXMax && std::abs(p.y()) < kBlockYMax;
+}
+// Scenes with a block and an end-effector action space get the scripted pushes.
+bool PushesBlock(const Task& task) {
+  return task.sim().num_objects() > 0 && task.sim().spec().action_mode == ActionMode::kEndEffectorDelta;
+}
+}  // namespace
+
 void ExplorationPolicy::Reset(const Task& task) {
   ou_.setZero();
   grip_ = -1;
   phase_ = 0;
   steps_left_ = 0;
-  const bool block = task.sim().num_objects() > 0 &&
-                     task.sim().spec().action_mode == ActionMode::kEndEffectorDelta;
+  const bool block = PushesBlock(task);
   const double r = block ? U(0, 1) : 1.0;  // scenes without a block draw as they always did
   if (block && r < options_.push_fraction) {
     mode_ = Mode::kPushes;
@@ -38,14 +50,6 @@ void ExplorationPolicy::Reset(const Task& task) {
   if (mode_ == Mode::kTargets) NewTarget(task);
 }
 
-namespace {
-// Where scripted pushes keep the block (m): inside the push task's goal region and a margin.
-constexpr double kBlockXMin = 0.33, kBlockXMax = 0.67, kBlockYMax = 0.23;
-constexpr double kAbove = 0.075;  // end-effector height that clears the block when moving over it
-bool BlockInRegion(const Eigen::Vector3d& p) {
-  return p.x() > kBlockXMin && p.x() < kBlockXMax && std::abs(p.y()) < kBlockYMax;
-}
-}  // namespace
 
 void ExplorationPolicy::NewPush(const Task& task) {
   const Eigen::Vector3d block = task.sim().object_pos(0);
@@ -250,9 +254,7 @@ Eigen::VectorXd ExplorationPolicy::SeekEndEffector(const Task& task) {
 
 Eigen::VectorXd ExplorationPolicy::Act(const Task& task) {
   // A block knocked out of the region is pushed back, so that the data keep showing it.
-  if (mode_ != Mode::kPushes && task.sim().num_objects() > 0 &&
-      task.sim().spec().action_mode == ActionMode::kEndEffectorDelta &&
-      !BlockInRegion(task.sim().object_pos(0))) {
+  if (mode_ != Mode::kPushes && PushesBlock(task) && !BlockInRegion(task.sim().object_pos(0))) {
     mode_ = Mode::kPushes;
     NewPush(task);
   }
