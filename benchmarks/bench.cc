@@ -98,7 +98,7 @@ BENCHMARK(Rollout)->Args({256, 8})->Args({512, 8})->Unit(benchmark::kMillisecond
 void ControlStep(benchmark::State& state, const std::string& planner) {
   ControllerOptions o;
   o.planner = planner;
-  o.threads = kThreads;
+  at::set_num_threads(kThreads);
   Controller controller(CheckpointPath(), o);
   std::vector<uint8_t> goal(64 * 64 * 3), obs(64 * 64 * 3);
   std::mt19937 rng(1);

@@ -28,16 +28,17 @@ void CheckOptions(const ControllerOptions& o) {
   positive(o.action_repeat, "action_repeat");
   if (o.samples < 0) throw std::invalid_argument("controller option samples must be >= 0");
   if (o.elites < 0) throw std::invalid_argument("controller option elites must be >= 0");
-  if (o.threads < 0) throw std::invalid_argument("controller option threads must be >= 0");
   if (!(o.time_budget >= 0) || !std::isfinite(o.time_budget)) {
     throw std::invalid_argument("controller option time_budget must be a non-negative number of seconds");
   }
 }
 
-// The tensors of a history, oldest first, stacked along a new first dimension.
-torch::Tensor Stack(const std::deque<torch::Tensor>& history) {
-  return torch::stack(std::vector<torch::Tensor>(history.begin(), history.end()));
-}
+// One step of the controller's history: what was seen, and the action applied after it.
+struct Frame {
+  torch::Tensor z;       // [D] embedding
+  torch::Tensor joints;  // [Q] joint state (models with proprioception), else undefined
+  torch::Tensor action;  // [A] applied after this frame; undefined until Act returns
+};
 
 }  // namespace
 
@@ -46,10 +47,22 @@ struct Controller::Impl {
   world_model::WorldModel model{nullptr};
   std::unique_ptr<world_model::LatentGoalCost> cost;
   std::unique_ptr<planner::RecedingHorizon> mpc;
-  std::deque<torch::Tensor> embeddings;  // the last W, oldest first
-  std::deque<torch::Tensor> actions;     // the actions applied between them
-  std::deque<torch::Tensor> joints;      // the joint states seen with the embeddings (proprio)
+  std::deque<Frame> history;  // the last W frames, oldest first (LatentGoalCost pads fewer)
   ActInfo last;
+
+  // The context the model predicts from: embeddings [K, D], the K-1 actions between them and
+  // the joint states [K, Q] (undefined without proprioception).
+  void SetContext() {
+    std::vector<torch::Tensor> z, a, q;
+    for (const Frame& f : history) {
+      z.push_back(f.z);
+      if (f.joints.defined()) q.push_back(f.joints);
+      if (&f != &history.back()) a.push_back(f.action);
+    }
+    const int64_t A = model->meta().action_dim;
+    cost->SetContext(torch::stack(z), a.empty() ? torch::zeros({0, A}) : torch::stack(a),
+                     q.empty() ? torch::Tensor() : torch::stack(q));
+  }
 
   torch::Tensor ToTensor(const ImageView& image, const char* what) const {
     const int S = static_cast<int>(model->meta().image_size);
@@ -66,7 +79,6 @@ struct Controller::Impl {
 Controller::Controller(const std::string& checkpoint, ControllerOptions options)
     : impl_(std::make_unique<Impl>()) {
   CheckOptions(options);
-  if (options.threads > 0) at::set_num_threads(options.threads);
   impl_->options = options;
   impl_->model = world_model::LoadCheckpoint(checkpoint).model;
   impl_->model->eval();
@@ -80,16 +92,9 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   po.iterations = options.iterations;
   po.seed = options.seed;
   po.time_budget = options.time_budget;
-  if (options.planner == "cem-gd") {
-    // CEM finds the basin, then Adam through the differentiable rollout refines its plan.
-    impl_->mpc = std::make_unique<planner::RecedingHorizon>(
-        planner::MakePlanner({"cem", options.samples, options.elites}, po), options.action_repeat);
-    impl_->mpc->SetRefiner(planner::MakePlanner({"gd", 0, 0}, po));
-  } else {
-    impl_->mpc = std::make_unique<planner::RecedingHorizon>(
-        planner::MakePlanner({options.planner, options.samples, options.elites}, po),
-        options.action_repeat);
-  }
+  impl_->mpc = std::make_unique<planner::RecedingHorizon>(
+      planner::MakePlanner({options.planner, options.samples, options.elites}, po),
+      options.action_repeat);
 }
 
 Controller::~Controller() = default;
@@ -111,9 +116,7 @@ void Controller::SetGoal(const ImageView& goal) {
 }
 
 void Controller::Reset() {
-  impl_->embeddings.clear();
-  impl_->actions.clear();
-  impl_->joints.clear();
+  impl_->history.clear();
   impl_->mpc->Reset();
   impl_->last = ActInfo{};
 }
@@ -139,22 +142,22 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   }
   torch::Tensor image = m.ToTensor(observation, "observation");
   torch::Tensor z = m.model->Encode(image)[0];
-  const size_t W = static_cast<size_t>(m.model->history());
-  m.embeddings.push_back(z);
-  while (m.embeddings.size() > W) m.embeddings.pop_front();
-  if (Q > 0) {
-    m.joints.push_back(torch::tensor(joint_state, torch::kFloat64).to(torch::kFloat32));
-    while (m.joints.size() > W) m.joints.pop_front();
+  Frame frame;
+  frame.z = z;
+  if (Q > 0) frame.joints = torch::tensor(joint_state, torch::kFloat64).to(torch::kFloat32);
+  if (!m.history.empty() && !m.history.back().action.defined()) {
+    // Act threw after encoding last time: nothing was applied, that frame is not history.
+    m.history.pop_back();
   }
-  while (m.actions.size() + 1 > m.embeddings.size()) m.actions.pop_front();
+  m.history.push_back(std::move(frame));
+  while (m.history.size() > static_cast<size_t>(m.model->history())) m.history.pop_front();
+  m.SetContext();
   const int64_t A = m.model->meta().action_dim;
-  m.cost->SetContext(Stack(m.embeddings), m.actions.empty() ? torch::zeros({0, A}) : Stack(m.actions),
-                     Q > 0 ? Stack(m.joints) : torch::Tensor());
 
   auto& cost = *m.cost;
   torch::Tensor action = m.mpc->Step([&cost](const torch::Tensor& a) { return cost(a); });
   const planner::PlanResult& r = m.mpc->last();
-  m.actions.push_back(action.clone());
+  m.history.back().action = action.clone();
 
   m.last = ActInfo{};
   m.last.energy = cost.Distance(z).item<double>();
@@ -163,6 +166,22 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   m.last.fallback = r.all_nonfinite;
   m.last.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return std::vector<float>(action.data_ptr<float>(), action.data_ptr<float>() + A);
+}
+
+void Controller::SetAppliedAction(const std::vector<float>& action) {
+  Impl& m = *impl_;
+  if (m.history.empty() || !m.history.back().action.defined()) {
+    throw std::logic_error("Controller: SetAppliedAction before Act");
+  }
+  const size_t A = static_cast<size_t>(m.model->meta().action_dim);
+  if (action.size() != A) {
+    throw std::invalid_argument("applied action has " + std::to_string(action.size()) +
+                                " values, the model's actions have " + std::to_string(A));
+  }
+  for (float v : action) {
+    if (!std::isfinite(v)) throw std::invalid_argument("applied action contains NaN or infinity");
+  }
+  m.history.back().action = torch::tensor(action).clamp(-1, 1);
 }
 
 }  // namespace jepa_mpc

@@ -27,8 +27,9 @@
 namespace jepa_mpc {
 
 struct ControllerOptions {
-  std::string planner = "cem";    // cem | mppi | gd (Adam through the differentiable model) |
-                                  // cem-gd (CEM, then Adam from its plan; each stage gets the budget)
+  std::string planner = "cem";    // a registered planner: cem | mppi | gd (Adam through the
+                                  // differentiable model) | cem-gd (CEM, then Adam from its plan;
+                                  // each stage gets the budget) | your own (planner/factory.h)
   int horizon = 8;                // planned steps
   int samples = 0;                // candidates per iteration (0: cem 256, mppi 512, gd 8)
   int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
@@ -39,8 +40,10 @@ struct ControllerOptions {
   uint64_t seed = 0;              // planner randomness; the same seed gives the same actions
   bool sum_over_horizon = true;   // cost summed over the horizon (false: last step only)
   bool l1 = false;                // L1 distance instead of L2
-  int threads = 0;                // torch threads to use (0: leave torch's setting)
 };
+// The controller sets no process-wide state. Torch's thread pool belongs to the application:
+// call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many
+// threads as physical cores; with several controllers in threads, 1 each.
 
 // An RGB image: height x width x 3 bytes, rows top to bottom. Not owned.
 struct ImageView {
@@ -88,6 +91,12 @@ class Controller {
   // std::invalid_argument for a joint state that is not proprio_dim() finite values.
   std::vector<float> Act(const ImageView& observation, const std::vector<double>& joint_state = {});
   const ActInfo& last() const;
+  // Records the action the robot actually applied after the last Act(), when it differs from
+  // the returned one (clipped by a safety layer, overridden by a person): the next plan's context
+  // then holds what happened, not what was planned. Throws std::logic_error before any Act() and
+  // std::invalid_argument for a size other than action_dim() or non-finite values (the values
+  // are clipped to [-1, 1], as the model was trained).
+  void SetAppliedAction(const std::vector<float>& action);
   // Distance of an image's embedding to the goal's (the energy the planner lowers).
   double Energy(const ImageView& observation);
   // Forgets the frame history and the warm start (call between episodes).

@@ -14,11 +14,10 @@ using namespace jepa_mpc;
 int main(int argc, char** argv) {
   CLI::App app{"Collect exploration episodes (images, proprioception, actions) to HDF5."};
   sim::CollectOptions o;
-  std::string robot;
   o.task = "";
   o.threads = 2;
-  app.add_option("--robot", robot, "reacher2d | panda7 (default: the task's robot)");
-  app.add_option("--task", o.task, "reach2d | reach3d | push | pick_place (default: the robot's)");
+  app.add_option("--robot", o.robot, "robot: " + robots::RobotRegistry().Known() + " (default: the task's)");
+  app.add_option("--task", o.task, "task: " + sim::TaskRegistry().Known() + " (default: the robot's)");
   app.add_option("--episodes", o.episodes, "number of episodes")->capture_default_str();
   app.add_option("--steps", o.steps, "control steps per episode (0: the task's length)")
       ->capture_default_str();
@@ -32,11 +31,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("collect", [&] {
-    if (o.task.empty()) o.task = robot.empty() ? "reach2d" : sim::DefaultTaskForRobot(robot);
-    if (!robot.empty() && sim::RobotForTask(o.task) != robot) {
-      throw std::invalid_argument("task '" + o.task + "' runs on robot '" +
-                                  sim::RobotForTask(o.task) + "', not '" + robot + "'");
-    }
+    if (o.task.empty()) o.task = o.robot.empty() ? "reach2d" : sim::DefaultTaskForRobot(o.robot);
     sim::ValidateCollectOptions(o);
     const auto* stop = tools::InstallStopFlag();
     auto result = tools::CollectWithProgress(o, stop);

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 4, threads = 2;
   uint64_t seed = 0;
   bool fresh_eval = false;
-  app.add_option("--task", task_name, "reach2d | reach3d | push | pick_place")->capture_default_str();
+  app.add_option("--task", task_name, "task: " + sim::TaskRegistry().Known())->capture_default_str();
   app.add_option("--out", out, "output folder (a subfolder per task)")->capture_default_str();
   app.add_option("--episodes", episodes, "episodes to collect (0: 400 for reach2d, 600 for push, 300 otherwise)")
       ->capture_default_str();

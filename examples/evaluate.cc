@@ -11,6 +11,7 @@
 
 #include "examples/common/cli.h"
 #include "examples/common/evaluation.h"
+#include "planner/factory.h"
 
 using namespace jepa_mpc;
 
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint, "trained model (checkpoint.pt)")->required();
   app.add_option("--task", o.task, "task (default: the checkpoint's)");
   app.add_option("--mjcf", o.mjcf_file, "MJCF file replacing the robot's built-in model (as given to collect)");
-  app.add_option("--planner", planners, "learned-model planner(s), comma separated: cem, mppi, gd, cem-gd")
+  app.add_option("--planner", planners, "learned-model planner(s), comma separated:\n" + planner::PlannerHelp())
       ->capture_default_str();
   app.add_option("--methods", methods, "which of learned, oracle, random to run")->capture_default_str();
   app.add_option("--episodes", o.episodes, "goals per method")->capture_default_str();
@@ -49,8 +50,14 @@ int main(int argc, char** argv) {
   app.add_flag("--last-step", last_step, "cost at the last predicted step only (default: summed)");
   app.add_flag("--l1", o.controller.l1, "L1 latent distance instead of L2");
   app.add_option("--oracle-planner", o.oracle_planner, "oracle planner")->capture_default_str();
-  app.add_option("--oracle-samples", o.oracle_samples, "oracle candidates per iteration")->capture_default_str();
-  app.add_option("--oracle-iterations", o.oracle_iterations, "oracle iterations per step")->capture_default_str();
+  app.add_option("--oracle-samples", o.oracle_samples,
+                 "oracle candidates per iteration (0: the learned planner's; never a smaller budget)")
+      ->capture_default_str();
+  app.add_option("--oracle-iterations", o.oracle_iterations, "oracle iterations per step (0: the learned planner's)")
+      ->capture_default_str();
+  app.add_option("--oracle-episodes", o.oracle_episodes,
+                 "the oracle runs on the first N goals (0: all; on the true simulator it is slow)")
+      ->capture_default_str();
   app.add_option("--oracle-reach-weight", o.oracle_reach_weight,
                  "object tasks: oracle cost adds this x end effector to object distance")->capture_default_str();
   app.add_option("--action-repeat", o.controller.action_repeat,
@@ -88,8 +95,9 @@ int main(int argc, char** argv) {
     at_least("--elites", o.controller.elites, 0);
     at_least("--threads", o.threads, 1);
     at_least("--videos", o.videos, 0);
-    at_least("--oracle-samples", o.oracle_samples, 2);
-    at_least("--oracle-iterations", o.oracle_iterations, 1);
+    at_least("--oracle-samples", o.oracle_samples, 0);
+    at_least("--oracle-iterations", o.oracle_iterations, 0);
+    at_least("--oracle-episodes", o.oracle_episodes, 0);
     if (!std::isfinite(o.controller.time_budget) || o.controller.time_budget < 0) {
       throw std::invalid_argument("--time-budget must be a non-negative number of seconds");
     }

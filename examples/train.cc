@@ -25,7 +25,7 @@ namespace {
 // empty set (and says why) when the scene cannot render what the dataset holds.
 wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, int count) {
   wm::GoalSet goals;
-  auto task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf});
+  auto task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot});
   if (task->sim().camera_label() != info.camera) {
     std::fprintf(stderr, "           task plannability skipped: the scene renders camera '%s', the data '%s'"
                  " (give --mjcf the file the data was collected with)\n",

@@ -13,14 +13,6 @@ RecedingHorizon::RecedingHorizon(std::unique_ptr<Planner> planner, int action_re
   }
 }
 
-void RecedingHorizon::SetRefiner(std::unique_ptr<Planner> refiner) {
-  if (refiner && (refiner->options().horizon != planner_->options().horizon ||
-                  refiner->options().action_dim != planner_->options().action_dim)) {
-    throw std::invalid_argument("the refiner's horizon and action size must match the planner's");
-  }
-  refiner_ = std::move(refiner);
-}
-
 void RecedingHorizon::Reset() {
   plan_ = torch::Tensor();
   spent_ = 0;
@@ -48,13 +40,6 @@ torch::Tensor RecedingHorizon::Step(const BatchCost& cost) {
     return cost(Expand(a, repeat, spent));
   };
   PlanResult r = planner_->Plan(planned, warm);
-  if (refiner_ && !r.all_nonfinite) {
-    PlanResult refined = refiner_->Plan(planned, r.actions);
-    refined.iterations += r.iterations;
-    refined.evaluations += r.evaluations;
-    refined.seconds += r.seconds;
-    if (refined.cost <= r.cost) r = refined;
-  }
   plan_ = r.actions;
   last_ = r;
   ++spent_;

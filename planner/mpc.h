@@ -15,9 +15,6 @@ class RecedingHorizon {
  public:
   // Throws std::invalid_argument for a null planner or action_repeat < 1.
   explicit RecedingHorizon(std::unique_ptr<Planner> planner, int action_repeat = 1);
-  // A second planner started from the first one's plan each step (e.g. gradient steps after CEM);
-  // its plan is taken when it costs no more. Its horizon and action size must match.
-  void SetRefiner(std::unique_ptr<Planner> refiner);
 
   // cost scores control-step sequences: [N, L, A] -> [N], where L = H * r - k and k is how many
   // steps of the first planned action have already been applied. Returns the action to apply now
@@ -36,7 +33,7 @@ class RecedingHorizon {
   static torch::Tensor Expand(const torch::Tensor& actions, int repeat, int spent);
 
  private:
-  std::unique_ptr<Planner> planner_, refiner_;
+  std::unique_ptr<Planner> planner_;
   int repeat_;
   int spent_ = 0;  // steps of plan_[0] already applied
   torch::Tensor plan_;

@@ -55,7 +55,7 @@ const char* kReacher2dMjcf = R"(
 RobotSpec MakeReacher2d(const SceneOptions& options) {
   RobotSpec spec;
   spec.name = "reacher2d";
-  if (options.block) throw std::invalid_argument("reacher2d has no block scene");
+  if (options.block) throw std::invalid_argument("reacher2d has no block scene (no table to put one on)");
   spec.mjcf = ReplaceAll(kReacher2dMjcf, "@OFFSCREEN@", std::to_string(options.offscreen_size));
   spec.arm_joints = {"shoulder", "elbow"};
   spec.arm_actuators = {"shoulder", "elbow"};

@@ -16,18 +16,25 @@ const char* ActionModeName(ActionMode mode) {
   return "unknown";
 }
 
-std::vector<std::string> RobotNames() { return {"reacher2d", "panda7"}; }
+Registry<RobotEntry>& RobotRegistry() {
+  static Registry<RobotEntry> registry = [] {
+    Registry<RobotEntry> r("robot");
+    r.Add("reacher2d", {MakeReacher2d, "reach2d", "planar 2-link arm seen from above, joint-delta actions"});
+    r.Add("panda7", {MakePanda7, "reach3d",
+                     "7-DoF Panda-like arm with a gripper, end-effector-delta actions through IK"});
+    return r;
+  }();
+  return registry;
+}
+
+std::vector<std::string> RobotNames() { return RobotRegistry().Names(); }
 
 RobotSpec MakeRobot(const std::string& name, const SceneOptions& options) {
   if (options.offscreen_size < 16 || options.offscreen_size > 4096) {
     throw std::invalid_argument("offscreen size " + std::to_string(options.offscreen_size) +
                                 " is out of range, expected 16..4096");
   }
-  if (name == "reacher2d") return MakeReacher2d(options);
-  if (name == "panda7") return MakePanda7(options);
-  std::string known;
-  for (const auto& n : RobotNames()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown robot '" + name + "', expected one of: " + known);
+  return RobotRegistry().Get(name).make(options);
 }
 
 }  // namespace jepa_mpc::robots

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "util/registry.h"
 
 namespace jepa_mpc::robots {
 
@@ -55,7 +58,19 @@ struct RobotSpec {
   int action_dim() const { return static_cast<int>(action_scale.size()); }
 };
 
-// The robots this library ships. Throws std::invalid_argument naming the known robots.
+// The robot registry. A builder gets the scene a task asks for and throws std::invalid_argument
+// when the robot cannot provide it (e.g. a block on an arm without a table).
+struct RobotEntry {
+  std::function<RobotSpec(const SceneOptions&)> make;
+  std::string default_task;  // what collect runs on this robot when no task is named
+  std::string summary;       // one line for --help and the docs
+};
+// Holds reacher2d and panda7 on first use; add your own arm with
+// RobotRegistry().Add("my_arm", {MakeMyArm, "reach3d", "my 6-DoF arm"}).
+Registry<RobotEntry>& RobotRegistry();
+
+// Builds a registered robot. Throws std::invalid_argument naming the known robots, or for an
+// offscreen size out of range.
 RobotSpec MakeRobot(const std::string& name, const SceneOptions& options = {});
 std::vector<std::string> RobotNames();
 

@@ -27,6 +27,7 @@ uint64_t SplitMix64(uint64_t x) {
 TaskOptions MakeTaskOptions(const CollectOptions& o) {
   TaskOptions t;
   t.mjcf_file = o.mjcf_file;
+  t.robot = o.robot;
   return t;
 }
 
@@ -54,7 +55,8 @@ uint64_t EpisodeSeed(uint64_t seed, int k) {
 }
 
 void ValidateCollectOptions(const CollectOptions& o) {
-  RobotForTask(o.task);
+  RobotForTask(o.task);  // a registered task
+  if (!o.robot.empty()) robots::RobotRegistry().Get(o.robot);
   if (o.episodes <= 0) {
     throw std::invalid_argument("--episodes is " + std::to_string(o.episodes) +
                                 ", expected a positive count");

@@ -16,6 +16,7 @@ namespace jepa_mpc::sim {
 
 struct CollectOptions {
   std::string task = "reach2d";
+  std::string robot;         // a registered robot; "": the task's default robot
   int episodes = 100;
   int steps = 0;             // control steps per episode; 0: the task's episode length
   int image_size = 64;       // square images (pixels)

@@ -1,5 +1,6 @@
 #include "sim/oracle.h"
 
+#include <exception>
 #include <stdexcept>
 #include <thread>
 
@@ -18,7 +19,9 @@ std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions,
   }
   std::vector<double> costs(n, 0.0);
   const int workers = std::min<int>(static_cast<int>(copies_.size()), n);
-  auto work = [&](int w) {
+  std::vector<std::exception_ptr> errors(workers);
+  // Worker w rolls out candidates w, w + workers, ... in its own task copy.
+  auto rollouts = [&](int w) {
     Task& task = *copies_[w];
     Eigen::VectorXd act(a);
     for (int i = w; i < n; i += workers) {
@@ -34,15 +37,25 @@ std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions,
           }
         }
         costs[i] = total;
-      } catch (const std::exception&) {
-        costs[i] = INFINITY;  // an unstable or invalid rollout is never chosen
+      } catch (const SimulationUnstable&) {
+        costs[i] = INFINITY;  // a rollout whose physics diverged is never chosen
       }
+    }
+  };
+  auto work = [&](int w) {
+    try {
+      rollouts(w);
+    } catch (...) {
+      errors[w] = std::current_exception();  // surfaces on the calling thread
     }
   };
   std::vector<std::thread> pool;
   for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
   if (workers > 0) work(0);
   for (auto& t : pool) t.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
   return costs;
 }
 

@@ -151,7 +151,7 @@ void Simulation::Advance(const Eigen::VectorXd& from, const Eigen::VectorXd& to,
   }
   if (data_->warning[mjWARN_BADQACC].number > 0) {
     data_->warning[mjWARN_BADQACC].number = 0;
-    throw std::runtime_error("simulation of '" + spec_.name +
+    throw SimulationUnstable("simulation of '" + spec_.name +
                              "' became unstable (bad accelerations) at t=" +
                              std::to_string(data_->time) + " s");
   }

@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,13 @@
 #include "sim/mj.h"
 
 namespace jepa_mpc::sim {
+
+// The physics diverged (MuJoCo's bad-acceleration warning): the state is not usable. Rollouts
+// that search over actions (the oracle) treat it as an infinite cost; anything else is an error.
+class SimulationUnstable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Everything needed to put a scene back where it was.
 struct SimState {

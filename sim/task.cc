@@ -13,18 +13,25 @@ double Uniform(std::mt19937_64& rng, double lo, double hi) {
 
 
 // ---------------------------------------------------------------------------------------------
-class Reach2dTask : public Task {
+// Reaching in joint space, on any arm: start and goal poses drawn uniformly within the joint
+// limits (0.2 rad inside them; [-pi, pi] for an unlimited joint), the goal at least 5 cm from
+// the start at the end effector.
+class JointReachTask : public Task {
  public:
-  Reach2dTask(const TaskOptions& options)
-      : Task({"reach2d", "reacher2d", 50, 0.02, "fingertip within 2 cm of the goal fingertip"},
-             robots::MakeRobot("reacher2d", {false, options.offscreen_size, {}, false}), options) {}
+  JointReachTask(robots::RobotSpec spec, const TaskOptions& options)
+      : Task({"reach2d", "", 50, 0.02, "end effector within 2 cm of the goal position"},
+             std::move(spec), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->ee_pos(); }
 
  protected:
   void DoReset(std::mt19937_64& rng) override {
     auto random_pose = [&] {
-      Eigen::VectorXd q(2);
-      q << Uniform(rng, -M_PI, M_PI), Uniform(rng, -2.6, 2.6);
+      Eigen::VectorXd q(sim_->num_arm_joints());
+      for (int j = 0; j < q.size(); ++j) {
+        const bool limited = sim_->arm_limited(j);
+        q[j] = limited ? Uniform(rng, sim_->arm_lower()[j] + 0.2, sim_->arm_upper()[j] - 0.2)
+                       : Uniform(rng, -M_PI, M_PI);
+      }
       return q;
     };
     const Eigen::VectorXd start = random_pose();
@@ -40,12 +47,21 @@ class Reach2dTask : public Task {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Shared by the panda7 tasks: poses are set through IK with the end effector pointing down.
-class PandaTask : public Task {
+// Tasks whose poses are set through IK with the end effector pointing down: any arm with
+// end-effector-delta actions.
+class EndEffectorTask : public Task {
  public:
-  using Task::Task;
+  EndEffectorTask(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options)
+      : Task(info, RequireEndEffectorActions(std::move(spec), info.name), options) {}
 
  protected:
+  static robots::RobotSpec RequireEndEffectorActions(robots::RobotSpec spec, const std::string& task) {
+    if (spec.action_mode != robots::ActionMode::kEndEffectorDelta) {
+      throw std::invalid_argument("task " + task + " needs end-effector actions, robot " + spec.name +
+                                  " has " + robots::ActionModeName(spec.action_mode));
+    }
+    return spec;
+  }
   EndEffectorDeltaActionSpace& ee_space() {
     return static_cast<EndEffectorDeltaActionSpace&>(*action_space_);
   }
@@ -63,11 +79,13 @@ class PandaTask : public Task {
   }
 };
 
-class Reach3dTask : public PandaTask {
+// Reaching in the workspace: start and goal end-effector positions in the robot's workspace box
+// (3 cm inside it), at least 10 cm apart.
+class WorkspaceReachTask : public EndEffectorTask {
  public:
-  Reach3dTask(const TaskOptions& options)
-      : PandaTask({"reach3d", "panda7", 60, 0.04, "end effector within 4 cm of the goal position"},
-                  robots::MakeRobot("panda7", {false, options.offscreen_size, {}, false}), options) {}
+  WorkspaceReachTask(robots::RobotSpec spec, const TaskOptions& options)
+      : EndEffectorTask({"reach3d", "", 60, 0.04, "end effector within 4 cm of the goal position"},
+                        std::move(spec), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->ee_pos(); }
 
  protected:
@@ -90,14 +108,11 @@ class Reach3dTask : public PandaTask {
 };
 
 // Push and pick-and-place: a block on the table, a goal position for it on the table.
-class BlockTask : public PandaTask {
+// The robot must provide the block (SceneOptions::block); the registry asks for it.
+class BlockTask : public EndEffectorTask {
  public:
-  // The block tasks see the table from the "table" camera: the front and side views of reach3d
-  // show a 4 cm block as 5 pixels of a 64 x 64 image, this one a 5 cm block as about 25.
-  BlockTask(TaskInfo info, const TaskOptions& options, bool gripper_closed)
-      : PandaTask(std::move(info),
-                  robots::MakeRobot("panda7", {true, options.offscreen_size, {"table"}, gripper_closed}),
-                  options) {}
+  BlockTask(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options)
+      : EndEffectorTask(info, RequireObject(std::move(spec), info.name), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->object_pos(0); }
   double ReachDistance() const override { return (sim_->ee_pos() - sim_->object_pos(0)).norm(); }
   void CopyStateFrom(const Task& other) override {
@@ -106,6 +121,13 @@ class BlockTask : public PandaTask {
   }
 
  protected:
+  static robots::RobotSpec RequireObject(robots::RobotSpec spec, const std::string& task) {
+    if (spec.objects.empty()) {
+      throw std::invalid_argument("task " + task + " needs an object to move, robot " + spec.name +
+                                  " has none in its scene");
+    }
+    return spec;
+  }
   static constexpr double kHalf = 0.025;  // block half size (m)
   static inline const Eigen::Vector3d kReady{0.3, 0.0, 0.15};
   void DoReset(std::mt19937_64& rng) override {
@@ -138,17 +160,17 @@ class BlockTask : public PandaTask {
 // the block launched it tens of centimetres in exploration).
 class PushTask : public BlockTask {
  public:
-  PushTask(const TaskOptions& options)
-      : BlockTask({"push", "panda7", 100, 0.03, "block centre within 3 cm of the goal position"},
-                  options, /*gripper_closed=*/true) {}
+  PushTask(robots::RobotSpec spec, const TaskOptions& options)
+      : BlockTask({"push", "", 100, 0.03, "block centre within 3 cm of the goal position"},
+                  std::move(spec), options) {}
 };
 
 class PickPlaceTask : public BlockTask {
  public:
-  PickPlaceTask(const TaskOptions& options)
-      : BlockTask({"pick_place", "panda7", 150, 0.03,
+  PickPlaceTask(robots::RobotSpec spec, const TaskOptions& options)
+      : BlockTask({"pick_place", "", 150, 0.03,
                    "block lifted at least 4 cm, then within 3 cm of the goal position"},
-                  options, /*gripper_closed=*/false) {}
+                  std::move(spec), options) {}
   bool Success() const override { return lifted_ && Distance() < info_.success_threshold; }
 
  protected:
@@ -162,6 +184,7 @@ class PickPlaceTask : public BlockTask {
 // -----------------------------------------------------------------------------------------------
 Task::Task(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options)
     : info_(std::move(info)) {
+  info_.robot = spec.name;
   if (options.mjcf_file.empty()) {
     sim_ = std::make_unique<Simulation>(std::move(spec));
   } else {
@@ -210,30 +233,62 @@ Image Task::RenderGoal(Renderer& renderer) {
   return image;
 }
 
-std::vector<std::string> TaskNames() { return {"reach2d", "reach3d", "push", "pick_place"}; }
+namespace {
 
-std::string RobotForTask(const std::string& task) {
-  if (task == "reach2d") return "reacher2d";
-  if (task == "reach3d" || task == "push" || task == "pick_place") return "panda7";
-  std::string known;
-  for (const auto& n : TaskNames()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown task '" + task + "', expected one of: " + known);
+template <class T>
+std::unique_ptr<Task> Make(robots::RobotSpec spec, const TaskOptions& options) {
+  return std::make_unique<T>(std::move(spec), options);
 }
 
+Registry<TaskEntry> BuiltInTasks() {
+  Registry<TaskEntry> r("task");
+  r.Add("reach2d", {"reacher2d", {}, Make<JointReachTask>,
+                    "reach a goal pose drawn in joint space; success within 2 cm, 50 steps", 0.95});
+  r.Add("reach3d", {"panda7", {}, Make<WorkspaceReachTask>,
+                    "reach a goal drawn in the workspace box (end-effector actions); within 4 cm, 60 steps",
+                    0.90});
+  // The block tasks see the table from the "table" camera: the front and side views of reach3d
+  // show a 4 cm block as 5 pixels of a 64 x 64 image, this one a 5 cm block as about 25. Push
+  // holds the gripper closed: fingers opening against the block launched it tens of centimetres.
+  robots::SceneOptions push_scene, pick_scene;
+  push_scene.block = pick_scene.block = true;
+  push_scene.cameras = pick_scene.cameras = {"table"};
+  push_scene.gripper_closed = true;
+  r.Add("push", {"panda7", push_scene, Make<PushTask>,
+                 "push the block 10-20 cm to its goal, gripper closed; within 3 cm, 100 steps", 0.85});
+  r.Add("pick_place", {"panda7", pick_scene, Make<PickPlaceTask>,
+                       "lift the block 4 cm, then bring it within 3 cm of its goal; 150 steps"});
+  return r;
+}
+
+}  // namespace
+
+Registry<TaskEntry>& TaskRegistry() {
+  static Registry<TaskEntry> registry = BuiltInTasks();
+  return registry;
+}
+
+std::vector<std::string> TaskNames() { return TaskRegistry().Names(); }
+
+std::string RobotForTask(const std::string& task) { return TaskRegistry().Get(task).default_robot; }
+
 std::string DefaultTaskForRobot(const std::string& robot) {
-  if (robot == "reacher2d") return "reach2d";
-  if (robot == "panda7") return "reach3d";
-  robots::MakeRobot(robot);  // throws with the list of known robots
-  return "";
+  return robots::RobotRegistry().Get(robot).default_task;
 }
 
 std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& options) {
-  RobotForTask(name);  // validates the name
-  std::unique_ptr<Task> task;
-  if (name == "reach2d") task = std::make_unique<Reach2dTask>(options);
-  if (name == "reach3d") task = std::make_unique<Reach3dTask>(options);
-  if (name == "push") task = std::make_unique<PushTask>(options);
-  if (name == "pick_place") task = std::make_unique<PickPlaceTask>(options);
+  const TaskEntry& entry = TaskRegistry().Get(name);
+  robots::SceneOptions scene = entry.scene;
+  scene.offscreen_size = options.offscreen_size;
+  const std::string robot = options.robot.empty() ? entry.default_robot : options.robot;
+  robots::RobotSpec spec;
+  try {
+    spec = robots::MakeRobot(robot, scene);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("task " + name + " on robot " + robot + ": " + e.what());
+  }
+  std::unique_ptr<Task> task = entry.make(std::move(spec), options);
+  if (!task) throw std::logic_error("task factory for '" + name + "' returned nothing");
   return task;
 }
 

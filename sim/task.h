@@ -4,7 +4,9 @@
 // the goal image from that state, and judges success from the true state.
 
 #include <Eigen/Core>
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -13,12 +15,14 @@
 #include "sim/action_space.h"
 #include "sim/renderer.h"
 #include "sim/simulation.h"
+#include "util/registry.h"
 
 namespace jepa_mpc::sim {
 
 struct TaskOptions {
   int offscreen_size = 256;  // offscreen render buffer (pixels, square)
   std::string mjcf_file;     // replace the robot's built-in MJCF with this file ("" = built-in)
+  std::string robot;         // a registered robot; "": the task's default robot
 };
 
 struct TaskInfo {
@@ -67,6 +71,7 @@ class Task {
   virtual double ReachDistance() const { return 0; }
 
  protected:
+  // info.robot is set from spec.
   Task(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options);
   // Puts sim() in the start state and sets goal_state_ / goal_pos_.
   virtual void DoReset(std::mt19937_64& rng) = 0;
@@ -81,10 +86,27 @@ class Task {
   Eigen::Vector3d goal_pos_ = Eigen::Vector3d::Zero();
 };
 
-// reach2d, reach3d, push, pick_place. Throws std::invalid_argument naming the known tasks.
+// The task registry. A task is built on a robot spec: the registry builds the robot the options
+// name (or the task's default robot) with the scene the task needs (its objects, its cameras),
+// then the factory builds the task on it. A factory throws std::invalid_argument when the robot
+// lacks what the task needs (an end-effector action mode, an object).
+struct TaskEntry {
+  std::string default_robot;
+  robots::SceneOptions scene;  // what the task asks of the robot (offscreen size set per call)
+  std::function<std::unique_ptr<Task>(robots::RobotSpec, const TaskOptions&)> make;
+  std::string summary;         // one line for --help and the docs
+  double target_success = NAN; // the success rate this project aims for (reports draw it); NAN: none
+};
+// Holds reach2d, reach3d, push and pick_place on first use. Add your own with
+// TaskRegistry().Add("my_task", {"panda7", {}, MakeMyTask, "..."}); examples in docs/extending.md.
+Registry<TaskEntry>& TaskRegistry();
+
+// Builds a registered task on options.robot (default: the task's robot). Throws
+// std::invalid_argument naming the known tasks or robots, or what the robot lacks.
 std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& options = {});
 std::vector<std::string> TaskNames();
-// The robot a task runs on, and the default task of a robot.
+// The robot a task runs on by default, and the default task of a robot (each throws for an
+// unknown name, listing the known ones).
 std::string RobotForTask(const std::string& task);
 std::string DefaultTaskForRobot(const std::string& robot);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -269,6 +270,28 @@ std::string RngState(const std::mt19937_64& rng) {
   return s.str();
 }
 
+// Resuming continues the same optimisation: every option must match the checkpoint's except the
+// number of steps, how often to checkpoint, the thread count (how the run is carried out) and the
+// goal energy (computed from the trained model when training ends). One line names what differs.
+void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now, const std::string& path) {
+  if (saved_json.empty()) return;  // checkpoints written before configs were saved
+  const nlohmann::json saved = nlohmann::json::parse(saved_json).flatten(), current = now.flatten();
+  static const std::set<std::string> free = {"/steps", "/checkpoint_every", "/threads", "/energy",
+                                             "/reach_weight"};
+  std::string differ;
+  for (const auto& [key, value] : current.items()) {
+    if (free.count(key)) continue;
+    const std::string before = saved.contains(key) ? saved[key].dump() : "unset";
+    if (before != value.dump()) {
+      differ += (differ.empty() ? "" : ", ") + key.substr(1) + " " + before + " -> " + value.dump();
+    }
+  }
+  if (!differ.empty()) {
+    throw std::invalid_argument("cannot resume '" + path + "' with another training config (" + differ +
+                                "); only steps may change");
+  }
+}
+
 }  // namespace
 
 TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
@@ -296,6 +319,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   int64_t step = 0;
   if (resume && fs::exists(ckpt_path)) {
     Checkpoint ck = LoadCheckpoint(ckpt_path);
+    CheckResumeConfig(ck.state.config_json, nlohmann::json(c), ckpt_path);
     // The goal energy is set when training ends; a finished run may be resumed for more steps.
     ModelMeta saved = ck.model->meta();
     saved.energy = GoalEnergy{};

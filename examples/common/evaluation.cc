@@ -24,19 +24,58 @@ namespace jepa_mpc::tools {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Goals for evaluation come from a seed range no collection run uses by default.
-uint64_t GoalSeed(uint64_t seed, int episode) {
-  return 0x9E3779B97F4A7C15ull ^ (seed * 1000003ull + static_cast<uint64_t>(episode));
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   const double pos = p * (v.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(v.size() - 1, lo + 1);
   return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+void ScoreEpisode(const std::vector<bool>& met, const std::vector<double>& distance, EpisodeResult& r) {
+  if (met.empty() || met.size() != distance.size()) {
+    throw std::invalid_argument("an episode is scored from one judgement and one distance per step");
+  }
+  r.steps = static_cast<int>(met.size()) - 1;
+  r.success = met.back();
+  r.final_distance = distance.back();
+  r.first_success = -1;
+  for (size_t t = 0; t < met.size(); ++t) {
+    if (met[t]) {
+      r.first_success = static_cast<int>(t);
+      break;
+    }
+  }
+}
+
+MethodSummary Summarize(const std::string& method, const std::vector<EpisodeResult>& results) {
+  MethodSummary s;
+  s.method = method;
+  std::vector<double> ms;
+  int passages = 0;
+  for (const auto& e : results) {
+    if (e.method != method) continue;
+    ++s.episodes;
+    s.success_rate += e.success;
+    s.mean_final_distance += e.final_distance;
+    if (e.first_success >= 0) ++passages, s.mean_steps += e.first_success;
+    ms.insert(ms.end(), e.plan_ms.begin(), e.plan_ms.end());
+  }
+  if (s.episodes == 0) return s;
+  s.success_rate /= s.episodes;
+  s.first_passage_rate = static_cast<double>(passages) / s.episodes;
+  s.mean_final_distance /= s.episodes;
+  s.mean_steps = passages ? s.mean_steps / passages : 0;
+  s.plan_ms_median = Percentile(ms, 0.5);
+  s.plan_ms_p95 = Percentile(ms, 0.95);
+  return s;
+}
+
+namespace {
+
+// Goals for evaluation come from a seed range no collection run uses by default.
+uint64_t GoalSeed(uint64_t seed, int episode) {
+  return 0x9E3779B97F4A7C15ull ^ (seed * 1000003ull + static_cast<uint64_t>(episode));
 }
 
 // The video frame: camera view beside the goal, a caption bar below.
@@ -90,26 +129,47 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
                                 ", expected an even size of at least 64");
   }
-  if (o.oracle_samples < 2 || o.oracle_iterations < 1) {
-    throw std::invalid_argument("oracle samples must be >= 2 and iterations >= 1");
+  if (o.oracle_samples < 0 || o.oracle_samples == 1 || o.oracle_iterations < 0 || o.oracle_episodes < 0) {
+    throw std::invalid_argument("oracle samples must be >= 2, iterations and episodes >= 1 (0: default)");
   }
   ControllerOptions base = o.controller;
-  base.threads = o.threads;
+  at::set_num_threads(o.threads);  // the application's choice; the controller leaves it alone
   Controller probe(o.checkpoint, base);  // validates the checkpoint and the options
   EvalReport report;
   report.checkpoint = o.checkpoint;
   report.options = o;
-  report.task = o.task.empty() ? probe.task() : o.task;
-  report.robot = sim::RobotForTask(report.task);
-  if (report.robot != probe.robot()) {
-    throw std::invalid_argument("checkpoint " + o.checkpoint + " is for robot '" + probe.robot() +
-                                "', task " + report.task + " runs on '" + report.robot + "'");
+  if (o.oracle) {
+    // The oracle searches at least as hard as the hardest-searching learned planner.
+    int64_t learned_samples = 0, learned_budget = 0;
+    std::string hardest;
+    for (const auto& p : o.planners) {
+      const int64_t s = planner::SamplesPerIteration({p, base.samples, base.elites});
+      learned_samples = std::max(learned_samples, s);
+      if (s * base.iterations > learned_budget) learned_budget = s * base.iterations, hardest = p;
+    }
+    EvalOptions& r = report.options;
+    if (r.oracle_samples == 0) {
+      r.oracle_samples = static_cast<int>(
+          learned_samples ? learned_samples : planner::SamplesPerIteration({o.oracle_planner, 0, 0}));
+    }
+    if (r.oracle_iterations == 0) r.oracle_iterations = base.iterations;
+    const int64_t oracle_budget = static_cast<int64_t>(r.oracle_samples) * r.oracle_iterations;
+    if (oracle_budget < learned_budget) {
+      throw std::invalid_argument(
+          "oracle budget " + std::to_string(r.oracle_samples) + " samples x " +
+          std::to_string(r.oracle_iterations) + " iterations = " + std::to_string(oracle_budget) +
+          " is below learned " + hardest + "'s " + std::to_string(learned_budget) +
+          ": the oracle would not be an upper bound (raise --oracle-samples/--oracle-iterations)");
+    }
   }
+  report.task = o.task.empty() ? probe.task() : o.task;
+  sim::TaskRegistry().Get(report.task);  // a known task, or the list of them
+  report.robot = probe.robot();
   if (report.task != probe.task()) {
     throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on task '" +
                                 probe.task() + "', not '" + report.task + "'");
   }
-  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file});
+  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file, report.robot});
   report.success_rule = task->info().success_rule;
   const int S = probe.image_size(), A = task->action_dim();
   if (probe.camera() != task->sim().camera_label()) {
@@ -132,11 +192,11 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     planner::PlannerOptions po;
     po.horizon = base.horizon;
     po.action_dim = A;
-    po.iterations = o.oracle_iterations;
+    po.iterations = report.options.oracle_iterations;
     po.seed = base.seed;
     methods.push_back({"oracle-" + o.oracle_planner, nullptr,
                        std::make_unique<planner::RecedingHorizon>(
-                           planner::MakePlanner({o.oracle_planner, o.oracle_samples, 0}, po),
+                           planner::MakePlanner({o.oracle_planner, report.options.oracle_samples, 0}, po),
                            base.action_repeat)});
   }
   if (o.random) methods.push_back({"random", nullptr, nullptr});
@@ -152,7 +212,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     fs::create_directories(fs::path(o.out) / "videos");
   }
   std::unique_ptr<sim::OracleCost> oracle;
-  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file});
+  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot});
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
 
@@ -160,9 +220,11 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     Controller* learned = m.learned.get();
     planner::RecedingHorizon* oracle_planner = m.oracle.get();
     const bool random = !learned && !oracle_planner;
-    ProgressBar bar(m.name, o.episodes, "episodes");
+    const int episodes =
+        oracle_planner && o.oracle_episodes > 0 ? std::min(o.oracle_episodes, o.episodes) : o.episodes;
+    ProgressBar bar(m.name, episodes, "episodes");
     int successes = 0;
-    for (int ep = 0; ep < o.episodes; ++ep) {
+    for (int ep = 0; ep < episodes; ++ep) {
       if (stop && stop->load()) {
         report.interrupted = true;
         break;
@@ -200,12 +262,13 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       std::mt19937_64 rng(r.seed);
       std::uniform_real_distribution<float> uniform(-1.f, 1.f);
       if (oracle_planner) oracle_planner->Reset();
+      std::vector<bool> met;
       for (int t = 0;; ++t) {
         const sim::Image obs = renderer.Render(task->sim().data(), camera);
         const double dist = task->Distance();
         const bool success = task->Success();
         double energy = 0;
-        if (success && r.first_success < 0) r.first_success = t;
+        met.push_back(success);
         const bool acting = t < steps_max;
         std::vector<float> action(A, 0.f);
         double ms = 0;
@@ -241,9 +304,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
           for (int k = 0; k < repeat; ++k) video->Frame(view, t, dist, energy, success);
         }
         if (!acting) {
-          r.success = success;
-          r.final_distance = dist;
-          r.steps = t;
+          ScoreEpisode(met, r.distance, r);
           break;
         }
         r.plan_ms.push_back(ms);
@@ -267,26 +328,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   }
 
   for (const Method& m : methods) {
-    MethodSummary s;
-    s.method = m.name;
-    std::vector<double> ms;
-    int passages = 0;
-    for (const auto& e : report.episodes) {
-      if (e.method != m.name) continue;
-      ++s.episodes;
-      s.success_rate += e.success;
-      s.mean_final_distance += e.final_distance;
-      if (e.first_success >= 0) ++passages, s.mean_steps += e.first_success;
-      ms.insert(ms.end(), e.plan_ms.begin(), e.plan_ms.end());
-    }
-    if (s.episodes == 0) continue;
-    s.success_rate /= s.episodes;
-    s.first_passage_rate = static_cast<double>(passages) / s.episodes;
-    s.mean_final_distance /= s.episodes;
-    s.mean_steps = passages ? s.mean_steps / passages : 0;
-    s.plan_ms_median = Percentile(ms, 0.5);
-    s.plan_ms_p95 = Percentile(ms, 0.95);
-    report.summary.push_back(s);
+    MethodSummary s = Summarize(m.name, report.episodes);
+    if (s.episodes > 0) report.summary.push_back(s);
   }
   return report;
 }
@@ -294,15 +337,15 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
 std::string FormatTable(const EvalReport& report) {
   std::ostringstream os;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-14s %9s %15s %16s %14s %18s\n", "method", "success",
+  std::snprintf(line, sizeof(line), "%-14s %6s %9s %15s %16s %14s %18s\n", "method", "goals", "success",
                 "first passage", "final dist (cm)", "steps to pass", "plan ms med / p95");
   os << line;
   for (const auto& s : report.summary) {
     char succ[32], pass[32];
     std::snprintf(succ, sizeof(succ), "%5.1f%%", 100 * s.success_rate);
     std::snprintf(pass, sizeof(pass), "%5.1f%%", 100 * s.first_passage_rate);
-    std::snprintf(line, sizeof(line), "%-14s %9s %15s %16.2f %14.1f %9.1f / %6.1f\n", s.method.c_str(),
-                  succ, pass, 100 * s.mean_final_distance, s.mean_steps, s.plan_ms_median, s.plan_ms_p95);
+    std::snprintf(line, sizeof(line), "%-14s %6d %9s %15s %16.2f %14.1f %9.1f / %6.1f\n", s.method.c_str(),
+                  s.episodes, succ, pass, 100 * s.mean_final_distance, s.mean_steps, s.plan_ms_median, s.plan_ms_p95);
     os << line;
   }
   os << "success is judged at the end of each episode; first passage: met at some step\n";
@@ -330,7 +373,8 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
                           {"action_repeat", o.controller.action_repeat},
                           {"l1", o.controller.l1},               {"seed", o.controller.seed}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
-                         {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight}};
+                         {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
+                         {"episodes", o.oracle_episodes > 0 ? std::min(o.oracle_episodes, o.episodes) : o.episodes}};
   j["methods"] = nlohmann::json::array();
   for (const auto& s : report.summary) {
     j["methods"].push_back({{"method", s.method},

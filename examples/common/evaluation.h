@@ -21,8 +21,12 @@ struct EvalOptions {
   ControllerOptions controller;              // their settings (planner is set per method)
   bool oracle = true;
   std::string oracle_planner = "cem";
-  int oracle_samples = 64;
-  int oracle_iterations = 3;
+  // The oracle's budget: 0 takes the largest of the learned planners' (samples, iterations).
+  // A budget (samples x iterations) below a learned planner's is refused: the oracle must be an
+  // upper bound in fact, not only in name.
+  int oracle_samples = 0;
+  int oracle_iterations = 0;
+  int oracle_episodes = 0;  // the oracle runs on the first this many goals (0: all of them)
   // Object tasks: the oracle scores distance + this * end effector to object distance (a shaped
   // true cost; the object's distance alone is flat until the arm touches it). 0: distance only.
   double oracle_reach_weight = 0;
@@ -65,6 +69,15 @@ struct MethodSummary {
   double mean_steps = 0;           // steps to the first passage, over the episodes that had one
   double plan_ms_median = 0, plan_ms_p95 = 0;
 };
+
+// Scores one episode from the task's judgement before each action and once at the end
+// (met.size() == steps + 1) and the distances at the same moments: success and final distance
+// at the end, first passage at the first step that met the task.
+void ScoreEpisode(const std::vector<bool>& met, const std::vector<double>& distance, EpisodeResult& r);
+// One method's rates over its episodes in results (others are skipped); episodes == 0 if none.
+MethodSummary Summarize(const std::string& method, const std::vector<EpisodeResult>& results);
+// Linear interpolation between order statistics (numpy's default); 0 for an empty list.
+double Percentile(std::vector<double> values, double p);
 
 struct EvalReport {
   std::string task, robot, checkpoint, success_rule;

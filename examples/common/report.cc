@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "sim/task.h"
+
 #include "examples/common/plot.h"
 
 namespace jepa_mpc::tools {
@@ -134,7 +136,7 @@ std::string WriteReport(const ReportInputs& in) {
     names.push_back(m["method"]);
     success.push_back(m["success_rate"]);
   }
-  const double success_target = in.task == "reach2d" ? 0.95 : in.task == "reach3d" ? 0.90 : NAN;
+  const double success_target = sim::TaskRegistry().Has(in.task) ? sim::TaskRegistry().Get(in.task).target_success : NAN;
   BarChart((plots / "success.png").string(), names, success,
            {"Success rate by method (" + in.task + ")", "", "success", false, 640, 400, 0, 1.1}, success_target);
 
@@ -173,10 +175,25 @@ std::string WriteReport(const ReportInputs& in) {
        ".ok{color:#080}.miss{color:#b00}</style></head><body>\n";
   h << "<h1>jepa-mpc: reaching a goal image by planning in a learned world model</h1>\n";
   h << "<p>Task <b>" << in.task << "</b> (" << Escape(results["success_rule"].get<std::string>()) << "), "
-    << results["episodes"].get<int>() << " goals per method, the same goals for every method. "
+    << results["episodes"].get<int>() << " goals, the same for every method. "
     << "The goal is given as an image only. The learned planner sees camera images"
     << (quality.value("proprio_dim", 0) > 0 ? " and the robot's joint state" : "")
-    << " and plans in the learned model; the oracle runs the same planner on the true simulator.</p>\n";
+    << " and plans in the learned model.";
+  bool has_oracle = false;
+  for (const auto& m : results["methods"]) has_oracle |= m["method"].get<std::string>().rfind("oracle", 0) == 0;
+  if (has_oracle) {
+    const auto& op = results["oracle_planner"];
+    h << " The oracle plans with " << op["planner"].get<std::string>() << " on the true simulator, with "
+      << op["samples"].get<int>() << " samples x " << op["iterations"].get<int>()
+      << " iterations per step (at least the learned planner's budget), on the first "
+      << op.value("episodes", results["episodes"].get<int>()) << " goals";
+    if (op.value("reach_weight", 0.0) > 0) {
+      h << "; its true cost adds " << op["reach_weight"].get<double>()
+        << " x the hand's distance to the object";
+    }
+    h << ".";
+  }
+  h << "</p>\n";
   h << "<h2>Evaluation</h2>\n<p>Success is judged at the end of each episode; first passage counts an "
        "episode that met the task at any step.</p>\n<table><tr><th>method</th><th>success</th>"
        "<th>first passage</th><th>mean final distance (cm)</th><th>mean steps to first passage</th>"

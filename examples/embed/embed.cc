@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
     jepa_mpc::Controller controller(argv[1], options);
 
     // The "robot": a simulated task with a goal, and a camera at the model's image size.
-    auto robot = jepa_mpc::sim::MakeTask(controller.task());
+    jepa_mpc::sim::TaskOptions task_options;
+    task_options.robot = controller.robot();
+    auto robot = jepa_mpc::sim::MakeTask(controller.task(), task_options);
     robot->Reset(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 7);
     jepa_mpc::sim::RenderOptions size;
     size.width = size.height = controller.image_size();

@@ -225,6 +225,39 @@ TEST_F(ControllerTest, ProprioModelActsOnTheJointState) {
   EXPECT_THROW(plain.Act({obs.data(), 32, 32}, {0.3, -1.0}), std::invalid_argument);
 }
 
+TEST_F(ControllerTest, TheAppliedActionEntersTheNextPlansContext) {
+  {
+    torch::manual_seed(0);
+    WorldModel model(Meta(/*history=*/2));
+    world_model::SaveCheckpoint(dir_ / "history2.pt", model, nullptr, {});
+  }
+  auto goal = Image(32, 1), first = Image(32, 90), second = Image(32, 140);
+  ControllerOptions o;
+  o.samples = 32;
+  o.elites = 4;
+  o.iterations = 2;
+  o.horizon = 4;
+  Controller same(dir_ / "history2.pt", o), told(dir_ / "history2.pt", o), overridden(dir_ / "history2.pt", o);
+  EXPECT_THROW(same.SetAppliedAction({0.f, 0.f}), std::logic_error);  // no Act yet
+  for (Controller* c : {&same, &told, &overridden}) c->SetGoal({goal.data(), 32, 32});
+  const auto planned = same.Act({first.data(), 32, 32});
+  ASSERT_EQ(told.Act({first.data(), 32, 32}), planned);
+  ASSERT_EQ(overridden.Act({first.data(), 32, 32}), planned);
+  told.SetAppliedAction(planned);  // what was planned was applied: nothing changes
+  // A safety layer replaced the action; the values are clipped to [-1, 1] as in training.
+  const std::vector<float> applied = {planned[0] > 0 ? -3.f : 3.f, planned[1] > 0 ? -1.f : 1.f};
+  overridden.SetAppliedAction(applied);
+  same.Act({second.data(), 32, 32});
+  told.Act({second.data(), 32, 32});
+  overridden.Act({second.data(), 32, 32});
+  EXPECT_EQ(told.last().planned_cost, same.last().planned_cost);
+  EXPECT_NE(overridden.last().planned_cost, same.last().planned_cost);
+  EXPECT_THROW(same.SetAppliedAction({0.f}), std::invalid_argument);
+  EXPECT_THROW(same.SetAppliedAction({0.f, NAN}), std::invalid_argument);
+  same.Reset();
+  EXPECT_THROW(same.SetAppliedAction({0.f, 0.f}), std::logic_error);
+}
+
 TEST_F(ControllerTest, BadInputIsRejectedWithClearErrors) {
   auto img = Image(32, 3), big = Image(64, 3);
   Controller c(dir_ / "model.pt");

@@ -47,7 +47,7 @@ TEST_F(CollectCliTest, BadInputGivesOneLineAndNonZeroExit) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--task juggle --out " + out, "unknown task 'juggle'"},
       {"--robot ur5 --out " + out, "unknown robot 'ur5'"},
-      {"--robot reacher2d --task push --out " + out, "runs on robot 'panda7'"},
+      {"--robot reacher2d --task push --out " + out, "task push on robot reacher2d: reacher2d has no block scene"},
       {"--episodes 0 --out " + out, "--episodes is 0"},
       {"--episodes -3 --out " + out, "--episodes is -3"},
       {"--image-size 2048 --out " + out, "exceeds the offscreen buffer"},

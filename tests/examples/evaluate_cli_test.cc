@@ -40,7 +40,7 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
   const std::string ck = "--checkpoint " + Checkpoint();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--checkpoint /nonexistent/model.pt", "/nonexistent/model.pt"},
-      {ck + " --task reach3d", "is for robot 'reacher2d'"},
+      {ck + " --task reach3d", "was trained on task 'reach2d'"},
       {ck + " --task juggle", "unknown task 'juggle'"},
       {ck + " --planner newton", "unknown planner 'newton'"},
       {ck + " --episodes 0", "--episodes is 0"},
@@ -49,6 +49,9 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
       {ck + " --time-budget -1", "--time-budget"},
       {ck + " --methods learned,magic", "unknown method 'magic'"},
       {ck + " --mjcf /nonexistent/scene.xml", "/nonexistent/scene.xml"},
+      // The oracle must search at least as hard as the learned planner (cem: 256 x 4 here).
+      {ck + " --oracle-samples 64 --oracle-iterations 3", "would not be an upper bound"},
+      {ck + " --planner mppi --oracle-samples 256", "below learned mppi's 2048"},
   };
   for (const auto& [args, words] : cases) {
     const CliRun r = Exec(EVALUATE_BINARY, args);
@@ -62,7 +65,7 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
   const std::string out = *dir_ / "eval";
   const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
                                              " --planner cem,mppi --episodes 1 --samples 16 --elites 4"
-                                             " --iterations 1 --horizon 4 --oracle-samples 8"
+                                             " --iterations 1 --horizon 4 --oracle-samples 16"
                                              " --oracle-iterations 1 --videos 1 --video-size 64 --out " + out);
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "planner/cem.h"
+#include "planner/chain.h"
 #include "planner/gradient.h"
 #include "planner/mpc.h"
 
@@ -54,20 +55,23 @@ TEST(MpcTest, CostSeesControlStepsAndThePlanShiftsOncePerHeldAction) {
   EXPECT_FALSE(mpc.plan().defined());
 }
 
-TEST(MpcTest, WithoutRepeatItShiftsEveryStepAndTheRefinerOnlyImproves) {
+TEST(MpcTest, AChainedRefinerOnlyImproves) {
   auto target = torch::tensor({{0.3f}, {-0.2f}, {0.6f}, {0.1f}});
   const BatchCost bowl = [&](const torch::Tensor& a) { return (a - target).pow(2).sum({1, 2}); };
   CemOptions co;
   co.samples = 8;  // too few to get close alone
   co.elites = 2;
   RecedingHorizon coarse(std::make_unique<Cem>(Opts(4, 1, 1), co));
-  RecedingHorizon refined(std::make_unique<Cem>(Opts(4, 1, 1), co));
-  refined.SetRefiner(std::make_unique<GradientDescent>(Opts(4, 1, 50)));
+  RecedingHorizon refined(std::make_unique<Chain>(std::make_unique<Cem>(Opts(4, 1, 1), co),
+                                                  std::make_unique<GradientDescent>(Opts(4, 1, 50))));
   coarse.Step(bowl);
   refined.Step(bowl);
   EXPECT_LE(refined.last().cost, coarse.last().cost);
   EXPECT_LT(refined.last().cost, 1e-3);
-  EXPECT_THROW(refined.SetRefiner(std::make_unique<Cem>(Opts(5, 1, 1))), std::invalid_argument);
+  EXPECT_GT(refined.last().evaluations, coarse.last().evaluations);  // both stages counted
+  EXPECT_THROW(Chain(std::make_unique<Cem>(Opts(4, 1, 1)), std::make_unique<Cem>(Opts(5, 1, 1))),
+               std::invalid_argument);
+  EXPECT_THROW(Chain(nullptr, std::make_unique<Cem>(Opts(4, 1, 1))), std::invalid_argument);
   EXPECT_THROW(RecedingHorizon(nullptr), std::invalid_argument);
   EXPECT_THROW(RecedingHorizon(std::make_unique<Cem>(Opts(4, 1, 1)), 0), std::invalid_argument);
 }

@@ -48,36 +48,5 @@ TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) {
   EXPECT_GE(reached, 9);
 }
 
-TEST(OracleMpcTest, OracleCostMatchesAStepByStepRollout) {
-  auto task = sim::MakeTask("push");
-  task->Reset(4);
-  sim::OracleCost oracle("push", 2);
-  const int n = 3, h = 4, a = task->action_dim();
-  std::vector<float> actions(n * h * a);
-  for (size_t i = 0; i < actions.size(); ++i) actions[i] = std::sin(0.7 * i);
-  const auto before = task->sim().GetState().qpos;
-  auto costs = oracle.Evaluate(*task, actions.data(), n, h, a);
-  auto summed = oracle.Evaluate(*task, actions.data(), n, h, a, {true, 0.0});
-  auto shaped = oracle.Evaluate(*task, actions.data(), n, h, a, {false, 0.5});
-  EXPECT_EQ(task->sim().GetState().qpos, before);  // the source is untouched
-  for (int i = 0; i < n; ++i) {
-    auto copy = sim::MakeTask("push");
-    copy->CopyStateFrom(*task);
-    double total = 0;
-    for (int t = 0; t < h; ++t) {
-      Eigen::VectorXd act(a);
-      for (int k = 0; k < a; ++k) act[k] = actions[(i * h + t) * a + k];
-      copy->Step(act);
-      total += copy->Distance();
-    }
-    EXPECT_DOUBLE_EQ(costs[i], copy->Distance()) << i;
-    EXPECT_NEAR(summed[i], total, 1e-12) << i;
-    // Shaped: the end effector's distance to the block, weighted, on top of the block's distance.
-    const double reach = (copy->sim().ee_pos() - copy->sim().object_pos(0)).norm();
-    EXPECT_NEAR(shaped[i], copy->Distance() + 0.5 * reach, 1e-12) << i;
-    EXPECT_GT(reach, 0.0);
-  }
-}
-
 }  // namespace
 }  // namespace jepa_mpc

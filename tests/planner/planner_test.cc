@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "planner/cem.h"
+#include "planner/factory.h"
 #include "planner/gradient.h"
 
 namespace jepa_mpc::planner {
@@ -230,6 +231,53 @@ TEST(GradientDescentTest, RejectsACostWithoutGradientAndBadOptions) {
   g = {};
   g.candidates = 0;
   EXPECT_THROW(GradientDescent(Opts(3, 2, 5), g), std::invalid_argument);
+}
+
+// A planner a user adds: keeps its warm start (a do-nothing baseline).
+class Hold : public Planner {
+ public:
+  explicit Hold(PlannerOptions options) : Planner(std::move(options)) {}
+  std::string name() const override { return "hold"; }
+
+ protected:
+  PlanResult DoPlan(const BatchCost& cost, const torch::Tensor& init) override {
+    PlanResult r;
+    r.actions = init;
+    r.cost = Score(cost, init.unsqueeze(0), r)[0].item<double>();
+    r.iterations = 1;
+    return r;
+  }
+};
+
+TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
+  const std::vector<std::string> builtin = {"cem", "mppi", "gd", "cem-gd"};
+  for (const auto& name : builtin) {
+    ASSERT_TRUE(PlannerRegistry().Has(name)) << name;
+    auto p = MakePlanner({name, 8, 2}, Opts(3, 1, 2));
+    EXPECT_EQ(p->name(), name);
+    const BatchCost bowl = [](const torch::Tensor& a) { return (a - 0.5).pow(2).sum({1, 2}); };
+    EXPECT_LT(p->Plan(bowl).cost, 3 * 0.25) << name;  // better than all zeros
+  }
+  EXPECT_EQ(SamplesPerIteration({"mppi", 0, 0}), MppiOptions().samples);
+  EXPECT_EQ(SamplesPerIteration({"cem", 40, 0}), 40);
+  try {
+    MakePlanner({"newton", 0, 0}, Opts(3, 1, 2));
+    FAIL() << "an unknown planner was built";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("expected one of: cem, mppi, gd, cem-gd"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(MakePlanner({"cem", -1, 0}, Opts(3, 1, 2)), std::invalid_argument);
+
+  PlannerRegistry().Add("hold", {"keeps the warm start", 1,
+                                 [](const PlannerChoice&, PlannerOptions o) -> std::unique_ptr<Planner> {
+                                   return std::make_unique<Hold>(std::move(o));
+                                 }});
+  EXPECT_EQ(PlannerNames().back(), "hold");
+  EXPECT_NE(PlannerHelp().find("hold: keeps the warm start"), std::string::npos);
+  auto hold = MakePlanner({"hold", 0, 0}, Opts(2, 1, 1));
+  const auto warm = torch::full({2, 1}, 0.25f);
+  EXPECT_TRUE(torch::equal(hold->Plan([](const torch::Tensor& a) { return a.sum({1, 2}); }, warm).actions, warm));
+  EXPECT_THROW(PlannerRegistry().Add("hold", {"again", 1, nullptr}), std::invalid_argument);
 }
 
 }  // namespace

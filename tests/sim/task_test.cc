@@ -136,6 +136,67 @@ TEST_F(TaskSuccessTest, PushedBlockTravelsWithTheHand) {
   EXPECT_NEAR(sim.object_pos(0).z(), 0.025, 0.003);  // on the table, not tipped over
 }
 
+TEST_F(TaskSuccessTest, TasksRunOnAnyRobotThatHasWhatTheyNeed) {
+  // Joint-space reaching on the 7-DoF arm: poses within its limits, a goal 5 cm away or more.
+  TaskOptions on_panda;
+  on_panda.robot = "panda7";
+  auto reach = MakeTask("reach2d", on_panda);
+  EXPECT_EQ(reach->info().robot, "panda7");
+  EXPECT_EQ(reach->action_dim(), 4);
+  reach->Reset(3);
+  EXPECT_GE(reach->Distance(), 0.05);
+  const Eigen::VectorXd q = reach->sim().arm_qpos();
+  for (int j = 0; j < q.size(); ++j) {
+    if (reach->sim().arm_limited(j)) {
+      EXPECT_GE(q[j], reach->sim().arm_lower()[j] + 0.2 - 1e-9) << j;
+      EXPECT_LE(q[j], reach->sim().arm_upper()[j] - 0.2 + 1e-9) << j;
+    }
+  }
+  // What a robot lacks is one clear error naming the task and the robot.
+  TaskOptions on_reacher;
+  on_reacher.robot = "reacher2d";
+  auto expect_error = [&](const std::string& task, const std::string& words) {
+    try {
+      MakeTask(task, on_reacher);
+      FAIL() << task << " was built on reacher2d";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expect_error("reach3d", "task reach3d needs end-effector actions, robot reacher2d has joint_position_delta");
+  expect_error("push", "task push on robot reacher2d: reacher2d has no block scene");
+  on_reacher.robot = "ur5";
+  expect_error("reach2d", "unknown robot 'ur5', expected one of: reacher2d, panda7");
+}
+
+TEST_F(TaskSuccessTest, AUsersRobotIsBuiltByTheTasks) {
+  // reacher2d with twice the step size, registered from outside the library.
+  robots::RobotRegistry().Add("reacher2d_fast", {[](const robots::SceneOptions& scene) {
+                                                   robots::RobotSpec spec = robots::MakeReacher2d(scene);
+                                                   spec.name = "reacher2d_fast";
+                                                   spec.action_scale = {0.5, 0.5};
+                                                   return spec;
+                                                 },
+                                                 "reach2d", "reacher2d, 0.5 rad steps"});
+  EXPECT_EQ(DefaultTaskForRobot("reacher2d_fast"), "reach2d");
+  TaskOptions o;
+  o.robot = "reacher2d_fast";
+  auto fast = MakeTask("reach2d", o), slow = MakeTask("reach2d");
+  EXPECT_EQ(fast->info().robot, "reacher2d_fast");
+  fast->Reset(1);
+  slow->Reset(1);
+  EXPECT_EQ(fast->sim().arm_qpos(), slow->sim().arm_qpos());  // same goals and starts per seed
+  const Eigen::VectorXd before = slow->sim().arm_qpos();
+  Eigen::VectorXd action(2);
+  action << 0.5, 0.0;
+  fast->Step(action);
+  slow->Step(action);
+  const double moved_fast = std::abs(fast->sim().arm_qpos()[0] - before[0]);
+  const double moved_slow = std::abs(slow->sim().arm_qpos()[0] - before[0]);
+  EXPECT_NEAR(moved_slow, 0.125, 0.02);
+  EXPECT_NEAR(moved_fast, 0.25, 0.04);
+}
+
 TEST_F(TaskSuccessTest, UnknownTaskListsKnownOnes) {
   try {
     MakeTask("stack");

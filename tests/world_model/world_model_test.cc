@@ -388,6 +388,47 @@ TEST_F(WorldModelTest, ResumeIsExact) {
   EXPECT_EQ(Train(c, *data_, Out("resumed"), true).steps_done, 20);
 }
 
+TEST_F(WorldModelTest, ResumeRefusesAnotherConfigExceptTheSteps) {
+  TrainConfig c = TinyConfig();
+  c.steps = 4;
+  Train(c, *data_, Out("refuse"), false);
+  auto expect_refused = [&](const TrainConfig& other, const std::string& words) {
+    try {
+      Train(other, *data_, Out("refuse"), true);
+      FAIL() << "resumed with " << words;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("only steps may change"), std::string::npos) << e.what();
+    }
+  };
+  TrainConfig other = c;
+  other.steps = 8;
+  other.lambda = c.lambda * 2;
+  expect_refused(other, "lambda");
+  other = c;
+  other.model.hidden += 1;
+  expect_refused(other, "model/hidden");
+  TrainConfig more = c;
+  more.steps = 6;
+  EXPECT_EQ(Train(more, *data_, Out("refuse"), true).steps_done, 6);
+}
+
+TEST_F(WorldModelTest, QualityMeasuresMatchHandComputedValues) {
+  // Spearman: ranks (1..5) against (2, 1, 4, 3, 5): sum d^2 = 4, rho = 1 - 6 * 4 / (5 * 24) = 0.8.
+  EXPECT_NEAR(SpearmanCorrelation(torch::tensor({1.0, 2.0, 3.0, 4.0, 5.0}),
+                                  torch::tensor({20.0, 10.0, 40.0, 30.0, 50.0})), 0.8, 1e-12);
+  // Effective rank: two orthogonal directions of equal spread, a third that never varies: 2.
+  auto z = torch::tensor({{1.0, 0.0, 7.0}, {-1.0, 0.0, 7.0}, {0.0, 1.0, 7.0}, {0.0, -1.0, 7.0}});
+  EXPECT_NEAR(EffectiveRank(z), 2.0, 1e-9);
+  // Four equal directions: 4; one direction: 1.
+  EXPECT_NEAR(EffectiveRank(torch::eye(4) - 0.25), 3.0, 1e-6);  // centred: rank 3, equal spread
+  EXPECT_NEAR(EffectiveRank(torch::tensor({{1.0, 2.0}, {2.0, 4.0}, {3.0, 6.0}})), 1.0, 1e-6);
+  // A ridge probe of an exactly linear held-out target: R^2 = 1.
+  auto x = torch::tensor({{0.0}, {1.0}, {2.0}, {3.0}, {4.0}, {5.0}});
+  EXPECT_NEAR(RidgeProbeR2(x.narrow(0, 0, 4), 2 * x.narrow(0, 0, 4) + 1, x.narrow(0, 4, 2), 2 * x.narrow(0, 4, 2) + 1),
+              1.0, 1e-3);
+}
+
 TEST_F(WorldModelTest, ShortTrainingDoesNotCollapse) {
   TrainConfig c = TinyConfig();
   c.steps = 400;

@@ -1,0 +1,54 @@
+// The oracle cost: rollouts in copies of the true simulator.
+#include "sim/oracle.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace jepa_mpc::sim {
+namespace {
+
+TEST(OracleTest, CostMatchesAStepByStepRollout) {
+  auto task = MakeTask("push");
+  task->Reset(4);
+  OracleCost oracle("push", 2);
+  const int n = 3, h = 4, a = task->action_dim();
+  std::vector<float> actions(n * h * a);
+  for (size_t i = 0; i < actions.size(); ++i) actions[i] = std::sin(0.7 * i);
+  const auto before = task->sim().GetState().qpos;
+  auto costs = oracle.Evaluate(*task, actions.data(), n, h, a);
+  auto summed = oracle.Evaluate(*task, actions.data(), n, h, a, {true, 0.0});
+  auto shaped = oracle.Evaluate(*task, actions.data(), n, h, a, {false, 0.5});
+  EXPECT_EQ(task->sim().GetState().qpos, before);  // the source is untouched
+  for (int i = 0; i < n; ++i) {
+    auto copy = MakeTask("push");
+    copy->CopyStateFrom(*task);
+    double total = 0;
+    for (int t = 0; t < h; ++t) {
+      Eigen::VectorXd act(a);
+      for (int k = 0; k < a; ++k) act[k] = actions[(i * h + t) * a + k];
+      copy->Step(act);
+      total += copy->Distance();
+    }
+    EXPECT_DOUBLE_EQ(costs[i], copy->Distance()) << i;
+    EXPECT_NEAR(summed[i], total, 1e-12) << i;
+    // Shaped: the end effector's distance to the block, weighted, on top of the block's distance.
+    const double reach = (copy->sim().ee_pos() - copy->sim().object_pos(0)).norm();
+    EXPECT_NEAR(shaped[i], copy->Distance() + 0.5 * reach, 1e-12) << i;
+    EXPECT_GT(reach, 0.0);
+  }
+}
+
+TEST(OracleTest, RealErrorsSurfaceInsteadOfBecomingInfiniteCosts) {
+  // Only diverged physics (SimulationUnstable) is an infinite cost; a task the oracle cannot copy
+  // is a caller's error and must reach the caller from the worker threads.
+  auto pick = MakeTask("pick_place");
+  pick->Reset(1);
+  OracleCost oracle("reach3d", 2);
+  ASSERT_EQ(pick->action_dim(), 4);
+  std::vector<float> actions(4 * 3 * 4, 0.f);
+  EXPECT_THROW(oracle.Evaluate(*pick, actions.data(), 4, 3, 4), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jepa_mpc::sim
