@@ -4,141 +4,15 @@
 
 #include "control/controller.h"
 #include "tests/temp_dir.h"
+#include "tests/world_model/test_models.h"
 #include "world_model/checkpoint.h"
-#include "world_model/goal_cost.h"
 
 namespace jepa_mpc {
 namespace {
 
-using world_model::LatentGoalCost;
-using world_model::ModelMeta;
+using testing::Meta;
+using testing::ProprioMeta;
 using world_model::WorldModel;
-
-// A model that also takes the joint state (reacher2d: 2 angles, 4 standardised features).
-ModelMeta ProprioMeta(int64_t history = 1);
-
-ModelMeta Meta(int64_t history = 1) {
-  ModelMeta m;
-  m.robot = "reacher2d";
-  m.task = "reach2d";
-  m.action_mode = "joint_position_delta";
-  m.camera = "top";
-  m.image_size = 32;
-  m.action_dim = 2;
-  m.config.latent_dim = 8;
-  m.config.keypoints = 4;
-  m.config.channels = 8;
-  m.config.hidden = 32;
-  m.config.layers = 2;
-  m.config.history = history;
-  return m;
-}
-
-ModelMeta ProprioMeta(int64_t history) {
-  ModelMeta m = Meta(history);
-  m.config.proprio = true;
-  m.proprio_dim = 2;
-  m.proprio_mean = {0.0, 0.1, 0.2, 0.3};
-  m.proprio_std = {0.7, 0.6, 0.7, 0.5};
-  return m;
-}
-
-class GoalCostTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    torch::manual_seed(0);
-    at::set_num_threads(1);
-  }
-};
-
-TEST_F(GoalCostTest, ScoresRolloutsAgainstTheGoalEmbedding) {
-  WorldModel model(Meta());
-  auto goal = torch::rand({3, 32, 32}), now = torch::rand({1, 3, 32, 32});
-  auto actions = torch::rand({6, 5, 2}) * 2 - 1;
-  auto zg = model->Encode(goal.unsqueeze(0))[0];
-  auto z0 = model->Encode(now);
-  auto expected = (model->Rollout(z0.expand({6, 8}), actions) - zg).norm(2, 2);  // [N, H]
-
-  LatentGoalCost summed(model);
-  summed.SetGoal(goal);
-  summed.SetContext(z0);
-  EXPECT_TRUE(torch::allclose(summed(actions), expected.sum(1), 1e-4, 1e-5));
-
-  world_model::GoalCostOptions o;
-  o.sum_over_horizon = false;
-  LatentGoalCost last(model, o);
-  last.SetGoal(goal);
-  last.SetContext(z0);
-  EXPECT_TRUE(torch::allclose(last(actions), expected.select(1, 4), 1e-4, 1e-5));
-
-  o.l1 = true;
-  LatentGoalCost l1(model, o);
-  l1.SetGoalEmbedding(zg);
-  l1.SetContext(z0);
-  auto l1_expected = (model->Rollout(z0.expand({6, 8}), actions) - zg).abs().sum(2).select(1, 4);
-  EXPECT_TRUE(torch::allclose(l1(actions), l1_expected, 1e-4, 1e-5));
-  // The goal itself is at distance zero.
-  EXPECT_NEAR(last.Distance(zg).item<double>(), 0.0, 1e-5);
-}
-
-TEST_F(GoalCostTest, IsDifferentiableInTheActions) {
-  WorldModel model(Meta());
-  LatentGoalCost cost(model);
-  cost.SetGoal(torch::rand({1, 3, 32, 32}));
-  cost.SetContext(model->Encode(torch::rand({1, 3, 32, 32})));
-  auto actions = torch::rand({4, 3, 2}) * 2 - 1;
-  auto plain = cost(actions);
-  EXPECT_FALSE(plain.requires_grad());
-  auto a = actions.clone().requires_grad_(true);
-  auto c = cost(a);
-  EXPECT_TRUE(torch::allclose(c.detach(), plain, 1e-5, 1e-6));
-  c.sum().backward();
-  EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
-}
-
-TEST_F(GoalCostTest, ContextUsesTheLastWEmbeddingsAndTheirActions) {
-  WorldModel model(Meta(/*history=*/2));
-  LatentGoalCost cost(model);
-  cost.SetGoal(torch::rand({3, 32, 32}));
-  auto z = torch::randn({3, 8});
-  auto past = torch::rand({2, 2}) * 2 - 1;
-  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
-  cost.SetContext(z, past);
-  auto context = z.narrow(0, 1, 2).unsqueeze(0).expand({5, 2, 8});
-  auto expected = cost.Distance(model->Rollout(context, actions, past.narrow(0, 1, 1))).sum(1);
-  EXPECT_TRUE(torch::allclose(cost(actions), expected, 1e-4, 1e-5));
-  // One frame only: it is repeated, with a zero action between the copies.
-  cost.SetContext(z.narrow(0, 2, 1));
-  auto repeated = cost.Distance(model->Rollout(z.narrow(0, 2, 1).expand({5, 8}), actions)).sum(1);
-  EXPECT_TRUE(torch::allclose(cost(actions), repeated, 1e-4, 1e-5));
-}
-
-TEST_F(GoalCostTest, ProprioContextRollsTheJointStateForward) {
-  WorldModel model(ProprioMeta());
-  LatentGoalCost cost(model);
-  cost.SetGoal(torch::rand({3, 32, 32}));
-  auto z = torch::randn({1, 8}), q = torch::tensor({{0.4f, -1.2f}});
-  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
-  cost.SetContext(z, {}, q);
-  auto rolled = model->Rollout(model->State(z, q).expand({5, 12}), actions);  // [5, 4, 12]
-  auto expected = (rolled.narrow(2, 0, 8) - cost.goal_embedding()).norm(2, 2).sum(1);
-  EXPECT_TRUE(torch::allclose(cost(actions), expected, 1e-4, 1e-5));
-  EXPECT_THROW(cost.SetContext(z), std::invalid_argument);  // no joint state
-  EXPECT_THROW(cost.SetContext(z, {}, torch::zeros({1, 3})), std::invalid_argument);
-  EXPECT_THROW(cost.SetContext(z, {}, torch::full({1, 2}, NAN)), std::invalid_argument);
-}
-
-TEST_F(GoalCostTest, RejectsBadShapes) {
-  WorldModel model(Meta());
-  LatentGoalCost cost(model);
-  EXPECT_THROW(cost(torch::zeros({2, 3, 2})), std::logic_error);  // no goal yet
-  EXPECT_THROW(cost.SetGoal(torch::rand({3, 64, 64})), std::invalid_argument);
-  EXPECT_THROW(cost.SetGoal(torch::rand({1, 32, 32})), std::invalid_argument);
-  EXPECT_THROW(cost.SetGoal(torch::full({3, 32, 32}, NAN)), std::invalid_argument);
-  EXPECT_THROW(cost.SetGoalEmbedding(torch::zeros({5})), std::invalid_argument);
-  EXPECT_THROW(cost.SetContext(torch::zeros({2, 7})), std::invalid_argument);
-  EXPECT_THROW(cost.SetContext(torch::zeros({2, 8}), torch::zeros({2, 2})), std::invalid_argument);
-}
 
 class ControllerTest : public ::testing::Test {
  protected:
