@@ -1,39 +1,60 @@
 #include "world_model/encoder.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace jepa_mpc::world_model {
 
 namespace nn = torch::nn;
 
-EncoderImpl::EncoderImpl(EncoderOptions options_) : options(options_) { reset(); }
+Registry<EncoderEntry>& EncoderRegistry() {
+  static Registry<EncoderEntry> registry = [] {
+    Registry<EncoderEntry> r("encoder");
+    r.Add("keypoints", {"conv net + spatial softmax: keypoint image coordinates (default)",
+                        [](const ModelConfig& c, int64_t size) -> std::shared_ptr<EncoderBase> {
+                          return std::make_shared<KeypointEncoder>(c, size);
+                        }});
+    return r;
+  }();
+  return registry;
+}
 
-void EncoderImpl::reset() {
-  const int64_t c = options.channels(), k = options.keypoints() * options.views();
+std::shared_ptr<EncoderBase> MakeEncoder(const ModelConfig& config, int64_t image_size) {
+  auto encoder = EncoderRegistry().Get(config.encoder).make(config, image_size);
+  if (!encoder) throw std::logic_error("encoder factory for '" + config.encoder + "' returned nothing");
+  return encoder;
+}
+
+KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size*/) : config_(config) {
+  if (config_.views < 1) {
+    throw std::invalid_argument("encoder views must be positive, got " + std::to_string(config_.views));
+  }
+  const int64_t c = config_.channels, k = config_.keypoints * config_.views;
   conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)));
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
   conv3_ = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
-  TORCH_CHECK(options.views() >= 1, "encoder views must be positive, got ", options.views());
   conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k, 1)));
-  if (!options.projector()) {
-    TORCH_CHECK(options.latent_dim() == 2 * k, "an encoder without projector has latent_dim = 2 * ",
-                "keypoints * views = ", 2 * k, ", got ", options.latent_dim());
+  if (!config_.projector) {
+    if (config_.latent_dim != 2 * k) {
+      throw std::invalid_argument("an encoder without projector has latent_dim = 2 * keypoints * views = " +
+                                  std::to_string(2 * k) + ", got " + std::to_string(config_.latent_dim));
+    }
   } else {
-    project_ = register_module("project", nn::Linear(2 * k, options.latent_dim()));
+    project_ = register_module("project", nn::Linear(2 * k, config_.latent_dim));
   }
-  if (options.projector() && options.projector_batchnorm()) {
-    norm_ = register_module("norm", nn::BatchNorm1d(options.latent_dim()));
+  if (config_.projector && config_.projector_batchnorm) {
+    norm_ = register_module("norm", nn::BatchNorm1d(config_.latent_dim));
   }
   log_temperature_ =
-      register_parameter("log_temperature", torch::full({1}, std::log(options.softmax_scale())));
+      register_parameter("log_temperature", torch::full({1}, std::log(config_.softmax_scale)));
 }
 
-torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
+torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
   auto x = torch::relu(conv1_(images));
   x = torch::relu(conv2_(x));
   x = torch::relu(conv3_(x));
   x = conv4_(x);  // [B, V * K, h, V * w]: K maps for each view
-  const int64_t B = x.size(0), V = options.views(), h = x.size(2), w = x.size(3) / V;
+  const int64_t B = x.size(0), V = config_.views, h = x.size(2), w = x.size(3) / V;
   TORCH_CHECK(x.size(3) % V == 0, "encoder feature map width ", x.size(3), " does not split into ",
               V, " views");
   const int64_t K = x.size(1);  // keypoints in all
@@ -57,8 +78,8 @@ torch::Tensor EncoderImpl::Keypoints(const torch::Tensor& images) {
   return torch::cat({ex, ey}, 1);
 }
 
-torch::Tensor EncoderImpl::forward(const torch::Tensor& images) {
-  if (!options.projector()) return 3.0 * Keypoints(images);
+torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
+  if (!config_.projector) return 3.0 * Keypoints(images);
   auto z = project_(Keypoints(images));
   if (norm_) z = norm_(z);
   return z;

@@ -1,53 +1,65 @@
 #pragma once
 
+// Encoders: images [B, 3, S, S] in [0, 1] -> embeddings [B, D]. Each is a torch module behind
+// EncoderBase (its parameters train with the model and are saved in its checkpoint), built by
+// name from the encoder registry with the model's options (ModelConfig, the one source of their
+// defaults). Add your own with EncoderRegistry().Add("name", {summary, factory}) and train with
+// `train --encoder name`; the trainer and the planner see only EncoderBase.
+
 #include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "util/registry.h"
+#include "world_model/model_config.h"
 
 namespace jepa_mpc::world_model {
 
-// A small conv net ending in a spatial softmax: each of `keypoints` feature maps becomes the
-// expected (x, y) image position of its activation, so the embedding measures where things are,
-// and distances in it track distances in the scene. A linear projector with BatchNorm maps the
-// 2K coordinates to the D-dimensional embedding (LeWorldModel's stability note).
-struct EncoderOptions {
-  EncoderOptions(int64_t latent_dim = 32) : latent_dim_(latent_dim) {}
-  TORCH_ARG(int64_t, latent_dim);
-  TORCH_ARG(int64_t, image_size) = 64;   // square input images
-  TORCH_ARG(int64_t, channels) = 32;     // conv width
-  TORCH_ARG(int64_t, keypoints) = 16;    // feature maps turned into (x, y) pairs
-  // Camera views side by side in each image (sim::Renderer's tiling). Each view has its own
-  // `keypoints` maps (a part looks different from each camera) with a spatial softmax over its
-  // own columns: one softmax across views would average a part's positions in both.
-  TORCH_ARG(int64_t, views) = 1;
-  TORCH_ARG(bool, projector_batchnorm) = true;
-  // Without a projector the embedding is the keypoint coordinates themselves (times 3, so that
-  // parts moving over the image have about unit spread): latent_dim must be
-  // 2 * keypoints * views.
-  // A BatchNorm projector rescales away how far the keypoints move, so they may barely move and
-  // still give unit-variance embeddings; the raw coordinates keep distances positional.
-  TORCH_ARG(bool, projector) = true;
-  // Initial inverse temperature of the spatial softmax over standardised logits (learned
-  // afterwards).
-  TORCH_ARG(double, softmax_scale) = 3.0;
+class EncoderBase : public torch::nn::Module {
+ public:
+  // images: [B, 3, S, S] float in [0, 1] -> embeddings [B, config.latent_dim]. Differentiable;
+  // train/eval mode as the module's.
+  virtual torch::Tensor forward(const torch::Tensor& images) = 0;
 };
 
-class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {
+struct EncoderEntry {
+  std::string summary;  // one line for --help and the docs
+  // Builds the encoder for a model's options and image size; throws std::invalid_argument for
+  // options it cannot use.
+  std::function<std::shared_ptr<EncoderBase>(const ModelConfig&, int64_t image_size)> make;
+};
+
+// Holds "keypoints" on first use.
+Registry<EncoderEntry>& EncoderRegistry();
+std::shared_ptr<EncoderBase> MakeEncoder(const ModelConfig& config, int64_t image_size);
+
+// The default encoder: a small conv net ending in a spatial softmax. Each of `keypoints` feature
+// maps becomes the expected (x, y) image position of its activation, so the embedding measures
+// where things are, and distances in it track distances in the scene. Options read from
+// ModelConfig: channels (conv width), keypoints (per view), views (camera views side by side:
+// each view has its own maps, a softmax over its own columns, since one softmax across views
+// would average a part's positions in both), softmax_scale (initial inverse temperature over
+// standardised logits, learned afterwards), projector (false: the embedding is the keypoint
+// coordinates times 3, D = 2 * keypoints * views, which keeps distances positional; true: a
+// linear projector, with BatchNorm when projector_batchnorm, maps them to latent_dim).
+class KeypointEncoder : public EncoderBase {
  public:
-  explicit EncoderImpl(EncoderOptions options = {});
-  void reset() override;
-  // images: [B, 3, H, W] float in [0, 1] -> embeddings [B, D].
-  torch::Tensor forward(const torch::Tensor& images);
+  // Throws std::invalid_argument for views < 1 or, without a projector, latent_dim other than
+  // 2 * keypoints * views.
+  KeypointEncoder(const ModelConfig& config, int64_t image_size);
+  torch::Tensor forward(const torch::Tensor& images) override;
   // images -> keypoint coordinates [B, 2KV] in [-1, 1] within each view (before the projector):
   // the x of keypoint k of view v at v * K + k, the ys after all the xs.
   torch::Tensor Keypoints(const torch::Tensor& images);
 
-  EncoderOptions options;
-
  private:
+  ModelConfig config_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::Linear project_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   torch::Tensor log_temperature_;
 };
-TORCH_MODULE(Encoder);
 
 }  // namespace jepa_mpc::world_model

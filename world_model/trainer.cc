@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "world_model/checkpoint.h"
+#include "world_model/config_fields.h"
 #include "world_model/energy.h"
 #include "world_model/losses.h"
 
@@ -17,6 +18,7 @@ namespace jepa_mpc::world_model {
 namespace fs = std::filesystem;
 
 void TrainConfig::Validate() const {
+  model.Validate();
   auto positive = [](double v, const char* name) {
     if (!(v > 0)) {
       throw std::invalid_argument(std::string("training option ") + name + " is " +
@@ -55,119 +57,54 @@ void TrainConfig::Validate() const {
   if (threads < 0) throw std::invalid_argument("training option threads must be >= 0");
 }
 
-void to_json(nlohmann::json& j, const TrainConfig& c) {
-  j = {{"model", c.model},
-       {"steps", c.steps},
-       {"batch_size", c.batch_size},
-       {"sequence_length", c.sequence_length},
-       {"learning_rate", c.learning_rate},
-       {"weight_decay", c.weight_decay},
-       {"regularizer", c.regularizer},
-       {"lambda", c.lambda},
-       {"sigreg_slices", c.sigreg_slices},
-       {"inverse_dynamics_weight", c.inverse_dynamics_weight},
-       {"smoothness_weight", c.smoothness_weight},
-       {"proprio_dropout", c.proprio_dropout},
-       {"energy", c.energy},
-       {"reach_weight", c.reach_weight},
-       {"grad_clip", c.grad_clip},
-       {"checkpoint_every", c.checkpoint_every},
-       {"log_every", c.log_every},
-       {"seed", c.seed},
-       {"val_fraction", c.val_fraction},
-       {"threads", c.threads}};
-}
+void to_json(nlohmann::json& j, const TrainConfig& c) { j = FieldsToJson(c); }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-  if (!j.is_object()) throw std::invalid_argument("training config must be a JSON object");
-  for (const auto& [key, v] : j.items()) {
-    if (key == "model") {
-      nlohmann::json merged = c.model;
-      merged.update(v);
-      c.model = merged.get<ModelConfig>();
-    } else if (key == "steps") c.steps = v.get<int64_t>();
-    else if (key == "batch_size") c.batch_size = v.get<int64_t>();
-    else if (key == "sequence_length") c.sequence_length = v.get<int64_t>();
-    else if (key == "learning_rate") c.learning_rate = v.get<double>();
-    else if (key == "weight_decay") c.weight_decay = v.get<double>();
-    else if (key == "regularizer") c.regularizer = v.get<std::string>();
-    else if (key == "lambda") c.lambda = v.get<double>();
-    else if (key == "sigreg_slices") c.sigreg_slices = v.get<int64_t>();
-    else if (key == "inverse_dynamics_weight") c.inverse_dynamics_weight = v.get<double>();
-    else if (key == "grad_clip") c.grad_clip = v.get<double>();
-    else if (key == "smoothness_weight") c.smoothness_weight = v.get<double>();
-    else if (key == "proprio_dropout") c.proprio_dropout = v.get<double>();
-    else if (key == "energy") c.energy = v.get<std::string>();
-    else if (key == "reach_weight") c.reach_weight = v.get<double>();
-    else if (key == "checkpoint_every") c.checkpoint_every = v.get<int64_t>();
-    else if (key == "log_every") c.log_every = v.get<int64_t>();
-    else if (key == "seed") c.seed = v.get<uint64_t>();
-    else if (key == "val_fraction") c.val_fraction = v.get<double>();
-    else if (key == "threads") c.threads = v.get<int>();
-    else throw std::invalid_argument("unknown training option '" + key + "'");
-  }
+  FieldsFromJson(j, c, "training");
+  c.model.Validate();
+}
+
+Registry<TrainDefaults>& TrainDefaultsRegistry() {
+  // Why each value: docs/experiments/world-model.md ("Why the defaults") and push.md.
+  static Registry<TrainDefaults> registry = [] {
+    Registry<TrainDefaults> r("training defaults");
+    r.Add("reacher2d", [](TrainConfig& c) {
+      c.model.proprio = true;
+      c.steps = 4000;
+      c.model.softmax_scale = 0.25;
+      c.model.keypoints = 4;
+      c.model.latent_dim = 8;
+      c.lambda = 0.02;
+    });
+    r.Add("panda7", [](TrainConfig& c) {
+      c.model.proprio = true;
+      c.steps = 4000;
+      c.model.views = 2;
+      c.model.keypoints = 8;
+      c.model.latent_dim = 32;
+      c.model.inverse_dynamics = true;
+      c.model.inverse_dynamics_head = "linear";
+      c.inverse_dynamics_weight = 10;
+      c.lambda = 0.01;
+      c.proprio_dropout = 0.75;
+    });
+    r.Add("panda7/push", [](TrainConfig& c) {
+      c.model.views = 1;
+      c.model.keypoints = 16;
+      c.model.latent_dim = 32;
+      c.energy = "object";
+      c.reach_weight = 0.5;
+    });
+    return r;
+  }();
+  return registry;
 }
 
 TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task) {
-  // Measured (README, "World model"): raw keypoint coordinates as the embedding and a light
-  // SIGReg keep embedding distances positional. SIGReg asks the embeddings of a low-dimensional
-  // arm state for an isotropic Gaussian in D dimensions; at weight 0.05 the encoder met it by
-  // crumpling the state manifold (a 0.01 rad move changed the embedding a quarter as much as a
-  // 0.2 rad move), which left one-step prediction poor (h1 ratio 0.53). A lighter weight keeps
-  // the embedding smooth. reacher2d: 4 keypoints (D = 8) at 0.02 (h5 0.38 -> 0.13, Spearman
-  // 0.93 -> 0.997, effective rank >= D/4 on two seeds where D = 16 fell to 3.05 / 16);
-  // panda7: 0.01 (h5 0.37 -> 0.23, probe 0.87 -> 0.96, Spearman 0.73 -> 0.80).
-  // On reacher2d a soft spatial softmax (inverse temperature 0.25) made the energy landscape
-  // follow the true distance; on panda7 it made it worse, so panda7 keeps 3.
-  // Proprioception (the predictor sees and predicts the joint state): on reacher2d the image
-  // embedding left the two elbow solutions for one fingertip position close together, rollouts
-  // flipped between them and planning stalled against the elbow's limit; with the joint state
-  // h5 fell 0.13 -> 0.04 and learned CEM rose 80% -> 96% (50 goals). On panda7 the joint
-  // state let the encoder drop the arm's state (probe 0.96 -> 0.84); hiding it in 3/4 of the
-  // samples kept the probe at 0.95 and reached 94% (image only: 88%). On reacher2d 3/4 planned
-  // worse than 1/2 (92% / 96% against 96% / 98% on two goal sets), so it keeps 1/2.
   TrainConfig c;
-  c.model.proprio = true;
-  // reacher2d trains 4000 steps: with the joint state, 2000 -> 4000 took learned CEM from 96% to
-  // 100% on 50 goals (100% and 98% on two other sets of 50) in about 5 minutes on 2 cores.
-  if (robot == "reacher2d") {
-    c.steps = 4000;
-    c.model.softmax_scale = 0.25;
-    c.model.keypoints = 4;
-    c.model.latent_dim = 8;
-    c.lambda = 0.02;
-  }
-  // panda7 images hold two camera views (front and side), each with its own 8 keypoints:
-  // D = 2 x 8 x 2 = 32.
-  // A linear inverse-dynamics head (weight 10): the front view's keypoints sat on the hand, but
-  // the side view's followed the links and the floor beside the arm (Spearman by themselves
-  // 0.26). Asking for the commanded end-effector move as a linear function of the embeddings
-  // put them on the hand (0.60-0.78) and lifted learned CEM from 94.4% to 100% of 250 goals;
-  // Spearman rose from 0.825 to 0.806-0.913 over three seeds at 2000 steps and to 0.906-0.938
-  // at 4000 (the front view's keypoints find the hand later on some seeds). An MLP head read
-  // the action out of the links as well (Spearman 0.815).
-  if (robot == "panda7") {
-    c.steps = 4000;
-    c.model.views = 2;
-    c.model.keypoints = 8;
-    c.model.latent_dim = 32;
-    c.model.inverse_dynamics = true;
-    c.model.inverse_dynamics_head = "linear";
-    c.inverse_dynamics_weight = 10;
-    c.lambda = 0.01;
-    c.proprio_dropout = 0.75;
-  }
-  // push sees the table through one camera (the block tasks' "table" view), so its 16 keypoints
-  // share one softmax: D = 2 x 16 = 32. The goal energy weighs what the joint state does not
-  // explain (the block) and adds a reaching term (docs/experiments/push.md). 8000 steps gave no
-  // better block probe than 4000 (0.85 against 0.875).
-  if (robot == "panda7" && task == "push") {
-    c.model.views = 1;
-    c.model.keypoints = 16;
-    c.model.latent_dim = 32;
-    c.energy = "object";
-    c.reach_weight = 0.5;
-  }
+  const auto& defaults = TrainDefaultsRegistry();
+  if (defaults.Has(robot)) defaults.Get(robot)(c);
+  if (!task.empty() && defaults.Has(robot + "/" + task)) defaults.Get(robot + "/" + task)(c);
   return c;
 }
 
@@ -275,7 +212,9 @@ std::string RngState(const std::mt19937_64& rng) {
 // goal energy (computed from the trained model when training ends). One line names what differs.
 void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now, const std::string& path) {
   if (saved_json.empty()) return;  // checkpoints written before configs were saved
-  const nlohmann::json saved = nlohmann::json::parse(saved_json).flatten(), current = now.flatten();
+  TrainConfig before;               // options added since take their defaults
+  from_json(nlohmann::json::parse(saved_json), before);
+  const nlohmann::json saved = nlohmann::json(before).flatten(), current = now.flatten();
   static const std::set<std::string> free = {"/steps", "/checkpoint_every", "/threads", "/energy",
                                              "/reach_weight"};
   std::string differ;

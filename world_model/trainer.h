@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "util/registry.h"
 #include "world_model/data.h"
 #include "world_model/quality.h"
 #include "world_model/world_model.h"
@@ -47,6 +48,30 @@ struct TrainConfig {
   double val_fraction = 0.1;
   int threads = 0;                 // 0: every core
 
+  // The one list of options (config.json, checkpoints, train's flags read it).
+  template <class Self, class F>
+  static void Fields(Self& c, F&& f) {
+    f("model", c.model);
+    f("steps", c.steps);
+    f("batch_size", c.batch_size);
+    f("sequence_length", c.sequence_length);
+    f("learning_rate", c.learning_rate);
+    f("weight_decay", c.weight_decay);
+    f("regularizer", c.regularizer);
+    f("lambda", c.lambda);
+    f("sigreg_slices", c.sigreg_slices);
+    f("inverse_dynamics_weight", c.inverse_dynamics_weight);
+    f("smoothness_weight", c.smoothness_weight);
+    f("proprio_dropout", c.proprio_dropout);
+    f("energy", c.energy);
+    f("reach_weight", c.reach_weight);
+    f("grad_clip", c.grad_clip);
+    f("checkpoint_every", c.checkpoint_every);
+    f("log_every", c.log_every);
+    f("seed", c.seed);
+    f("val_fraction", c.val_fraction);
+    f("threads", c.threads);
+  }
   // Throws std::invalid_argument naming the bad field.
   void Validate() const;
 };
@@ -55,7 +80,12 @@ void to_json(nlohmann::json& j, const TrainConfig& c);
 // Overrides the fields present in j; unknown keys are an error.
 void from_json(const nlohmann::json& j, TrainConfig& c);
 
-// Defaults suited to a robot's datasets, and to a task's where it differs (push).
+// Training defaults by robot ("panda7") and by robot and task ("panda7/push"): each entry edits
+// a config; DefaultTrainConfig applies the robot's, then the robot-and-task's, over TrainConfig's
+// own defaults. The experiments behind each are in docs/experiments/world-model.md and push.md.
+// A user's robot may add its own: TrainDefaultsRegistry().Add("my_arm", [](TrainConfig& c) {...}).
+using TrainDefaults = std::function<void(TrainConfig&)>;
+Registry<TrainDefaults>& TrainDefaultsRegistry();
 TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task = "");
 
 struct StepMetrics {

@@ -4,39 +4,24 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "world_model/config_fields.h"
+
 namespace jepa_mpc::world_model {
 
 int64_t CameraViews(const std::string& camera_label) {
   return 1 + std::count(camera_label.begin(), camera_label.end(), '+');
 }
 
-void to_json(nlohmann::json& j, const ModelConfig& c) {
-  j = {{"latent_dim", c.latent_dim},   {"channels", c.channels},
-       {"keypoints", c.keypoints},     {"projector_batchnorm", c.projector_batchnorm},
-       {"softmax_scale", c.softmax_scale}, {"projector", c.projector},
-       {"history", c.history},         {"hidden", c.hidden},
-       {"layers", c.layers},           {"inverse_dynamics", c.inverse_dynamics},
-       {"proprio", c.proprio},         {"views", c.views},
-       {"inverse_dynamics_head", c.inverse_dynamics_head}};
-}
+void to_json(nlohmann::json& j, const ModelConfig& c) { j = FieldsToJson(c); }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
-  for (const auto& [key, value] : j.items()) {
-    if (key == "latent_dim") c.latent_dim = value.get<int64_t>();
-    else if (key == "channels") c.channels = value.get<int64_t>();
-    else if (key == "keypoints") c.keypoints = value.get<int64_t>();
-    else if (key == "projector_batchnorm") c.projector_batchnorm = value.get<bool>();
-    else if (key == "softmax_scale") c.softmax_scale = value.get<double>();
-    else if (key == "projector") c.projector = value.get<bool>();
-    else if (key == "history") c.history = value.get<int64_t>();
-    else if (key == "hidden") c.hidden = value.get<int64_t>();
-    else if (key == "layers") c.layers = value.get<int64_t>();
-    else if (key == "inverse_dynamics") c.inverse_dynamics = value.get<bool>();
-    else if (key == "proprio") c.proprio = value.get<bool>();
-    else if (key == "views") c.views = value.get<int64_t>();
-    else if (key == "inverse_dynamics_head") c.inverse_dynamics_head = value.get<std::string>();
-    else throw std::invalid_argument("unknown model option '" + key + "'");
-  }
+  FieldsFromJson(j, c, "model");
+  c.Validate();
+}
+
+void ModelConfig::Validate() const {
+  const ModelConfig& c = *this;
+  EncoderRegistry().Get(c.encoder);  // a known encoder, or the list of them
   auto positive = [](int64_t v, const char* name) {
     if (v <= 0) throw std::invalid_argument(std::string("model option ") + name + " is " +
                                             std::to_string(v) + ", expected positive");
@@ -53,7 +38,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
                                 "', expected mlp or linear");
   }
   if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
-  if (!c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
+  if (c.encoder == "keypoints" && !c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
     throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
                                 "; without a projector it must be 2 * keypoints * views = " +
                                 std::to_string(2 * c.keypoints * c.views));
@@ -115,6 +100,7 @@ void ModelMeta::CheckCompatible(const std::string& r, int64_t size, int64_t adim
 
 WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
   const ModelConfig& c = meta_.config;
+  c.Validate();
   if (CameraViews(meta_.camera) != c.views) {
     throw std::invalid_argument("model metadata: camera '" + meta_.camera + "' has " +
                                 std::to_string(CameraViews(meta_.camera)) + " views, model option views is " +
@@ -141,15 +127,7 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
     proprio_std_ = torch::tensor(meta_.proprio_std, torch::kFloat64).to(torch::kFloat32);
   }
   set_energy(meta_.energy);
-  encoder = register_module(
-      "encoder", Encoder(EncoderOptions(c.latent_dim)
-                             .image_size(meta_.image_size)
-                             .channels(c.channels)
-                             .keypoints(c.keypoints)
-                             .views(c.views)
-                             .projector_batchnorm(c.projector_batchnorm)
-                             .softmax_scale(c.softmax_scale)
-                             .projector(c.projector)));
+  encoder = register_module("encoder", MakeEncoder(c, meta_.image_size));
   predictor = register_module(
       "predictor", Predictor(PredictorOptions(state_dim(), meta_.action_dim)
                                  .history(c.history)

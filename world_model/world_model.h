@@ -11,34 +11,12 @@
 #include <vector>
 
 #include "world_model/encoder.h"
+#include "world_model/model_config.h"
 #include "world_model/predictor.h"
 
 namespace jepa_mpc::world_model {
 
 constexpr int kCheckpointFormatVersion = 1;
-
-struct ModelConfig {
-  int64_t latent_dim = 16;     // D
-  int64_t channels = 16;       // encoder conv width
-  int64_t keypoints = 8;       // encoder spatial-softmax keypoints (per camera view)
-  int64_t views = 1;           // camera views side by side in each image (the data's camera label)
-  bool projector = false;      // false: the embedding is the keypoint coordinates (D = 2 K views)
-  bool projector_batchnorm = true;
-  double softmax_scale = 3.0;   // initial spatial-softmax inverse temperature (logits standardised)
-  int64_t history = 1;         // W: embeddings the predictor sees
-  int64_t hidden = 256;        // predictor MLP width
-  int64_t layers = 3;          // predictor hidden layers
-  bool inverse_dynamics = false;  // an inverse-dynamics head a_t = g(z_t, z_t+1)
-  // The head's form: "mlp" (one hidden layer) or "linear" (a_t = W [z_t, z_t+1] + b). A linear
-  // head asks the embedding's motion itself to follow the action, so with end-effector actions
-  // the keypoints move with the hand in every view; an MLP can read the action out of any
-  // features that change with it.
-  std::string inverse_dynamics_head = "mlp";
-  // The predictor also sees and predicts the robot's joint state (proprioception, as DINO-WM
-  // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
-  // arm's two elbow solutions for one fingertip position) roll out apart.
-  bool proprio = false;
-};
 
 // The energy the planner lowers, beyond the plain distance to the goal embedding:
 //   E(z, g) = sqrt(sum_d w_d (z_d - g_d)^2)  +  reach_weight * ||R z||.
@@ -72,8 +50,6 @@ struct ModelMeta {
 // How many camera views a dataset's or model's camera label names ("front+side": 2).
 int64_t CameraViews(const std::string& camera_label);
 
-void to_json(nlohmann::json& j, const ModelConfig& c);
-void from_json(const nlohmann::json& j, ModelConfig& c);
 void to_json(nlohmann::json& j, const ModelMeta& m);
 void from_json(const nlohmann::json& j, ModelMeta& m);
 
@@ -111,7 +87,7 @@ class WorldModelImpl : public torch::nn::Module {
   torch::Tensor RolloutDifferentiable(const torch::Tensor& z0, const torch::Tensor& actions,
                                       const torch::Tensor& past_actions = {});
 
-  Encoder encoder{nullptr};
+  std::shared_ptr<EncoderBase> encoder;  // from the encoder registry (config.encoder)
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
 

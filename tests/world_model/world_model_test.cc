@@ -238,7 +238,13 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
   // Two views side by side: each has its own keypoints, found in that view alone.
-  Encoder encoder(EncoderOptions(16).image_size(64).channels(8).keypoints(4).views(2).projector(false));
+  ModelConfig kc;
+  kc.latent_dim = 16;
+  kc.channels = 8;
+  kc.keypoints = 4;
+  kc.views = 2;
+  kc.projector = false;
+  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
   encoder->eval();
   torch::NoGradGuard no_grad;
   auto images = torch::rand({2, 3, 64, 64}, torch::TensorOptions().dtype(torch::kFloat32));
@@ -255,7 +261,8 @@ TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
   EXPECT_TRUE(torch::equal(k.index_select(1, left), k2.index_select(1, left)));
   EXPECT_GT((k.index_select(1, right) - k2.index_select(1, right)).abs().max().item<double>(), 1e-3);
   // The embedding without a projector needs latent_dim = 2 * keypoints * views.
-  EXPECT_THROW(Encoder(EncoderOptions(8).keypoints(4).views(2).projector(false)), c10::Error);
+  kc.latent_dim = 8;
+  EXPECT_THROW(KeypointEncoder(kc, 64), std::invalid_argument);
   // Training refuses a model whose views disagree with the dataset's camera label.
   TrainConfig c = TinyConfig();
   c.model.views = 2;
@@ -429,6 +436,48 @@ TEST_F(WorldModelTest, QualityMeasuresMatchHandComputedValues) {
               1.0, 1e-3);
 }
 
+// An encoder a user adds: a 1x1 conv and global average pooling (D = channels).
+class PooledEncoder : public EncoderBase {
+ public:
+  PooledEncoder(const ModelConfig& c, int64_t) {
+    conv_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c.latent_dim, 1)));
+  }
+  torch::Tensor forward(const torch::Tensor& images) override {
+    return torch::tanh(conv_(images)).mean({2, 3});
+  }
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+};
+
+TEST_F(WorldModelTest, AUsersEncoderTrainsAndRoundTripsThroughACheckpoint) {
+  if (!EncoderRegistry().Has("pooled")) {
+    EncoderRegistry().Add("pooled", {"1x1 conv + mean", [](const ModelConfig& c, int64_t s) -> std::shared_ptr<EncoderBase> {
+                                       return std::make_shared<PooledEncoder>(c, s);
+                                     }});
+  }
+  TrainConfig c = TinyConfig();
+  c.steps = 3;
+  c.model.encoder = "pooled";
+  auto result = Train(c, *data_, Out("pooled"), false);
+  EXPECT_EQ(result.steps_done, 3);
+  auto loaded = LoadCheckpoint(Out("pooled") + "/checkpoint.pt").model;
+  EXPECT_EQ(loaded->meta().config.encoder, "pooled");
+  auto images = torch::rand({2, 3, 32, 32});
+  EXPECT_TRUE(torch::equal(loaded->Encode(images), result.model->Encode(images)));
+  // The encoder's parameters are the model's: they trained.
+  EXPECT_EQ(loaded->named_parameters().contains("encoder.conv.weight"), true);
+  // An unknown encoder is one error naming the known ones.
+  c.model.encoder = "vit";
+  try {
+    c.Validate();
+    FAIL() << "an unknown encoder was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown encoder 'vit', expected one of: keypoints"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(WorldModelTest, ShortTrainingDoesNotCollapse) {
   TrainConfig c = TinyConfig();
   c.steps = 400;
@@ -515,7 +564,7 @@ TEST_F(WorldModelTest, KeypointEmbeddingFollowsTheFingertip) {
                  bad.model.latent_dim = 5;  // not 2 * keypoints
                  return bad;
                }(), *data_)),
-               c10::Error);
+               std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, ConfigJsonRoundTripsAndRejectsUnknownKeys) {
