@@ -59,22 +59,23 @@ int main(int argc, char** argv) {
   CLI::App app{"jepa-mpc demo: collect, train, evaluate and report on one task."};
   std::string task_name = "reach2d", out = "out/demo";
   int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 4, threads = 2;
-  uint64_t seed = 0;
+  uint64_t seed = 0, goal_seed = 100;
   bool fresh_eval = false;
   app.add_option("--task", task_name, "task: " + sim::TaskRegistry().Known())->capture_default_str();
   app.add_option("--out", out, "output folder (a subfolder per task)")->capture_default_str();
-  app.add_option("--episodes", episodes, "episodes to collect (0: 400 for reach2d, 600 for push, 300 otherwise)")
-      ->capture_default_str();
+  app.add_option("--episodes", episodes, "episodes to collect (0: the task's demo default)")->capture_default_str();
   app.add_option("--train-steps", train_steps, "training steps (0: the recipe's default)")->capture_default_str();
   app.add_option("--eval-episodes", eval_episodes, "goals per method in the evaluation")->capture_default_str();
   app.add_option("--videos", videos, "episode videos per method")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads")->capture_default_str();
-  app.add_option("--seed", seed, "seed for collection, training and goals")->capture_default_str();
+  app.add_option("--seed", seed, "seed for collection and training")->capture_default_str();
+  app.add_option("--goal-seed", goal_seed,
+                 "evaluation goals (the default, 100, is a set no default was chosen on)")->capture_default_str();
   app.add_flag("--fresh-eval", fresh_eval, "evaluate again even if an evaluation is cached");
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("demo", [&] {
-    sim::RobotForTask(task_name);  // validates the task name
+    const sim::TaskEntry& entry = sim::TaskRegistry().Get(task_name);
     auto positive = [](const char* flag, int v, int min) {
       if (v < min) {
         throw std::invalid_argument(std::string(flag) + " is " + std::to_string(v) + ", expected at least " +
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
     positive("--eval-episodes", eval_episodes, 1);
     positive("--videos", videos, 0);
     positive("--threads", threads, 1);
-    if (episodes == 0) episodes = task_name == "reach2d" ? 400 : task_name == "push" ? 600 : 300;
+    if (episodes == 0) episodes = entry.demo.episodes;
     const fs::path dir = fs::path(out) / task_name, self = fs::canonical("/proc/self/exe").parent_path();
     fs::create_directories(dir);
     const auto* stop = tools::InstallStopFlag();
@@ -132,23 +133,30 @@ int main(int argc, char** argv) {
     }
 
     // 3. Evaluation on the same goals: learned planner, oracle, random.
-    std::fprintf(stderr, "== stage 3/4: evaluate (%d goals per method)\n", eval_episodes);
+    std::fprintf(stderr, "== stage 3/4: evaluate (%d goals from goal seed %llu, a set no default was chosen on)\n",
+                 eval_episodes, static_cast<unsigned long long>(goal_seed));
     const fs::path eval = dir / "eval";
     std::vector<std::string> eval_args = {"--checkpoint", (model / "checkpoint.pt").string(), "--episodes",
-                                          std::to_string(eval_episodes), "--seed", std::to_string(seed),
+                                          std::to_string(eval_episodes), "--seed", std::to_string(goal_seed),
                                           "--videos", std::to_string(videos), "--threads",
                                           std::to_string(threads), "--out", eval.string()};
-    if (task_name == "push") {
-      // Each planned action held for two control steps (a longer look ahead at the same search
-      // cost); the oracle's true cost adds the hand's distance to the block, whose own distance
-      // to the goal stays flat until the hand touches it (docs/experiments/push.md).
-      eval_args.insert(eval_args.end(), {"--action-repeat", "2", "--oracle-reach-weight", "1"});
+    if (entry.demo.action_repeat != 1) {
+      eval_args.insert(eval_args.end(), {"--action-repeat", std::to_string(entry.demo.action_repeat)});
+    }
+    if (entry.demo.oracle_reach_weight > 0) {
+      char w[32];
+      std::snprintf(w, sizeof(w), "%g", entry.demo.oracle_reach_weight);
+      eval_args.insert(eval_args.end(), {"--oracle-reach-weight", w});
+    }
+    if (entry.demo.oracle_episodes > 0 && entry.demo.oracle_episodes < eval_episodes) {
+      eval_args.insert(eval_args.end(), {"--oracle-episodes", std::to_string(entry.demo.oracle_episodes)});
     }
     commands.push_back("evaluate " + Join(eval_args));
     bool cached = false;
     if (!fresh_eval && fs::exists(eval / "results.json")) {
       const auto j = nlohmann::json::parse(std::ifstream(eval / "results.json"));
-      cached = j.value("episodes", 0) == eval_episodes && !j.value("interrupted", true);
+      cached = j.value("episodes", 0) == eval_episodes && j.value("seed", uint64_t{0}) == goal_seed &&
+               !j.value("interrupted", true);
     }
     if (cached) {
       std::fprintf(stderr, "evaluate   reusing %s (--fresh-eval to run it again)\n", (eval / "results.json").c_str());
@@ -162,7 +170,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "== stage 4/4: report\n");
     std::string cmd_text = "# from the repository root, after scripts/build.sh (binaries in build/examples/)\n";
     for (const auto& c : commands) cmd_text += c + "\n";
-    const std::string page = tools::WriteReport({task_name, model.string(), eval.string(), dir.string(), cmd_text});
+    const std::string goals = "goal seed " + std::to_string(goal_seed) +
+                              (goal_seed == 100 ? ", a set of goals no default was chosen on" : "");
+    const std::string page =
+        tools::WriteReport({task_name, model.string(), eval.string(), dir.string(), cmd_text, goals});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ifstream table(eval / "results.csv");
     std::printf("%s", std::string(std::istreambuf_iterator<char>(table), {}).c_str());

@@ -25,6 +25,11 @@ namespace {
 // empty set (and says why) when the scene cannot render what the dataset holds.
 wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, int count) {
   wm::GoalSet goals;
+  if (!sim::TaskRegistry().Has(info.task) || !robots::RobotRegistry().Has(info.robot)) {
+    std::fprintf(stderr, "           task plannability skipped: task '%s' on robot '%s' is not registered in this"
+                 " program (train from your own program to measure it)\n", info.task.c_str(), info.robot.c_str());
+    return goals;
+  }
   auto task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot});
   if (task->sim().camera_label() != info.camera) {
     std::fprintf(stderr, "           task plannability skipped: the scene renders camera '%s', the data '%s'"
@@ -91,6 +96,7 @@ int main(int argc, char** argv) {
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");
   opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
+  opt("--encoder", "encoder", ("encoder: " + wm::EncoderRegistry().Known()).c_str(), true);
   opt("--latent-dim", "latent_dim", "embedding dimension D", true);
   opt("--keypoints", "keypoints", "encoder keypoints (per camera view)", true);
   opt("--views", "views", "camera views side by side in each image (the dataset's)", true);

@@ -96,6 +96,13 @@ struct TaskEntry {
   std::function<std::unique_ptr<Task>(robots::RobotSpec, const TaskOptions&)> make;
   std::string summary;         // one line for --help and the docs
   double target_success = NAN; // the success rate this project aims for (reports draw it); NAN: none
+  // What the demo uses for this task (docs/experiments/ has the measurements behind them).
+  struct Demo {
+    int episodes = 300;              // exploration episodes collected
+    int action_repeat = 1;           // control steps each planned action is held
+    double oracle_reach_weight = 0;  // shaped oracle cost for object tasks (evaluate --oracle-reach-weight)
+    int oracle_episodes = 0;         // goals the oracle runs on (0: all; the true simulator is slow)
+  } demo;
 };
 // Holds reach2d, reach3d, push and pick_place on first use. Add your own with
 // TaskRegistry().Add("my_task", {"panda7", {}, MakeMyTask, "..."}); examples in docs/extending.md.

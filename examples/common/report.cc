@@ -175,7 +175,8 @@ std::string WriteReport(const ReportInputs& in) {
        ".ok{color:#080}.miss{color:#b00}</style></head><body>\n";
   h << "<h1>jepa-mpc: reaching a goal image by planning in a learned world model</h1>\n";
   h << "<p>Task <b>" << in.task << "</b> (" << Escape(results["success_rule"].get<std::string>()) << "), "
-    << results["episodes"].get<int>() << " goals, the same for every method. "
+    << results["episodes"].get<int>() << " goals, the same for every method"
+    << (in.goals.empty() ? std::string(". ") : ": " + Escape(in.goals) + ". ")
     << "The goal is given as an image only. The learned planner sees camera images"
     << (quality.value("proprio_dim", 0) > 0 ? " and the robot's joint state" : "")
     << " and plans in the learned model.";

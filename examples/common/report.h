@@ -14,6 +14,7 @@ struct ReportInputs {
   std::string eval_dir;   // evaluate's output: results.json, steps.csv, videos/
   std::string out_dir;    // plots/ and report.html go here
   std::string commands;   // the commands that reproduce the run (shown in the report)
+  std::string goals;      // where the goals come from, one sentence (e.g. a seed no default was chosen on)
 };
 
 // Returns the path of report.html. Throws std::runtime_error naming a missing input file.
