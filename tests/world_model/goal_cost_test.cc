@@ -108,5 +108,29 @@ TEST_F(GoalCostTest, RejectsBadShapes) {
   EXPECT_THROW(cost.SetContext(torch::zeros({2, 8}), torch::zeros({2, 2})), std::invalid_argument);
 }
 
+TEST_F(GoalCostTest, WithAPredictorThatChangesNothingTheCostIsTheDistanceTimesTheHorizon) {
+  // The predictor is residual (next = last + MLP): with every weight zero it predicts no change,
+  // so each of the H predicted embeddings is the current one, whatever the actions.
+  WorldModel model(Meta());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->predictor->parameters()) p.zero_();
+  }
+  auto goal = torch::rand({3, 32, 32}), now = torch::rand({1, 3, 32, 32});
+  const double distance = (model->Encode(now)[0] - model->Encode(goal.unsqueeze(0))[0]).norm().item<double>();
+  ASSERT_GT(distance, 0.0);
+  LatentGoalCost summed(model);
+  summed.SetGoal(goal);
+  summed.SetContext(model->Encode(now));
+  auto costs = summed(torch::rand({4, 6, 2}) * 2 - 1);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(costs[i].item<double>(), 6 * distance, 1e-4) << i;
+  GoalCostOptions o;
+  o.sum_over_horizon = false;
+  LatentGoalCost last(model, o);
+  last.SetGoal(goal);
+  last.SetContext(model->Encode(now));
+  EXPECT_NEAR(last(torch::zeros({1, 6, 2}))[0].item<double>(), distance, 1e-5);
+}
+
 }  // namespace
 }  // namespace jepa_mpc::world_model
