@@ -3,8 +3,8 @@
 // Encoders: images [B, 3, S, S] in [0, 1] -> embeddings [B, D]. Each is a torch module behind
 // EncoderBase (its parameters train with the model and are saved in its checkpoint), built by
 // name from the encoder registry with the model's options (ModelConfig, the one source of their
-// defaults). Add your own with EncoderRegistry().Add("name", {summary, factory}) and train with
-// `train --encoder name`; the trainer and the planner see only EncoderBase.
+// defaults). Add your own with EncoderRegistry().Add("name", {summary, factory}) and set
+// ModelConfig::encoder to its name; the trainer and the planner see only EncoderBase.
 
 #include <torch/torch.h>
 
