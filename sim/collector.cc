@@ -55,7 +55,7 @@ uint64_t EpisodeSeed(uint64_t seed, int k) {
 }
 
 void ValidateCollectOptions(const CollectOptions& o) {
-  RobotForTask(o.task);  // a registered task
+  TaskRegistry().Get(o.task);
   if (!o.robot.empty()) robots::RobotRegistry().Get(o.robot);
   if (o.episodes <= 0) {
     throw std::invalid_argument("--episodes is " + std::to_string(o.episodes) +

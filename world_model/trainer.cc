@@ -69,7 +69,6 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
   static Registry<TrainDefaults> registry = [] {
     Registry<TrainDefaults> r("training defaults");
     r.Add("reacher2d", [](TrainConfig& c) {
-      c.model.proprio = true;
       c.steps = 4000;
       c.model.softmax_scale = 0.25;
       c.model.keypoints = 4;
@@ -77,7 +76,6 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.lambda = 0.02;
     });
     r.Add("panda7", [](TrainConfig& c) {
-      c.model.proprio = true;
       c.steps = 4000;
       c.model.views = 2;
       c.model.keypoints = 8;
@@ -102,6 +100,7 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
 
 TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task) {
   TrainConfig c;
+  c.model.proprio = true;  // every robot: the predictor sees and predicts the joint state
   const auto& defaults = TrainDefaultsRegistry();
   if (defaults.Has(robot)) defaults.Get(robot)(c);
   if (!task.empty() && defaults.Has(robot + "/" + task)) defaults.Get(robot + "/" + task)(c);

@@ -153,6 +153,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
           learned_samples ? learned_samples : planner::SamplesPerIteration({o.oracle_planner, 0, 0}));
     }
     if (r.oracle_iterations == 0) r.oracle_iterations = base.iterations;
+    if (r.oracle_episodes == 0 || r.oracle_episodes > o.episodes) r.oracle_episodes = o.episodes;
     const int64_t oracle_budget = static_cast<int64_t>(r.oracle_samples) * r.oracle_iterations;
     if (oracle_budget < learned_budget) {
       throw std::invalid_argument(
@@ -220,8 +221,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     Controller* learned = m.learned.get();
     planner::RecedingHorizon* oracle_planner = m.oracle.get();
     const bool random = !learned && !oracle_planner;
-    const int episodes =
-        oracle_planner && o.oracle_episodes > 0 ? std::min(o.oracle_episodes, o.episodes) : o.episodes;
+    const int episodes = oracle_planner ? report.options.oracle_episodes : o.episodes;
     ProgressBar bar(m.name, episodes, "episodes");
     int successes = 0;
     for (int ep = 0; ep < episodes; ++ep) {
@@ -374,7 +374,7 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
                           {"l1", o.controller.l1},               {"seed", o.controller.seed}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
-                         {"episodes", o.oracle_episodes > 0 ? std::min(o.oracle_episodes, o.episodes) : o.episodes}};
+                         {"episodes", o.oracle_episodes}};
   j["methods"] = nlohmann::json::array();
   for (const auto& s : report.summary) {
     j["methods"].push_back({{"method", s.method},

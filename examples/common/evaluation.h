@@ -27,6 +27,7 @@ struct EvalOptions {
   int oracle_samples = 0;
   int oracle_iterations = 0;
   int oracle_episodes = 0;  // the oracle runs on the first this many goals (0: all of them)
+  // (Evaluate resolves the three 0s above in EvalReport::options.)
   // Object tasks: the oracle scores distance + this * end effector to object distance (a shaped
   // true cost; the object's distance alone is flat until the arm touches it). 0: distance only.
   double oracle_reach_weight = 0;
