@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   opt("--regularizer", "regularizer", "sigreg | vicreg");
   opt("--idm-weight", "inverse_dynamics_weight", "inverse-dynamics loss weight");
   opt("--smoothness", "smoothness_weight", "temporal smoothness loss weight");
+  opt("--object-weight", "object_weight", "weight of the object group's loss (with --object-keypoints)");
+  opt("--object-pair-gap", "object_pair_gap", "least steps between the frames the object group must match");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
   opt("--softmax-scale", "softmax_scale", "initial spatial-softmax inverse temperature", true);
   opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
   opt("--idm-head", "inverse_dynamics_head", "inverse-dynamics head: mlp | linear", true);
+  opt("--object-keypoints", "object_keypoints", "keypoints per view in the object group (the last ones)", true);
   opt("--proprio", "proprio", "true: the predictor also sees and predicts the joint state", true);
   CLI11_PARSE(app, argc, argv);
 

@@ -67,11 +67,12 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
   return images.to(torch::kFloat32).div_(255.0);
 }
 
-Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng) {
+Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
+                  int64_t pair_gap) {
   const int64_t E = data.episodes(), T = data.length();
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
   std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
-  std::vector<torch::Tensor> images, actions, qpos;
+  std::vector<torch::Tensor> images, actions, qpos, pairs;
   images.reserve(batch);
   actions.reserve(batch);
   qpos.reserve(batch);
@@ -80,8 +81,20 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
     images.push_back(data.images[e].narrow(0, s, length));
     actions.push_back(data.actions[e].narrow(0, s, length));
     qpos.push_back(data.qpos[e].narrow(0, s, length));
+    if (pair_gap > 0) {
+      // Frames before s - gap + 1 and from s + gap on.
+      const int64_t before = std::max<int64_t>(0, s - pair_gap + 1), after = std::max<int64_t>(0, T - s - pair_gap);
+      int64_t t = s > T - 1 - s ? 0 : T - 1;  // the farthest frame
+      if (before + after > 0) {
+        const int64_t i = std::uniform_int_distribution<int64_t>(0, before + after - 1)(rng);
+        t = i < before ? i : s + pair_gap + (i - before);
+      }
+      pairs.push_back(data.images[e][t]);
+    }
   }
-  return {ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos)};
+  Batch out{ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos), {}};
+  if (pair_gap > 0) out.pair_images = ToFloatImages(torch::stack(pairs));
+  return out;
 }
 
 }  // namespace jepa_mpc::world_model

@@ -43,7 +43,13 @@ struct Batch {
   torch::Tensor images;
   torch::Tensor actions;
   torch::Tensor qpos;
+  // With pair_gap > 0: for each sub-trajectory, one more frame of its episode at least pair_gap
+  // steps from its first frame (the farthest frame when the episode is too short),
+  // [B, 3, H, W] float; undefined otherwise.
+  torch::Tensor pair_images;
 };
-Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng);
+// pair_gap 0 draws exactly the random numbers it drew before pairs existed.
+Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
+                  int64_t pair_gap = 0);
 
 }  // namespace jepa_mpc::world_model

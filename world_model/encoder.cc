@@ -30,10 +30,18 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
     throw std::invalid_argument("encoder views must be positive, got " + std::to_string(config_.views));
   }
   const int64_t c = config_.channels, k = config_.keypoints * config_.views;
+  const int64_t ko = config_.object_keypoints * config_.views;
   conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)));
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
   conv3_ = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)));
-  conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k, 1)));
+  conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k - ko, 1)));
+  if (ko > 0) {
+    object_trunk_ = register_module(
+        "object_trunk", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)), nn::ReLU(),
+                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(),
+                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(),
+                                       nn::Conv2d(nn::Conv2dOptions(c, ko, 1))));
+  }
   if (!config_.projector) {
     if (config_.latent_dim != 2 * k) {
       throw std::invalid_argument("an encoder without projector has latent_dim = 2 * keypoints * views = " +
@@ -49,11 +57,20 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
       register_parameter("log_temperature", torch::full({1}, std::log(config_.softmax_scale)));
 }
 
-torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
+torch::Tensor KeypointEncoder::Maps(const torch::Tensor& images) {
   auto x = torch::relu(conv1_(images));
   x = torch::relu(conv2_(x));
   x = torch::relu(conv3_(x));
-  x = conv4_(x);  // [B, V * K, h, V * w]: K maps for each view
+  x = conv4_(x);
+  if (!object_trunk_) return x;
+  // Each view's arm maps, then its object maps.
+  auto o = object_trunk_->forward(images);
+  const int64_t B = x.size(0), V = config_.views, h = x.size(2), w = x.size(3);
+  return torch::cat({x.view({B, V, -1, h, w}), o.view({B, V, -1, h, w})}, 2).view({B, -1, h, w});
+}
+
+torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
+  auto x = Maps(images);  // [B, V * K, h, V * w]: K maps for each view
   const int64_t B = x.size(0), V = config_.views, h = x.size(2), w = x.size(3) / V;
   TORCH_CHECK(x.size(3) % V == 0, "encoder feature map width ", x.size(3), " does not split into ",
               V, " views");

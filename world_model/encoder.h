@@ -43,7 +43,8 @@ std::shared_ptr<EncoderBase> MakeEncoder(const ModelConfig& config, int64_t imag
 // would average a part's positions in both), softmax_scale (initial inverse temperature over
 // standardised logits, learned afterwards), projector (false: the embedding is the keypoint
 // coordinates times 3, D = 2 * keypoints * views, which keeps distances positional; true: a
-// linear projector, with BatchNorm when projector_batchnorm, maps them to latent_dim).
+// linear projector, with BatchNorm when projector_batchnorm, maps them to latent_dim),
+// object_keypoints (the last ones of each view come from a second trunk of the same shape).
 class KeypointEncoder : public EncoderBase {
  public:
   // Throws std::invalid_argument for views < 1 or, without a projector, latent_dim other than
@@ -56,7 +57,12 @@ class KeypointEncoder : public EncoderBase {
 
  private:
   ModelConfig config_;
+  // The trunk's maps for view-major keypoints [B, V * keypoints, h, V * w].
+  torch::Tensor Maps(const torch::Tensor& images);
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
+  // With an object group: its own trunk, so that features the arm's keypoints need do not
+  // decide what the object's can see.
+  torch::nn::Sequential object_trunk_{nullptr};
   torch::nn::Linear project_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   torch::Tensor log_temperature_;

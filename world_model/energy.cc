@@ -1,5 +1,6 @@
 #include "world_model/energy.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "world_model/quality.h"
@@ -63,11 +64,31 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
   GoalEnergy e;
   e.reach_weight = reach_weight;
   e.weights.assign(D, 0.0);
-  double top = 0;
-  for (int64_t i = 0; i < KV; ++i) top = std::max(top, 1 - share[i]);
-  for (int64_t i = 0; i < KV; ++i) {
-    const double w = top > 0 ? (1 - share[i]) / top : 1.0;
-    e.weights[i] = e.weights[KV + i] = w;
+  if (c.object_keypoints > 0) {
+    // The model has an object group: the goal energy is its distance. The reaching term runs
+    // from the hand, the arm keypoints that best tell where the end effector is (held-out R^2
+    // of a probe from each keypoint to the end effector's position, to the 16th power), to the
+    // object, the group's keypoints weighted by their variance (those that stay put have none).
+    const auto ee_train = train.ee_pos.reshape({-1, 3}), ee_val = val.ee_pos.reshape({-1, 3});
+    for (int64_t i = 0; i < KV; ++i) {
+      const bool object = i % K >= K - c.object_keypoints;
+      e.weights[i] = e.weights[KV + i] = object ? 1.0 : 0.0;
+      if (object) {
+        share[i] = 0;
+        spread[i] = spread[i] * spread[i];
+      } else {
+        auto idx = torch::tensor({i, KV + i}, torch::kLong);
+        const double r2 = RidgeProbeR2(zt.index_select(1, idx), ee_train, zv.index_select(1, idx), ee_val);
+        share[i] = std::pow(std::max(r2, 0.0), 16);
+      }
+    }
+  } else {
+    double top = 0;
+    for (int64_t i = 0; i < KV; ++i) top = std::max(top, 1 - share[i]);
+    for (int64_t i = 0; i < KV; ++i) {
+      const double w = top > 0 ? (1 - share[i]) / top : 1.0;
+      e.weights[i] = e.weights[KV + i] = w;
+    }
   }
   if (reach_weight > 0) {
     for (int64_t v = 0; v < V; ++v) {

@@ -26,7 +26,10 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
 // weighs 1 - R^2 of its coordinates given the joint state (clamped to [0, 1], the largest scaled
 // to 1); the reaching term, per camera view, is the distance between the mean of the keypoints
 // weighted by R^2 (the arm) and the mean weighted by (1 - R^2) times their spread (the object),
-// with weight reach_weight. Fit on up to 20000 training and 10000 held-out frames.
+// with weight reach_weight. A model with an object group (ModelConfig::object_keypoints) weighs
+// that group 1 and the rest 0, and its reaching term runs from the rest (weighted by the 16th
+// power of the held-out R^2 of a probe from each keypoint to the end effector's position: the
+// hand) to the group (weighted by variance). Fit on up to 20000 training and 10000 held-out frames.
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight);
 
 }  // namespace jepa_mpc::world_model

@@ -32,6 +32,11 @@ struct ModelConfig {
   // and V-JEPA 2-AC use), so that poses the image embedding leaves close together (a 2-link
   // arm's two elbow solutions for one fingertip position) roll out apart.
   bool proprio = false;
+  // The object group: the last `object_keypoints` keypoints of each view (0: none). With the
+  // training option object_weight they are asked to tell episodes apart from frames far apart in
+  // time, which the arm cannot (world_model/trainer.h, ObjectGroupLoss). The goal energy of an
+  // object task reads the object from this group and the arm from the rest.
+  int64_t object_keypoints = 0;
 
   // The one list of options (JSON in configs and checkpoints reads it).
   template <class Self, class F>
@@ -50,6 +55,7 @@ struct ModelConfig {
     f("inverse_dynamics", c.inverse_dynamics);
     f("inverse_dynamics_head", c.inverse_dynamics_head);
     f("proprio", c.proprio);
+    f("object_keypoints", c.object_keypoints);
   }
   // Throws std::invalid_argument naming the bad option.
   void Validate() const;

@@ -47,6 +47,12 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option energy is '" + energy + "', expected all or object");
   }
   if (!(reach_weight >= 0)) throw std::invalid_argument("training option reach_weight must be >= 0");
+  if (!(object_weight >= 0)) throw std::invalid_argument("training option object_weight must be >= 0");
+  if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
+  if (object_weight > 0 && model.object_keypoints == 0) {
+    throw std::invalid_argument("training option object_weight needs model option object_keypoints > 0 "
+                                "(--object-keypoints)");
+  }
   if (regularizer != "sigreg" && regularizer != "vicreg") {
     throw std::invalid_argument("training option regularizer is '" + regularizer +
                                 "', expected sigreg or vicreg");
@@ -90,8 +96,10 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.model.views = 1;
       c.model.keypoints = 16;
       c.model.latent_dim = 32;
+      c.model.object_keypoints = 4;
+      c.object_weight = 1;
       c.energy = "object";
-      c.reach_weight = 0.5;
+      c.reach_weight = 1;
     });
     return r;
   }();
@@ -141,6 +149,16 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data) {
     m.proprio_std.assign(std.data_ptr<double>(), std.data_ptr<double>() + 2 * Q);
   }
   return m;
+}
+
+torch::Tensor ObjectGroupLoss(const torch::Tensor& z, const torch::Tensor& z_pair, const ModelConfig& config) {
+  const auto group = ObjectGroupIndices(config);
+  auto g = z.index_select(1, group), h = z_pair.index_select(1, group);  // [B, G]
+  // Similarity: minus the mean squared distance over the group's coordinates, over 0.1.
+  auto logits = -(g.unsqueeze(1) - h.unsqueeze(0)).pow(2).mean(-1) / 0.1;  // [B, B]
+  auto target = torch::arange(g.size(0), torch::TensorOptions().dtype(torch::kLong));
+  return 0.5 * (torch::nn::functional::cross_entropy(logits, target) +
+                torch::nn::functional::cross_entropy(logits.t(), target));
 }
 
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
@@ -195,6 +213,11 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   } else {
     l.inverse_dynamics = torch::zeros({});
   }
+  l.object = torch::zeros({});
+  if (c.model.object_keypoints > 0 && batch.pair_images.defined()) {
+    l.object = ObjectGroupLoss(z.select(1, 0), model->encoder->forward(batch.pair_images), c.model);
+  }
+  l.total = l.total + c.object_weight * l.object;
   return l;
 }
 
@@ -279,7 +302,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
   if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,samples_per_s,"
+  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,"
+                      "object,samples_per_s,"
            "elapsed_s\n";
 
   auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
@@ -292,7 +316,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       result.interrupted = true;
       break;
     }
-    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng);
+    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
+                              c.object_weight > 0 ? c.object_pair_gap : 0);
     TrainingLosses l = ComputeLosses(model, c, batch, step);
     if (!std::isfinite(l.total.item<double>())) {
       throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
@@ -318,11 +343,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.inverse_dynamics.item<double>(),
                   l.smoothness.item<double>(),
                   l.proprio.item<double>(),
+                  l.object.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
           << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
+          << m.object << ','
           << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();

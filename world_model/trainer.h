@@ -32,6 +32,10 @@ struct TrainConfig {
   // Temporal smoothness: weight of mean ||z_t+1 - z_t||^2 / D, which keeps consecutive frames
   // close in embedding space so that distances follow motion.
   double smoothness_weight = 0.0;
+  // With model.object_keypoints: weight of the object group's loss (ObjectGroupLoss), and the
+  // least steps between the two frames of its pairs.
+  double object_weight = 0.0;
+  int64_t object_pair_gap = 10;
   // With model.proprio: the fraction of sub-trajectories whose joint state is hidden from the
   // predictor (its features set to zero throughout), so that the embedding alone must still
   // carry the arm's state and the encoder keeps learning it.
@@ -62,6 +66,8 @@ struct TrainConfig {
     f("sigreg_slices", c.sigreg_slices);
     f("inverse_dynamics_weight", c.inverse_dynamics_weight);
     f("smoothness_weight", c.smoothness_weight);
+    f("object_weight", c.object_weight);
+    f("object_pair_gap", c.object_pair_gap);
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);
     f("reach_weight", c.reach_weight);
@@ -93,6 +99,7 @@ struct StepMetrics {
   double loss = 0, teacher_forcing = 0, rollout = 0, regularizer = 0, inverse_dynamics = 0;
   double smoothness = 0;
   double proprio = 0;              // joint-state prediction loss (models with proprio)
+  double object = 0;               // object group loss (models with an object group)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
 };
@@ -123,8 +130,16 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
 
 // The training objective on one batch (training mode, with gradient): what Train minimises.
 struct TrainingLosses {
-  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio;
+  torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio,
+      object;
 };
+// The object group's loss: z [B, D] are embeddings of frames, z_pair [B, D] of other frames of
+// the same episodes (pair_gap or more steps away). From its group alone, each frame must tell
+// which of the batch's other frames is its pair (InfoNCE over minus the mean squared distance,
+// both ways). The robot's body has moved on by then; what never moves is the same in every
+// episode; what tells the episodes apart is the objects, which stay where they were left.
+torch::Tensor ObjectGroupLoss(const torch::Tensor& z, const torch::Tensor& z_pair, const ModelConfig& config);
+
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& config, const Batch& batch,
                              int64_t step);
 

@@ -19,6 +19,17 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   c.Validate();
 }
 
+torch::Tensor ObjectGroupIndices(const ModelConfig& c) {
+  const int64_t K = c.keypoints, V = c.views, KV = K * V;
+  std::vector<int64_t> index;
+  for (int64_t axis = 0; axis < 2; ++axis) {
+    for (int64_t v = 0; v < V; ++v) {
+      for (int64_t k = K - c.object_keypoints; k < K; ++k) index.push_back(axis * KV + v * K + k);
+    }
+  }
+  return torch::tensor(index, torch::kLong);
+}
+
 void ModelConfig::Validate() const {
   const ModelConfig& c = *this;
   EncoderRegistry().Get(c.encoder);  // a known encoder, or the list of them
@@ -38,6 +49,13 @@ void ModelConfig::Validate() const {
                                 "', expected mlp or linear");
   }
   if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
+  if (c.object_keypoints < 0 || c.object_keypoints >= c.keypoints) {
+    throw std::invalid_argument("model option object_keypoints is " + std::to_string(c.object_keypoints) +
+                                ", expected 0 to keypoints - 1 = " + std::to_string(c.keypoints - 1));
+  }
+  if (c.object_keypoints > 0 && c.projector) {
+    throw std::invalid_argument("model option object_keypoints needs the keypoint embedding (projector off)");
+  }
   if (c.encoder == "keypoints" && !c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
     throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
                                 "; without a projector it must be 2 * keypoints * views = " +

@@ -57,6 +57,10 @@ void from_json(const nlohmann::json& j, ModelMeta& m);
 // the sin and cos of each value, [..., 2Q] (wrap-free for unlimited joints).
 torch::Tensor JointFeatures(const torch::Tensor& qpos);
 
+// The embedding dimensions of a keypoint model's object group (ModelConfig::object_keypoints):
+// the x coordinates of the last object_keypoints keypoints of each view, then their y. [2 Ko V].
+torch::Tensor ObjectGroupIndices(const ModelConfig& config);
+
 class WorldModelImpl : public torch::nn::Module {
  public:
   explicit WorldModelImpl(ModelMeta meta);

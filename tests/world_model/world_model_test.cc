@@ -272,6 +272,108 @@ TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
   EXPECT_EQ(CameraViews("top"), 1);
 }
 
+TEST_F(WorldModelTest, ObjectGroupComesFromItsOwnTrunkInEachView) {
+  ModelConfig kc;
+  kc.latent_dim = 16;
+  kc.channels = 8;
+  kc.keypoints = 4;
+  kc.views = 2;
+  kc.object_keypoints = 1;
+  // The group: the last keypoint of each view, x then y.
+  EXPECT_TRUE(torch::equal(ObjectGroupIndices(kc), torch::tensor({3, 7, 11, 15}, torch::kLong)));
+  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
+  auto images = torch::rand({2, 3, 64, 64});
+  auto k = encoder->Keypoints(images);
+  ASSERT_EQ(k.sizes(), (std::vector<int64_t>{2, 16}));
+  // The group's coordinates take gradients from the object trunk only, the rest from the main one.
+  auto group = ObjectGroupIndices(kc);
+  k.index_select(1, group).sum().backward();
+  auto params = encoder->named_parameters();
+  EXPECT_GT(params["object_trunk.0.weight"].grad().abs().sum().item<double>(), 0.0);
+  EXPECT_FALSE(params["conv1.weight"].grad().defined() &&
+               params["conv1.weight"].grad().abs().sum().item<double>() > 0);
+  // Each view's object keypoint sees that view alone.
+  torch::NoGradGuard no_grad;
+  auto changed = images.clone();
+  changed.narrow(3, 44, 20).copy_(torch::rand({2, 3, 64, 20}));
+  auto k2 = encoder->Keypoints(changed);
+  EXPECT_TRUE(torch::equal(k.select(1, 3), k2.select(1, 3)));
+  EXPECT_GT((k.select(1, 7) - k2.select(1, 7)).abs().max().item<double>(), 1e-4);
+  // As many as the keypoints, or with a projector, is refused.
+  nlohmann::json j = kc;
+  j["object_keypoints"] = 4;
+  ModelConfig bad;
+  EXPECT_THROW(from_json(j, bad), std::invalid_argument);
+  j["object_keypoints"] = 1;
+  j["projector"] = true;
+  EXPECT_THROW(from_json(j, bad), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, ObjectGroupLossRewardsWhatStaysWithTheEpisode) {
+  // D = 4 (x0 x1 y0 y1), keypoint 1 the group. Pairs of frames of 32 episodes whose group sits on
+  // (a) something placed per episode that stayed put (an object), (b) something that moved on
+  // between the frames (the arm), (c) the same place in every episode (the background).
+  ModelConfig kc;
+  kc.keypoints = 2;
+  kc.latent_dim = 4;
+  kc.object_keypoints = 1;
+  torch::Generator gen = at::detail::createCPUGenerator(11);
+  const int64_t B = 32;
+  auto other = torch::randn({B, 2}, gen);
+  auto make = [&](const torch::Tensor& group) {  // [B, 2] -> [B, 4]
+    return torch::stack({other.select(1, 0), group.select(1, 0), other.select(1, 1), group.select(1, 1)}, 1);
+  };
+  auto placed = torch::randn({B, 2}, gen);
+  const double object =
+      ObjectGroupLoss(make(placed), make(placed + 0.05 * torch::randn({B, 2}, gen)), kc).item<double>();
+  const double arm = ObjectGroupLoss(make(torch::randn({B, 2}, gen)), make(torch::randn({B, 2}, gen)), kc)
+                         .item<double>();
+  const double background = ObjectGroupLoss(make(torch::zeros({B, 2})), make(torch::zeros({B, 2})), kc)
+                                .item<double>();
+  EXPECT_LT(object, 1.0);                            // 32 placements in N(0, 1): a few lie close
+  EXPECT_GT(arm, 2.0);                               // chance is log 32 = 3.47
+  EXPECT_NEAR(background, std::log(32.0), 1e-4);     // nothing tells the episodes apart
+  // Only the group's coordinates get the gradient.
+  auto z = make(torch::randn({B, 2}, gen)).requires_grad_(true);
+  ObjectGroupLoss(z, make(placed), kc).backward();
+  EXPECT_EQ(z.grad().select(1, 0).abs().sum().item<double>(), 0.0);
+  EXPECT_GT(z.grad().select(1, 1).abs().sum().item<double>(), 0.0);
+  // The option needs the group.
+  TrainConfig c = TinyConfig();
+  c.object_weight = 1;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.model.object_keypoints = 1;
+  EXPECT_NO_THROW(c.Validate());
+}
+
+TEST_F(WorldModelTest, PairedFramesComeFromTheSameEpisodeFarEnoughApart) {
+  const Trajectories& d = data_->train;
+  // Where a frame is in the data: (episode, step).
+  auto locate = [&](const torch::Tensor& image) {
+    for (int64_t e = 0; e < d.episodes(); ++e) {
+      for (int64_t t = 0; t < d.length(); ++t) {
+        if (torch::equal(ToFloatImages(d.images[e][t]), image)) return std::make_pair(e, t);
+      }
+    }
+    return std::make_pair<int64_t, int64_t>(-1, -1);
+  };
+  std::mt19937_64 rng(5), rng_plain(5);
+  const int64_t gap = 8;
+  Batch b = SampleBatch(d, 12, 4, rng, gap);
+  ASSERT_EQ(b.pair_images.sizes(), (std::vector<int64_t>{12, 3, 32, 32}));
+  for (int64_t i = 0; i < 12; ++i) {
+    auto [e, s] = locate(b.images[i][0]);
+    auto [pe, t] = locate(b.pair_images[i]);
+    ASSERT_GE(e, 0);
+    EXPECT_EQ(pe, e);
+    EXPECT_GE(std::abs(t - s), gap);
+  }
+  // Without pairs, no pair images; the first sub-trajectory (drawn before any pair) is the same.
+  Batch plain = SampleBatch(d, 12, 4, rng_plain);
+  EXPECT_FALSE(plain.pair_images.defined());
+  EXPECT_TRUE(torch::equal(plain.images[0], b.images[0]));
+}
+
 TEST_F(WorldModelTest, ProprioTrainingLearnsTheJointDynamics) {
   TrainConfig c = TinyConfig();
   c.model.proprio = true;
