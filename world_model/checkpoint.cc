@@ -75,12 +75,12 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     meta = j.get<ModelMeta>();
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
-    // `proprio`, `views` and `inverse_dynamics_head` are the exceptions: models from before
-    // them had none, which false, 1 and "mlp" state.
+    // `proprio`, `views`, `inverse_dynamics_head` and `object_keypoints` are the exceptions:
+    // models from before them had none, which false, 1, "mlp" and 0 state.
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
       if (!j.at("model").contains(key) && key != "proprio" && key != "views" &&
-          key != "inverse_dynamics_head") {
+          key != "inverse_dynamics_head" && key != "object_keypoints") {
         throw std::runtime_error("model option '" + key + "' is missing");
       }
     }

@@ -67,7 +67,10 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
       r.prediction_ratio.push_back(NAN);
       continue;
     }
-    double err = 0, base = 0;
+    double err = 0, base = 0, err_moved = 0, base_moved = 0;
+    const bool objects = val.object_pos.size(2) >= 3 && h == 5;
+    const auto group = model->meta().config.object_keypoints > 0 ? ObjectGroupIndices(model->meta().config)
+                                                                 : torch::arange(D, torch::kLong);
     for (int64_t s = W - 1; s + h < T; s += 2) {
       auto context = state.narrow(1, s - W + 1, W);            // [E, W, S]
       auto past = val.actions.narrow(1, s - W + 1, W - 1);     // [E, W-1, A]
@@ -77,7 +80,19 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
       auto target = z.select(1, s + h);
       err += (pred - target).pow(2).sum().item<double>();
       base += (z.select(1, s) - target).pow(2).sum().item<double>();
+      if (objects) {
+        // Windows in which the first object moved more than 1 cm (on the table plane).
+        auto moved = (val.object_pos.select(1, s + h).narrow(1, 0, 2) - val.object_pos.select(1, s).narrow(1, 0, 2))
+                         .norm(2, -1) > 0.01;
+        if (moved.any().item<bool>()) {
+          auto pick = [&](const torch::Tensor& x) { return x.index({moved}).index_select(1, group); };
+          err_moved += (pick(pred) - pick(target)).pow(2).sum().item<double>();
+          base_moved += (pick(z.select(1, s)) - pick(target)).pow(2).sum().item<double>();
+          r.object_moved_windows += moved.sum().item<int64_t>();
+        }
+      }
     }
+    if (objects && base_moved > 0) r.prediction_ratio_object_moved = err_moved / base_moved;
     r.prediction_ratio.push_back(base > 0 ? err / base : NAN);
   }
 
@@ -141,6 +156,10 @@ nlohmann::json QualityReport::ToJson() const {
   for (size_t i = 0; i < horizons.size(); ++i) {
     j["prediction_ratio_h" + std::to_string(horizons[i])] = prediction_ratio[i];
   }
+  if (!std::isnan(prediction_ratio_object_moved)) {
+    j["prediction_ratio_object_moved_h5"] = prediction_ratio_object_moved;
+    j["object_moved_windows"] = object_moved_windows;
+  }
   j["effective_rank"] = effective_rank;
   j["latent_dim"] = latent_dim;
   j["dim_std"] = dim_std;
@@ -160,6 +179,10 @@ std::string QualityReport::Summary() const {
   s.precision(3);
   s << "prediction error / copy baseline:";
   for (size_t i = 0; i < horizons.size(); ++i) s << " h" << horizons[i] << " " << prediction_ratio[i];
+  if (!std::isnan(prediction_ratio_object_moved)) {
+    s << "\nwhile the object moves (> 1 cm in 5 steps, " << object_moved_windows
+      << " windows): h5 " << prediction_ratio_object_moved;
+  }
   double min_std = 1e9;
   for (double v : dim_std) min_std = std::min(min_std, v);
   s << "\neffective rank " << effective_rank << " of " << latent_dim << " (min dim std " << min_std

@@ -18,6 +18,11 @@ struct QualityReport {
   // embedding" baseline: mean ||rollout_h - z_{t+h}||^2 / mean ||z_t - z_{t+h}||^2.
   std::vector<int> horizons{1, 5, 10};
   std::vector<double> prediction_ratio;
+  // Scenes with objects: the horizon-5 ratio over the windows in which the first object moved
+  // more than 1 cm, on the object group's coordinates (the whole embedding for models without
+  // one): how well pushes are predicted.
+  double prediction_ratio_object_moved = NAN;
+  int64_t object_moved_windows = 0;
   double effective_rank = 0;       // of held-out embeddings
   int64_t latent_dim = 0;
   std::vector<double> dim_std;     // per-dimension std of held-out embeddings

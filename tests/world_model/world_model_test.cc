@@ -222,6 +222,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   meta["model"].erase("proprio");
   meta["model"].erase("views");
   meta["model"].erase("inverse_dynamics_head");
+  meta["model"].erase("object_keypoints");
   torch::serialize::OutputArchive archive, weights;
   archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
   archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
@@ -234,6 +235,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   EXPECT_EQ(loaded->state_dim(), 8);
   EXPECT_EQ(loaded->meta().config.views, 1);
   EXPECT_EQ(loaded->meta().config.inverse_dynamics_head, "mlp");
+  EXPECT_EQ(loaded->meta().config.object_keypoints, 0);
 }
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
@@ -536,6 +538,25 @@ TEST_F(WorldModelTest, QualityMeasuresMatchHandComputedValues) {
   auto x = torch::tensor({{0.0}, {1.0}, {2.0}, {3.0}, {4.0}, {5.0}});
   EXPECT_NEAR(RidgeProbeR2(x.narrow(0, 0, 4), 2 * x.narrow(0, 0, 4) + 1, x.narrow(0, 4, 2), 2 * x.narrow(0, 4, 2) + 1),
               1.0, 1e-3);
+}
+
+TEST_F(WorldModelTest, QualityScoresPredictionWhileTheObjectMoves) {
+  WorldModel model(TinyMeta());
+  TrainingData d = *data_;
+  EXPECT_TRUE(std::isnan(EvaluateQuality(model, d).prediction_ratio_object_moved));  // no objects
+  // An object still everywhere but in held-out episode 0, where it slides 2 cm per step from step 10.
+  const int64_t E = d.val.episodes(), T = d.val.length();
+  d.train.object_pos = torch::zeros({d.train.episodes(), T, 3});
+  d.val.object_pos = torch::zeros({E, T, 3});
+  for (int64_t t = 10; t < T; ++t) d.val.object_pos[0][t][0] = 0.02 * (t - 10);
+  QualityReport r = EvaluateQuality(model, d);
+  // Windows start at every other step; those of episode 0 from step 6 on see it move > 1 cm.
+  int64_t expected = 0;
+  for (int64_t s = 0; s + 5 < T; s += 2) expected += s >= 6;
+  EXPECT_EQ(r.object_moved_windows, expected);
+  ASSERT_TRUE(std::isfinite(r.prediction_ratio_object_moved));
+  EXPECT_GT(r.prediction_ratio_object_moved, 0.0);
+  EXPECT_TRUE(r.ToJson().contains("prediction_ratio_object_moved_h5"));
 }
 
 // An encoder a user adds: a 1x1 conv and global average pooling (D = channels).
