@@ -65,6 +65,16 @@ class WorldModelTest : public ::testing::Test {
     c.model.projector = projector;
     return MakeMeta(c, *data_);
   }
+  // A keypoint encoder over two camera views side by side: 4 keypoints each, D = 16.
+  static ModelConfig TwoViewKeypoints() {
+    ModelConfig kc;
+    kc.latent_dim = 16;
+    kc.channels = 8;
+    kc.keypoints = 4;
+    kc.views = 2;
+    kc.projector = false;
+    return kc;
+  }
   std::string Out(const std::string& name) { return *dir_ / name; }
 
   static jepa_mpc::testing::TempDir* dir_;
@@ -240,12 +250,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
   // Two views side by side: each has its own keypoints, found in that view alone.
-  ModelConfig kc;
-  kc.latent_dim = 16;
-  kc.channels = 8;
-  kc.keypoints = 4;
-  kc.views = 2;
-  kc.projector = false;
+  ModelConfig kc = TwoViewKeypoints();
   auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
   encoder->eval();
   torch::NoGradGuard no_grad;
@@ -275,11 +280,7 @@ TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
 }
 
 TEST_F(WorldModelTest, ObjectGroupComesFromItsOwnTrunkInEachView) {
-  ModelConfig kc;
-  kc.latent_dim = 16;
-  kc.channels = 8;
-  kc.keypoints = 4;
-  kc.views = 2;
+  ModelConfig kc = TwoViewKeypoints();
   kc.object_keypoints = 1;
   // The group: the last keypoint of each view, x then y.
   EXPECT_TRUE(torch::equal(ObjectGroupIndices(kc), torch::tensor({3, 7, 11, 15}, torch::kLong)));
