@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 namespace jepa_mpc::world_model {
@@ -75,12 +76,13 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     meta = j.get<ModelMeta>();
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
-    // `proprio`, `views`, `inverse_dynamics_head` and `object_keypoints` are the exceptions:
-    // models from before them had none, which false, 1, "mlp" and 0 state.
+    // The exceptions are options added since the first checkpoints: models from before them
+    // had none, which their defaults (false, 1, "mlp", 0) state.
+    static const std::set<std::string> added_since = {"proprio", "views", "inverse_dynamics_head",
+                                                      "object_keypoints"};
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
-      if (!j.at("model").contains(key) && key != "proprio" && key != "views" &&
-          key != "inverse_dynamics_head" && key != "object_keypoints") {
+      if (!j.at("model").contains(key) && !added_since.count(key)) {
         throw std::runtime_error("model option '" + key + "' is missing");
       }
     }

@@ -50,57 +50,66 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
   const Trajectories train = sample(data.train, 20000), val = sample(data.val, 10000);
   const int64_t D = c.latent_dim, Q = train.qpos.size(2);
   auto zt = EncodeAll(model, train).reshape({-1, D}), zv = EncodeAll(model, val).reshape({-1, D});
-  auto r2 = JointStateR2(zt, train.qpos.reshape({-1, Q}), zv, val.qpos.reshape({-1, Q}));
   auto var = zv.to(torch::kDouble).var(0);
 
   const int64_t K = c.keypoints, V = c.views, KV = K * V;
-  std::vector<double> share(KV), spread(KV);  // R^2 of each keypoint (x and y pooled), its spread
-  for (int64_t i = 0; i < KV; ++i) {
-    const double vx = var[i].item<double>(), vy = var[KV + i].item<double>();
-    const double unexplained = (1 - r2[i].item<double>()) * vx + (1 - r2[KV + i].item<double>()) * vy;
-    share[i] = std::clamp(1 - unexplained / std::max(vx + vy, 1e-12), 0.0, 1.0);
-    spread[i] = std::sqrt(vx + vy);
-  }
   GoalEnergy e;
   e.reach_weight = reach_weight;
   e.weights.assign(D, 0.0);
+  // The reaching term runs from the mean of the keypoints weighted by arm[k] to the mean weighted
+  // by object[k], in each view.
+  std::vector<double> arm(KV, 0.0), object(KV, 0.0);
   if (c.object_keypoints > 0) {
     // The model has an object group: the goal energy is its distance. The reaching term runs
     // from the hand, the arm keypoints that best tell where the end effector is (held-out R^2
     // of a probe from each keypoint to the end effector's position, to the 16th power), to the
     // object, the group's keypoints weighted by their variance (those that stay put have none).
+    std::vector<bool> in_group(KV, false);
+    const auto group = ObjectGroupIndices(c);
+    for (int64_t j = 0; j < group.size(0); ++j) {
+      const int64_t index = group[j].item<int64_t>();
+      if (index < KV) in_group[index] = true;  // the x coordinates name the keypoints
+    }
     const auto ee_train = train.ee_pos.reshape({-1, 3}), ee_val = val.ee_pos.reshape({-1, 3});
     for (int64_t i = 0; i < KV; ++i) {
-      const bool object = i % K >= K - c.object_keypoints;
-      e.weights[i] = e.weights[KV + i] = object ? 1.0 : 0.0;
-      if (object) {
-        share[i] = 0;
-        spread[i] = spread[i] * spread[i];
+      if (in_group[i]) {
+        e.weights[i] = e.weights[KV + i] = 1.0;
+        object[i] = var[i].item<double>() + var[KV + i].item<double>();
       } else {
         auto idx = torch::tensor({i, KV + i}, torch::kLong);
         const double r2 = RidgeProbeR2(zt.index_select(1, idx), ee_train, zv.index_select(1, idx), ee_val);
-        share[i] = std::pow(std::max(r2, 0.0), 16);
+        arm[i] = std::pow(std::max(r2, 0.0), 16);
       }
     }
   } else {
+    // Each keypoint's share of variance the joint state explains (x and y pooled): the arm's
+    // weight; the rest, scaled so that the largest is 1, its goal-energy weight; that times the
+    // keypoint's spread, its object weight.
+    auto r2 = JointStateR2(zt, train.qpos.reshape({-1, Q}), zv, val.qpos.reshape({-1, Q}));
     double top = 0;
-    for (int64_t i = 0; i < KV; ++i) top = std::max(top, 1 - share[i]);
     for (int64_t i = 0; i < KV; ++i) {
-      const double w = top > 0 ? (1 - share[i]) / top : 1.0;
+      const double vx = var[i].item<double>(), vy = var[KV + i].item<double>();
+      const double unexplained = (1 - r2[i].item<double>()) * vx + (1 - r2[KV + i].item<double>()) * vy;
+      arm[i] = std::clamp(1 - unexplained / std::max(vx + vy, 1e-12), 0.0, 1.0);
+      top = std::max(top, 1 - arm[i]);
+    }
+    for (int64_t i = 0; i < KV; ++i) {
+      const double w = top > 0 ? (1 - arm[i]) / top : 1.0;
       e.weights[i] = e.weights[KV + i] = w;
+      object[i] = w * std::sqrt(var[i].item<double>() + var[KV + i].item<double>());
     }
   }
   if (reach_weight > 0) {
     for (int64_t v = 0; v < V; ++v) {
-      double arm = 0, object = 0;
+      double arm_total = 0, object_total = 0;
       for (int64_t k = v * K; k < (v + 1) * K; ++k) {
-        arm += share[k];
-        object += e.weights[k] * spread[k];
+        arm_total += arm[k];
+        object_total += object[k];
       }
-      if (arm <= 0 || object <= 0) continue;
+      if (arm_total <= 0 || object_total <= 0) continue;
       std::vector<double> row_x(D, 0.0), row_y(D, 0.0);
       for (int64_t k = v * K; k < (v + 1) * K; ++k) {
-        const double coefficient = share[k] / arm - e.weights[k] * spread[k] / object;
+        const double coefficient = arm[k] / arm_total - object[k] / object_total;
         row_x[k] = coefficient;
         row_y[KV + k] = coefficient;
       }
