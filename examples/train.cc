@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
+  opt("--reconstruction-weight", "reconstruction_weight", "pixel loss weight (--objective reconstruction)");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");
   opt("--checkpoint-every", "checkpoint_every", "steps between checkpoints");
@@ -112,6 +113,9 @@ int main(int argc, char** argv) {
   opt("--idm-head", "inverse_dynamics_head", "inverse-dynamics head: mlp | linear", true);
   opt("--object-keypoints", "object_keypoints", "keypoints per view in the object group (the last ones)", true);
   opt("--proprio", "proprio", "true: the predictor also sees and predicts the joint state", true);
+  opt("--objective", "objective",
+      "what trains the encoder: jepa | reconstruction (a pixel decoder, no regulariser) | frozen-random "
+      "(the encoder stays random)", true);
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("train", [&] {
@@ -155,9 +159,10 @@ int main(int argc, char** argv) {
         config, data, out_dir, resume,
         [&](const wm::StepMetrics& m) {
           char extra[128];
-          std::snprintf(extra, sizeof(extra), "loss %.4f (pred %.4f, reg %.3f)  %.0f samples/s",
-                        m.loss, 0.5 * (m.teacher_forcing + m.rollout), m.regularizer,
-                        m.samples_per_second);
+          const bool pixels = config.model.objective == "reconstruction";
+          std::snprintf(extra, sizeof(extra), "loss %.4f (pred %.4f, %s %.3f)  %.0f samples/s",
+                        m.loss, 0.5 * (m.teacher_forcing + m.rollout), pixels ? "pixels" : "reg",
+                        pixels ? m.reconstruction : m.regularizer, m.samples_per_second);
           bar.Update(m.step, extra);
         },
         stop);
@@ -175,6 +180,14 @@ int main(int argc, char** argv) {
     report["samples_per_second"] = result.samples_per_second;
     report["steps"] = result.steps_done;
     report["proprio_dim"] = result.model->proprio_dim();
+    auto count = [](const std::vector<torch::Tensor>& params) {
+      int64_t n = 0;
+      for (const auto& p : params) n += p.numel();
+      return n;
+    };
+    report["objective"] = config.model.objective;
+    report["parameters"] = count(result.model->parameters());
+    report["decoder_parameters"] = result.model->has_decoder() ? count(result.model->decoder->parameters()) : 0;
     std::ofstream((fs::path(out_dir) / "quality.json").string()) << report.dump(2) << "\n";
     std::printf("%s\n", q.Summary().c_str());
     std::printf("trained %lld steps in %.1f s (%.0f samples/s); checkpoint %s\n",

@@ -77,9 +77,9 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
     // The exceptions are options added since the first checkpoints: models from before them
-    // had none, which their defaults (false, 1, "mlp", 0) state.
+    // had none, which their defaults (false, 1, "mlp", 0, "jepa") state.
     static const std::set<std::string> added_since = {"proprio", "views", "inverse_dynamics_head",
-                                                      "object_keypoints"};
+                                                      "object_keypoints", "objective"};
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
       if (!j.at("model").contains(key) && !added_since.count(key)) {

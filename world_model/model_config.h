@@ -37,6 +37,15 @@ struct ModelConfig {
   // time, which the arm cannot (world_model/trainer.h, ObjectGroupLoss). The goal energy of an
   // object task reads the object from this group and the arm from the rest.
   int64_t object_keypoints = 0;
+  // What trains the encoder (recorded in checkpoints; docs/experiments/jepa-vs-reconstruction.md):
+  //  "jepa": predicting the next embedding, with an anti-collapse regulariser (SIGReg / VICReg);
+  //  "reconstruction": a generative world model of the same sizes: a pixel decoder reconstructs
+  //    each frame from its embedding and the next frames from the predicted embeddings, which is
+  //    what keeps the embedding from collapsing (no regulariser; the predictor's latent targets
+  //    carry no gradient);
+  //  "frozen-random": the encoder keeps its random initialisation and only the rest trains (the
+  //    floor a trained encoder must beat).
+  std::string objective = "jepa";
 
   // The one list of options (JSON in configs and checkpoints reads it).
   template <class Self, class F>
@@ -56,6 +65,7 @@ struct ModelConfig {
     f("inverse_dynamics_head", c.inverse_dynamics_head);
     f("proprio", c.proprio);
     f("object_keypoints", c.object_keypoints);
+    f("objective", c.objective);
   }
   // Throws std::invalid_argument naming the bad option.
   void Validate() const;

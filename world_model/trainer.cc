@@ -48,6 +48,9 @@ void TrainConfig::Validate() const {
   }
   if (!(reach_weight >= 0)) throw std::invalid_argument("training option reach_weight must be >= 0");
   if (!(object_weight >= 0)) throw std::invalid_argument("training option object_weight must be >= 0");
+  if (!(reconstruction_weight >= 0)) {
+    throw std::invalid_argument("training option reconstruction_weight must be >= 0");
+  }
   if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
   if (object_weight > 0 && model.object_keypoints == 0) {
     throw std::invalid_argument("training option object_weight needs model option object_keypoints > 0 "
@@ -164,9 +167,11 @@ torch::Tensor ObjectGroupLoss(const torch::Tensor& z, const torch::Tensor& z_pai
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
   const int64_t B = batch.images.size(0), L = batch.images.size(1);
   const int64_t W = c.model.history, D = c.model.latent_dim, S = model->state_dim();
+  const std::string& objective = c.model.objective;
   auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
                                                          batch.images.size(4)}))
                .reshape({B, L, D});
+  if (objective == "frozen-random") z = z.detach();  // the encoder keeps its initialisation
   auto state = model->State(z, batch.qpos);  // [B, L, S]
   if (S > D && c.proprio_dropout > 0) {
     // Hidden joint states: zero features (the training mean) in input and target alike.
@@ -184,12 +189,16 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   }
   auto pred_tf = model->predictor->forward(torch::cat(sw), torch::cat(aw));
   auto target_tf = torch::cat(targets);
+  // A reconstruction model's embedding is what its decoder needs: the latent targets carry no
+  // gradient, so predicting them cannot pull the encoder toward a constant.
+  if (objective == "reconstruction") target_tf = target_tf.detach();
   TrainingLosses l;
   l.teacher_forcing = torch::mse_loss(pred_tf.narrow(-1, 0, D), target_tf.narrow(-1, 0, D));
   // Rollout: from the first W states, the predictor fed its own outputs for L - W steps.
   auto rolled = RolloutPredictor(model->predictor, state.narrow(1, 0, W), a.narrow(1, 0, W - 1),
                                  a.narrow(1, W - 1, L - W));
   auto target_roll = state.narrow(1, W, L - W);
+  if (objective == "reconstruction") target_roll = target_roll.detach();
   l.rollout = torch::mse_loss(rolled.narrow(-1, 0, D), target_roll.narrow(-1, 0, D));
   // The joint-state part of the prediction, scored the same way (features are standardised).
   if (S > D) {
@@ -199,9 +208,13 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     l.proprio = torch::zeros({});
   }
   auto flat = z.reshape({B * L, D});
-  l.regularizer = c.regularizer == "vicreg"
-                      ? VICReg(flat)
-                      : SIGReg(flat, c.sigreg_slices, c.seed * 1000003ull + static_cast<uint64_t>(step));
+  if (objective == "jepa") {
+    l.regularizer = c.regularizer == "vicreg"
+                        ? VICReg(flat)
+                        : SIGReg(flat, c.sigreg_slices, c.seed * 1000003ull + static_cast<uint64_t>(step));
+  } else {
+    l.regularizer = torch::zeros({});  // the decoder (or nothing: a frozen encoder) stands in for it
+  }
   l.smoothness = torch::mse_loss(z.narrow(1, 1, L - 1), z.narrow(1, 0, L - 1));
   l.total = 0.5 * (l.teacher_forcing + l.rollout) + c.lambda * l.regularizer +
             c.smoothness_weight * l.smoothness + l.proprio;
@@ -218,6 +231,19 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     l.object = ObjectGroupLoss(z.select(1, 0), model->encoder->forward(batch.pair_images), c.model);
   }
   l.total = l.total + c.object_weight * l.object;
+  l.reconstruction = torch::zeros({});
+  if (objective == "reconstruction") {
+    // Each frame from its own embedding, and the frames after the context from the predicted
+    // embeddings, teacher-forced (time-major, as pred_tf) and rolled out.
+    const auto& x = batch.images;  // [B, L, 3, H, W]
+    std::vector<torch::Tensor> next;
+    for (int64_t t = W - 1; t + 1 < L; ++t) next.push_back(x.select(1, t + 1));
+    auto now = torch::mse_loss(model->Decode(z), x);
+    auto from_tf = torch::mse_loss(model->Decode(pred_tf.narrow(-1, 0, D)), torch::cat(next));
+    auto from_roll = torch::mse_loss(model->Decode(rolled.narrow(-1, 0, D)), x.narrow(1, W, L - W));
+    l.reconstruction = 0.5 * now + 0.25 * (from_tf + from_roll);
+    l.total = l.total + c.reconstruction_weight * l.reconstruction;
+  }
   return l;
 }
 
@@ -344,12 +370,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                   l.smoothness.item<double>(),
                   l.proprio.item<double>(),
                   l.object.item<double>(),
+                  l.reconstruction.item<double>(),
                   (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                   elapsed};
     if (step % c.log_every == 0 || step == c.steps) {
       csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
           << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
-          << m.object << ','
+          << m.object << ',' << m.reconstruction << ','
           << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();

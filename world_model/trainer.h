@@ -3,6 +3,9 @@
 // End-to-end JEPA training from pixels: L = L_pred + lambda * SIGReg(z) (or VICReg), where
 // L_pred averages a teacher-forcing loss over the window and a multi-step rollout loss (the
 // predictor fed its own outputs), optionally plus an inverse-dynamics term. No pixel decoder.
+// The model's objective option trains the same model as a baseline instead: a reconstruction
+// model (a pixel decoder in place of the regulariser) or a frozen random encoder
+// (ModelConfig::objective).
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +39,9 @@ struct TrainConfig {
   // least steps between the two frames of its pairs.
   double object_weight = 0.0;
   int64_t object_pair_gap = 10;
+  // With model.objective "reconstruction": the weight of the pixel reconstruction loss (mean
+  // squared error per pixel and channel, images in [0, 1]).
+  double reconstruction_weight = 1.0;
   // With model.proprio: the fraction of sub-trajectories whose joint state is hidden from the
   // predictor (its features set to zero throughout), so that the embedding alone must still
   // carry the arm's state and the encoder keeps learning it.
@@ -68,6 +74,7 @@ struct TrainConfig {
     f("smoothness_weight", c.smoothness_weight);
     f("object_weight", c.object_weight);
     f("object_pair_gap", c.object_pair_gap);
+    f("reconstruction_weight", c.reconstruction_weight);
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);
     f("reach_weight", c.reach_weight);
@@ -100,6 +107,7 @@ struct StepMetrics {
   double smoothness = 0;
   double proprio = 0;              // joint-state prediction loss (models with proprio)
   double object = 0;               // object group loss (models with an object group)
+  double reconstruction = 0;       // pixel loss (the reconstruction objective)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
 };
@@ -131,7 +139,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
 // The training objective on one batch (training mode, with gradient): what Train minimises.
 struct TrainingLosses {
   torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio,
-      object;
+      object, reconstruction;
 };
 // The object group's loss: z [B, D] are embeddings of frames, z_pair [B, D] of other frames of
 // the same episodes (pair_gap or more steps away). From its group alone, each frame must tell

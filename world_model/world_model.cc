@@ -48,6 +48,10 @@ void ModelConfig::Validate() const {
     throw std::invalid_argument("model option inverse_dynamics_head is '" + c.inverse_dynamics_head +
                                 "', expected mlp or linear");
   }
+  if (c.objective != "jepa" && c.objective != "reconstruction" && c.objective != "frozen-random") {
+    throw std::invalid_argument("model option objective is '" + c.objective +
+                                "', expected jepa, reconstruction or frozen-random");
+  }
   if (!(c.softmax_scale > 0)) throw std::invalid_argument("model option softmax_scale must be positive");
   if (c.object_keypoints < 0 || c.object_keypoints >= c.keypoints) {
     throw std::invalid_argument("model option object_keypoints is " + std::to_string(c.object_keypoints) +
@@ -151,6 +155,22 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
                                  .history(c.history)
                                  .hidden(c.hidden)
                                  .layers(c.layers)));
+  if (c.objective == "reconstruction") {
+    const int64_t S = meta_.image_size, s0 = S / 16;
+    if (S % 16 != 0 || S < 16) {
+      throw std::invalid_argument("model option objective 'reconstruction' needs an image size that is a "
+                                  "multiple of 16, not " + std::to_string(S));
+    }
+    namespace nn = torch::nn;
+    auto up = [](int64_t in, int64_t out) {
+      return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1));
+    };
+    decoder = register_module(
+        "decoder", nn::Sequential(nn::Linear(c.latent_dim, 64 * s0 * s0),
+                                  nn::Unflatten(nn::UnflattenOptions(1, {64, s0, s0})), nn::ReLU(),
+                                  up(64, 32), nn::ReLU(), up(32, 32), nn::ReLU(), up(32, 16), nn::ReLU(),
+                                  up(16, 3), nn::Sigmoid()));
+  }
   if (c.inverse_dynamics) {
     inverse_dynamics = register_module(
         "inverse_dynamics",
@@ -159,6 +179,18 @@ WorldModelImpl::WorldModelImpl(ModelMeta meta) : meta_(std::move(meta)) {
             : torch::nn::Sequential(torch::nn::Linear(2 * c.latent_dim, c.hidden), torch::nn::GELU(),
                                     torch::nn::Linear(c.hidden, meta_.action_dim)));
   }
+}
+
+torch::Tensor WorldModelImpl::Decode(const torch::Tensor& z) {
+  if (!has_decoder()) throw std::logic_error("Decode: this model has no pixel decoder (objective '" +
+                                             meta_.config.objective + "')");
+  const int64_t D = meta_.config.latent_dim, S = meta_.image_size;
+  TORCH_CHECK(z.size(-1) == D, "Decode expects embeddings [..., ", D, "], got ", z.sizes());
+  auto lead = z.sizes().vec();
+  lead.pop_back();
+  auto images = decoder->forward(z.reshape({-1, D}));
+  lead.insert(lead.end(), {3, S, S});
+  return images.reshape(lead);
 }
 
 void WorldModelImpl::set_energy(const GoalEnergy& e) {

@@ -91,9 +91,17 @@ class WorldModelImpl : public torch::nn::Module {
   torch::Tensor RolloutDifferentiable(const torch::Tensor& z0, const torch::Tensor& actions,
                                       const torch::Tensor& past_actions = {});
 
+  // With the reconstruction objective: embeddings [..., D] -> images [..., 3, S, S] in [0, 1]
+  // (differentiable; throws std::logic_error for a model without a decoder).
+  torch::Tensor Decode(const torch::Tensor& z);
+  bool has_decoder() const { return !decoder.is_empty(); }
+
   std::shared_ptr<EncoderBase> encoder;  // from the encoder registry (config.encoder)
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
+  // Null unless config.objective is "reconstruction": a linear layer to a 64-channel S/16 x S/16
+  // grid, then four stride-2 transposed convolutions (64, 32, 32, 16 channels) up to S x S.
+  torch::nn::Sequential decoder{nullptr};
 
  private:
   torch::Tensor RolloutImpl(const torch::Tensor& z0, const torch::Tensor& actions,

@@ -94,6 +94,19 @@ std::string Img(const fs::path& png, const std::string& alt) {
 
 }  // namespace
 
+std::string HtmlPageStart(const std::string& title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + Escape(title) +
+         "</title>\n<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
+         "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:.5em}"
+         "img{max-width:640px}video{width:512px;margin:.3em}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
+         ".ok{color:#080}.miss{color:#b00}</style></head><body>\n";
+}
+
+std::string EmbedPng(const std::string& png, const std::string& caption) { return Img(png, Escape(caption)); }
+
+std::string HtmlEscape(const std::string& s) { return Escape(s); }
+
 std::string WriteReport(const ReportInputs& in) {
   const fs::path model(in.model_dir), eval(in.eval_dir), out(in.out_dir), plots = out / "plots";
   fs::create_directories(plots);
@@ -167,12 +180,7 @@ std::string WriteReport(const ReportInputs& in) {
 
   // The page.
   std::ostringstream h;
-  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>jepa-mpc demo: " << in.task
-    << "</title>\n<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
-       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
-       "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:.5em}"
-       "img{max-width:640px}video{width:512px;margin:.3em}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
-       ".ok{color:#080}.miss{color:#b00}</style></head><body>\n";
+  h << HtmlPageStart("jepa-mpc demo: " + in.task);
   h << "<h1>jepa-mpc: reaching a goal image by planning in a learned world model</h1>\n";
   h << "<p>Task <b>" << in.task << "</b> (" << Escape(results["success_rule"].get<std::string>()) << "), "
     << results["episodes"].get<int>() << " goals, the same for every method"

@@ -17,6 +17,12 @@ struct ReportInputs {
   std::string goals;      // where the goals come from, one sentence (e.g. a seed no default was chosen on)
 };
 
+// Pieces of the self-contained pages the tools write: the page's head and style (up to <body>),
+// a PNG embedded as a figure with its caption, and text escaped for HTML.
+std::string HtmlPageStart(const std::string& title);
+std::string EmbedPng(const std::string& png, const std::string& caption);
+std::string HtmlEscape(const std::string& s);
+
 // Returns the path of report.html. Throws std::runtime_error naming a missing input file.
 std::string WriteReport(const ReportInputs& in);
 

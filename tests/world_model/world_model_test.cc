@@ -11,6 +11,7 @@
 #include "world_model/goal_cost.h"
 #include "world_model/losses.h"
 #include "world_model/quality.h"
+#include "world_model/surprise.h"
 #include "world_model/trainer.h"
 
 namespace jepa_mpc::world_model {
@@ -613,6 +614,132 @@ TEST_F(WorldModelTest, ShortTrainingDoesNotCollapse) {
   // static part of the scene.
   auto std = std::get<0>(z.std(0).sort());
   EXPECT_GT(std[2].item<double>(), 0.1) << std;
+}
+
+TEST_F(WorldModelTest, ReconstructionObjectiveLearnsToDrawTheFramesWithoutARegulariser) {
+  TrainConfig c = TinyConfig();
+  c.model.objective = "reconstruction";
+  c.steps = 150;
+  c.checkpoint_every = 1000;
+  std::vector<StepMetrics> log;
+  auto r = Train(c, *data_, Out("recon"), false, [&](const StepMetrics& m) { log.push_back(m); });
+  ASSERT_EQ(log.size(), 150u);
+  for (const auto& m : log) EXPECT_EQ(m.regularizer, 0.0);
+  auto mean = [&](size_t from, size_t n) {
+    double s = 0;
+    for (size_t i = from; i < from + n; ++i) s += log[i].reconstruction;
+    return s / n;
+  };
+  // From the sigmoid's 0.5 grey toward the scene: the pixel error falls by more than half.
+  EXPECT_LT(mean(130, 20), 0.5 * mean(0, 5)) << "first " << mean(0, 5) << " last " << mean(130, 20);
+  ASSERT_TRUE(r.model->has_decoder());
+  auto frames = ToFloatImages(data_->val.images.select(0, 0).narrow(0, 0, 3));
+  torch::Tensor drawn;
+  {
+    torch::NoGradGuard g;
+    r.model->eval();
+    drawn = r.model->Decode(r.model->Encode(frames));
+  }
+  ASSERT_EQ(drawn.sizes(), frames.sizes());
+  EXPECT_GE(drawn.min().item<double>(), 0.0);
+  EXPECT_LE(drawn.max().item<double>(), 1.0);
+  // The objective and the decoder travel with the checkpoint.
+  Checkpoint ck = LoadCheckpoint(Out("recon") + "/checkpoint.pt");
+  EXPECT_EQ(ck.model->meta().config.objective, "reconstruction");
+  torch::NoGradGuard g;
+  EXPECT_TRUE(torch::allclose(ck.model->Decode(ck.model->Encode(frames)), drawn));
+  WorldModel jepa(TinyMeta());
+  EXPECT_FALSE(jepa->has_decoder());
+  EXPECT_THROW(jepa->Decode(torch::zeros({1, 8})), std::logic_error);
+}
+
+TEST_F(WorldModelTest, FrozenRandomObjectiveTrainsOnlyWhatFollowsTheEncoder) {
+  TrainConfig c = TinyConfig();
+  c.model.objective = "frozen-random";
+  c.steps = 20;
+  c.checkpoint_every = 1000;
+  auto r = Train(c, *data_, Out("frozen"), false);
+  torch::manual_seed(c.seed);  // Train builds its model right after seeding
+  WorldModel init(MakeMeta(c, *data_));
+  auto now = r.model->named_parameters(true);
+  int encoder = 0, moved = 0;
+  for (const auto& p : init->named_parameters(true)) {
+    const bool same = torch::equal(p.value(), now[p.key()]);
+    if (p.key().rfind("encoder.", 0) == 0) {
+      ++encoder;
+      EXPECT_TRUE(same) << p.key() << " changed";
+    } else if (!same) {
+      ++moved;
+    }
+  }
+  EXPECT_GT(encoder, 0);
+  EXPECT_GT(moved, 0) << "the predictor did not train";
+}
+
+TEST_F(WorldModelTest, ObjectiveOptionsAreChecked) {
+  ModelMeta m = TinyMeta();
+  m.config.objective = "pixels";
+  try {
+    WorldModel bad(m);
+    FAIL() << "an unknown objective was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("objective is 'pixels', expected jepa, reconstruction or frozen-random"));
+  }
+  m = TinyMeta();
+  m.config.objective = "reconstruction";
+  m.image_size = 24;
+  try {
+    WorldModel bad(m);
+    FAIL() << "a decoder for 24x24 images was built";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("multiple of 16, not 24"));
+  }
+}
+
+TEST_F(WorldModelTest, SurpriseIsThePredictionErrorOfEachFrame) {
+  WorldModel model(TinyMeta(/*history=*/2));
+  model->eval();
+  const auto& ep = data_->val;
+  auto images = ToFloatImages(ep.images.select(0, 0).narrow(0, 0, 6));
+  auto actions = ep.actions.select(0, 0).narrow(0, 0, 6).to(torch::kFloat32);
+  auto errors = PredictionErrors(model, images, {}, actions);
+  ASSERT_EQ(errors.sizes(), (std::vector<int64_t>{6, 8}));
+  EXPECT_EQ(errors.narrow(0, 0, 2).abs().sum().item<double>(), 0.0);  // nothing to predict from
+  // Frame 4 from frames 2 and 3 and the actions after them, by hand.
+  torch::NoGradGuard g;
+  auto z = model->Encode(images);
+  auto pred = model->Rollout(z.narrow(0, 2, 2).unsqueeze(0), actions.narrow(0, 3, 1).unsqueeze(0),
+                             actions.narrow(0, 2, 1).unsqueeze(0));
+  auto by_hand = (pred.select(1, 0).squeeze(0) - z[4]).pow(2);
+  EXPECT_TRUE(torch::allclose(errors[4], by_hand, 1e-5, 1e-7));
+  auto surprise = Surprise(errors);
+  EXPECT_NEAR(surprise[4].item<double>(), by_hand.mean().item<double>(), 1e-6);
+  // Scaled: each feature's error over its typical size.
+  auto scale = ErrorScale({errors}, 2);
+  EXPECT_TRUE(torch::allclose(scale, errors.narrow(0, 2, 4).to(torch::kFloat64).mean(0) * 1.0 +
+                                         1e-3 * errors.narrow(0, 2, 4).to(torch::kFloat64).mean()));
+  EXPECT_NEAR(Surprise(errors, scale)[4].item<double>(),
+              (by_hand.to(torch::kFloat64) / scale).mean().item<double>(), 1e-6);
+  // A frame that is not what happened next is more surprising than the one that is.
+  auto swapped = images.clone();
+  swapped[4] = images[0];
+  EXPECT_NE(Surprise(PredictionErrors(model, swapped, {}, actions))[4].item<double>(), surprise[4].item<double>());
+  // A reconstruction model is surprised per pixel of its decoded prediction.
+  ModelMeta rm = TinyMeta();
+  rm.config.objective = "reconstruction";
+  WorldModel recon(rm);
+  EXPECT_EQ(PredictionErrors(recon, images, {}, actions).sizes(), (std::vector<int64_t>{6, 3 * 32 * 32}));
+}
+
+TEST_F(WorldModelTest, PairwiseAccuracyAndAurocCountWinsAndTies) {
+  EXPECT_DOUBLE_EQ(PairwiseAccuracy({3, 1, 2}, {1, 2, 2}), 0.5);  // a win, a loss, a tie
+  EXPECT_DOUBLE_EQ(Auroc({3, 4}, {1, 2}), 1.0);
+  EXPECT_DOUBLE_EQ(Auroc({1, 2}, {3, 4}), 0.0);
+  EXPECT_DOUBLE_EQ(Auroc({2, 0}, {1}), 0.5);
+  EXPECT_DOUBLE_EQ(Auroc({1, 1}, {1}), 0.5);
+  EXPECT_DOUBLE_EQ(Auroc({5, 2, 3}, {1, 4}), 4.0 / 6.0);
+  EXPECT_THROW(PairwiseAccuracy({1}, {1, 2}), std::invalid_argument);
+  EXPECT_THROW(Auroc({}, {1}), std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, BadCheckpointsGiveClearErrors) {
