@@ -40,9 +40,9 @@ struct ModelConfig {
   // What trains the encoder (recorded in checkpoints; docs/experiments/jepa-vs-reconstruction.md):
   //  "jepa": predicting the next embedding, with an anti-collapse regulariser (SIGReg / VICReg);
   //  "reconstruction": a generative world model of the same sizes: a pixel decoder reconstructs
-  //    each frame from its embedding and the next frames from the predicted embeddings, which is
-  //    what keeps the embedding from collapsing (no regulariser; the predictor's latent targets
-  //    carry no gradient);
+  //    the next frames from the predicted embeddings (and the first frame from its own), which
+  //    is what keeps the embedding from collapsing (no regulariser; the predictor's latent
+  //    targets carry no gradient);
   //  "frozen-random": the encoder keeps its random initialisation and only the rest trains (the
   //    floor a trained encoder must beat).
   std::string objective = "jepa";

@@ -100,7 +100,8 @@ class WorldModelImpl : public torch::nn::Module {
   Predictor predictor{nullptr};
   torch::nn::Sequential inverse_dynamics{nullptr};  // null unless config.inverse_dynamics
   // Null unless config.objective is "reconstruction": a linear layer to a 64-channel S/16 x S/16
-  // grid, then four stride-2 transposed convolutions (64, 32, 32, 16 channels) up to S x S.
+  // grid, then four doublings (nearest-neighbour upsampling and a 3x3 convolution to 32, 32, 16
+  // and 3 channels) up to S x S.
   torch::nn::Sequential decoder{nullptr};
 
  private:
