@@ -112,20 +112,30 @@ int main(int argc, char** argv) {
                  "trained model(s), comma separated (the same robot, task and images; e.g. a JEPA model, a "
                  "reconstruction model and a frozen random encoder)")
       ->required();
-  app.add_option("--pairs", pairs, "twin pairs per event")->check(CLI::PositiveNumber);
+  app.add_option("--pairs", pairs, "twin pairs per event")->capture_default_str();
   app.add_option("--events", events_arg, "events, comma separated: teleport, vanish, reappear, colour");
   app.add_option("--steps", steps, "control steps per episode (the event falls in its middle third)")
-      ->check(CLI::Range(12, 1000));
+      ->capture_default_str();
   app.add_option("--calibration", calibration,
                  "ordinary episodes (seed + 1) that fix each feature's typical error for the scaled surprise")
-      ->check(CLI::PositiveNumber);
+      ->capture_default_str();
   app.add_option("--seed", seed, "episode seed (collect's data uses seed 0: keep this one apart)");
-  app.add_option("--threads", threads, "torch threads")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "torch threads")->capture_default_str();
   app.add_option("--out", out_dir, "output folder");
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("surprise", [&] {
     const auto t0 = std::chrono::steady_clock::now();
+    auto at_least = [](const char* flag, int value, int least) {
+      if (value < least) {
+        throw std::invalid_argument(std::string(flag) + " is " + std::to_string(value) + ", expected at least " +
+                                    std::to_string(least));
+      }
+    };
+    at_least("--pairs", pairs, 1);
+    at_least("--calibration", calibration, 1);
+    at_least("--threads", threads, 1);
+    at_least("--steps", steps, 12);  // a middle third, and room after the event for reappear
     at::set_num_threads(threads);
     std::vector<sim::ImpossibleEvent> events;
     for (const auto& name : Split(events_arg)) events.push_back(sim::ParseImpossibleEvent(name));

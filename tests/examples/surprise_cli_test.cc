@@ -1,0 +1,94 @@
+// The surprise binary as users run it: tiny push models (JEPA and reconstruction) made with
+// collect and train, bad input (one line, non-zero exit), and a short complete run with its files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_run.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+using jepa_mpc::testing::CliRun;
+constexpr auto Exec = jepa_mpc::testing::RunCli;
+
+class SurpriseCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new jepa_mpc::testing::TempDir("jepa_surprise_cli_test");
+    for (const char* task : {"push", "reach2d"}) {
+      const std::string data = *dir_ / (std::string(task) + ".h5");
+      ASSERT_EQ(Exec(COLLECT_BINARY, std::string("--task ") + task + " --episodes 3 --steps 24 --image-size 32 "
+                                                                      "--threads 2 --out " + data).code, 0);
+    }
+    for (const char* objective : {"jepa", "reconstruction"}) {
+      const CliRun r = Exec(TRAIN_BINARY, "--data " + (*dir_ / "push.h5") + " --out " + (*dir_ / objective) +
+                                              " --objective " + objective +
+                                              " --steps 3 --batch-size 4 --checkpoint-every 3 --threads 2");
+      ASSERT_EQ(r.code, 0) << r.err;
+    }
+    const CliRun r = Exec(TRAIN_BINARY, "--data " + (*dir_ / "reach2d.h5") + " --out " + (*dir_ / "reach") +
+                                            " --steps 2 --batch-size 4 --threads 2");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string Ck(const std::string& name) { return (dir_->path() / name / "checkpoint.pt").string(); }
+  static jepa_mpc::testing::TempDir* dir_;
+};
+jepa_mpc::testing::TempDir* SurpriseCliTest::dir_ = nullptr;
+
+TEST_F(SurpriseCliTest, BadInputGivesOneLineAndNonZeroExit) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--checkpoint /nonexistent/model.pt", "/nonexistent/model.pt"},
+      {"--checkpoint " + Ck("reach"), "which has no object; surprise needs a task with one"},
+      {"--checkpoint " + Ck("jepa") + "," + Ck("reach"), "the models must see the same episodes"},
+      {"--checkpoint " + Ck("jepa") + " --events teleport,explode", "unknown event 'explode'"},
+      {"--checkpoint " + Ck("jepa") + " --pairs 0", "--pairs is 0, expected at least 1"},
+      {"--checkpoint " + Ck("jepa") + " --steps 5", "--steps is 5, expected at least 12"},
+  };
+  for (const auto& [args, words] : cases) {
+    const CliRun r = Exec(SURPRISE_BINARY, args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_THAT(r.err, HasSubstr(words)) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+  }
+}
+
+TEST_F(SurpriseCliTest, MeasuresEveryModelAndEventAndWritesTheReport) {
+  const std::string out = *dir_ / "surprise";
+  const CliRun r = Exec(SURPRISE_BINARY, "--checkpoint " + Ck("jepa") + "," + Ck("reconstruction") +
+                                             " --pairs 3 --calibration 2 --steps 15 --threads 2 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j;
+  std::ifstream(fs::path(out) / "results.json") >> j;
+  EXPECT_EQ(j["pairs"], 3);
+  // Two signals x two models x four events.
+  ASSERT_EQ(j["results"].size(), 16u);
+  std::set<std::string> objectives, events;
+  for (const auto& row : j["results"]) {
+    objectives.insert(row["objective"].get<std::string>());
+    events.insert(row["event"].get<std::string>());
+    for (const char* k : {"pairwise_mean", "pairwise_max", "auroc_max", "auroc_relative"}) {
+      EXPECT_GE(row[k].get<double>(), 0.0) << k;
+      EXPECT_LE(row[k].get<double>(), 1.0) << k;
+    }
+  }
+  EXPECT_EQ(objectives, (std::set<std::string>{"jepa", "reconstruction"}));
+  EXPECT_EQ(events, (std::set<std::string>{"teleport", "vanish", "reappear", "colour"}));
+  for (const char* f : {"results.csv", "surprise.csv", "report.html", "plots/teleport_0.png", "plots/colour_1.png",
+                        "plots/vanish_frames.png"}) {
+    EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
+  }
+  std::ifstream html(fs::path(out) / "report.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), {});
+  EXPECT_THAT(page, HasSubstr("data:image/png;base64,"));
+  EXPECT_THAT(page, HasSubstr("reappear"));
+}
+
+}  // namespace
