@@ -136,32 +136,42 @@ ReplayGoal MakeReplayGoal(Task& task, uint64_t episode_seed, int offset, double 
                            std::to_string(min_move) + " m in " + std::to_string(offset) + " steps");
 }
 
+EpisodeData EmptyEpisode(const Task& task, const Renderer& renderer, int steps, uint64_t episode_seed) {
+  const Simulation& sim = task.sim();
+  const size_t T = static_cast<size_t>(steps), Q = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
+  EpisodeData e;
+  e.length = steps;
+  e.seed = episode_seed;
+  e.images.resize(T * renderer.height() * renderer.width() * 3);
+  e.qpos.resize(T * Q);
+  e.ee_pos.resize(T * 3);
+  e.object_pos.resize(T * 3 * sim.num_objects());
+  e.actions.resize(T * task.action_dim());
+  return e;
+}
+
+void RecordFrame(Task& task, Renderer& renderer, int t, EpisodeData& e) {
+  Simulation& sim = task.sim();
+  const size_t H = renderer.height(), W = renderer.width(), O = sim.num_objects();
+  renderer.Render(sim.data(), sim.camera_ids(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
+  const std::vector<double> q = sim.joint_state();
+  std::copy(q.begin(), q.end(), e.qpos.begin() + static_cast<ptrdiff_t>(t) * q.size());
+  const Eigen::Vector3d ee = sim.ee_pos();
+  for (int i = 0; i < 3; ++i) e.ee_pos[t * 3 + i] = ee[i];
+  for (size_t o = 0; o < O; ++o) {
+    const Eigen::Vector3d p = sim.object_pos(static_cast<int>(o));
+    for (int i = 0; i < 3; ++i) e.object_pos[(t * O + o) * 3 + i] = p[i];
+  }
+}
+
 EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed) {
   task.Reset(episode_seed);
   ExplorationPolicy policy = EpisodePolicy(episode_seed, task);
   policy.Reset(task);
-  Simulation& sim = task.sim();
-  const int H = renderer.height(), W = renderer.width(), A = task.action_dim();
-  const int Q = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
-  const int O = sim.num_objects();
-  EpisodeData e;
-  e.length = steps;
-  e.seed = episode_seed;
-  e.images.resize(static_cast<size_t>(steps) * H * W * 3);
-  e.qpos.resize(static_cast<size_t>(steps) * Q);
-  e.ee_pos.resize(static_cast<size_t>(steps) * 3);
-  e.object_pos.resize(static_cast<size_t>(steps) * 3 * O);
-  e.actions.resize(static_cast<size_t>(steps) * A);
+  const int A = task.action_dim();
+  EpisodeData e = EmptyEpisode(task, renderer, steps, episode_seed);
   for (int t = 0; t < steps; ++t) {
-    renderer.Render(sim.data(), sim.camera_ids(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
-    const std::vector<double> q = sim.joint_state();
-    std::copy(q.begin(), q.end(), e.qpos.begin() + static_cast<ptrdiff_t>(t) * Q);
-    const Eigen::Vector3d ee = sim.ee_pos();
-    for (int i = 0; i < 3; ++i) e.ee_pos[t * 3 + i] = ee[i];
-    for (int o = 0; o < O; ++o) {
-      const Eigen::Vector3d p = sim.object_pos(o);
-      for (int i = 0; i < 3; ++i) e.object_pos[(t * O + o) * 3 + i] = p[i];
-    }
+    RecordFrame(task, renderer, t, e);
     const Eigen::VectorXd a = policy.Act(task);
     for (int i = 0; i < A; ++i) e.actions[t * A + i] = static_cast<float>(a[i]);
     task.Step(a);

@@ -50,6 +50,11 @@ uint64_t EpisodeSeed(uint64_t seed, int k);
 // std::invalid_argument naming the bad option.
 void ValidateCollectOptions(const CollectOptions& options);
 
+// An episode's arrays sized for `steps` frames of this task's scene rendered by `renderer`.
+EpisodeData EmptyEpisode(const Task& task, const Renderer& renderer, int steps, uint64_t episode_seed);
+// Records frame t of e from the scene as it is now: the image, the joint state, the end effector
+// and the objects' positions (the action is the caller's).
+void RecordFrame(Task& task, Renderer& renderer, int t, EpisodeData& e);
 // Runs one episode of a task with the exploration policy and renders every frame.
 EpisodeData RunEpisode(Task& task, Renderer& renderer, int steps, uint64_t episode_seed);
 

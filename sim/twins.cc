@@ -1,5 +1,7 @@
 #include "sim/twins.h"
 
+#include "sim/collector.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -81,15 +83,7 @@ EpisodeData Replay(Task& task, Renderer& renderer, Renderer* recoloured, const E
   Simulation& sim = task.sim();
   const int T = possible.length, A = task.action_dim();
   task.Reset(possible.seed);
-  const int H = renderer.height(), W = renderer.width();
-  const int Q = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0), O = sim.num_objects();
-  EpisodeData e;
-  e.length = T;
-  e.seed = possible.seed;
-  e.images.resize(static_cast<size_t>(T) * H * W * 3);
-  e.qpos.resize(static_cast<size_t>(T) * Q);
-  e.ee_pos.resize(static_cast<size_t>(T) * 3);
-  e.object_pos.resize(static_cast<size_t>(T) * 3 * O);
+  EpisodeData e = EmptyEpisode(task, renderer, T, possible.seed);
   e.actions = possible.actions;
   Eigen::Vector3d before = Eigen::Vector3d::Zero();
   const Eigen::Vector3d away(3.0, 3.0, 0.025);  // on the table plane, out of every view
@@ -105,16 +99,8 @@ EpisodeData Replay(Task& task, Renderer& renderer, Renderer* recoloured, const E
     if (event == ImpossibleEvent::kReappear && t == event_step + 3) {
       sim.SetObjectPosition(0, NewPlace(sim, before, 0.05, 0.15, *rng));
     }
-    Renderer& r = recoloured && event == ImpossibleEvent::kColour && t >= event_step ? *recoloured : renderer;
-    r.Render(sim.data(), sim.camera_ids(), e.images.data() + static_cast<size_t>(t) * H * W * 3);
-    const std::vector<double> q = sim.joint_state();
-    std::copy(q.begin(), q.end(), e.qpos.begin() + static_cast<ptrdiff_t>(t) * Q);
-    const Eigen::Vector3d ee = sim.ee_pos();
-    for (int i = 0; i < 3; ++i) e.ee_pos[t * 3 + i] = ee[i];
-    for (int o = 0; o < O; ++o) {
-      const Eigen::Vector3d p = sim.object_pos(o);
-      for (int i = 0; i < 3; ++i) e.object_pos[(t * O + o) * 3 + i] = p[i];
-    }
+    RecordFrame(task, recoloured && event == ImpossibleEvent::kColour && t >= event_step ? *recoloured : renderer, t,
+                e);
     Eigen::VectorXd a(A);
     for (int i = 0; i < A; ++i) a[i] = possible.actions[static_cast<size_t>(t) * A + i];
     task.Step(a);
