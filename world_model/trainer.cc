@@ -227,7 +227,8 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     l.inverse_dynamics = torch::zeros({});
   }
   l.object = torch::zeros({});
-  if (c.model.object_keypoints > 0 && batch.pair_images.defined()) {
+  // The object group's loss trains the encoder alone: nothing to do when it is frozen.
+  if (c.model.object_keypoints > 0 && batch.pair_images.defined() && objective != "frozen-random") {
     l.object = ObjectGroupLoss(z.select(1, 0), model->encoder->forward(batch.pair_images), c.model);
   }
   l.total = l.total + c.object_weight * l.object;

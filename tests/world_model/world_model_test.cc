@@ -656,6 +656,9 @@ TEST_F(WorldModelTest, ReconstructionObjectiveLearnsToDrawTheFramesWithoutARegul
 TEST_F(WorldModelTest, FrozenRandomObjectiveTrainsOnlyWhatFollowsTheEncoder) {
   TrainConfig c = TinyConfig();
   c.model.objective = "frozen-random";
+  // With an object group too: its loss reaches only the encoder, which must stay as it was.
+  c.model.object_keypoints = 1;
+  c.object_weight = 1;
   c.steps = 20;
   c.checkpoint_every = 1000;
   auto r = Train(c, *data_, Out("frozen"), false);
