@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -199,11 +200,15 @@ int main(int argc, char** argv) {
     std::vector<sim::EpisodeData> example_twins;
     std::mt19937_64 rng(seed);
     tools::ProgressBar bar("surprise", pairs, "pairs");
-    auto add = [&](wm::WorldModel& model, size_t m, const sim::EpisodeData& e, std::vector<Series*> out) {
+    // Both signals of every model on one episode (its tensors made once); series(signal, model)
+    // names where they go.
+    auto add = [&](const sim::EpisodeData& e, const std::function<Series&(size_t, size_t)>& series) {
       const EpisodeTensors x = ToTensors(e, S, task->action_dim());
-      const torch::Tensor errors = wm::PredictionErrors(model, x.images, x.qpos, x.actions);
-      out[0]->push_back(ToVector(wm::Surprise(errors, scales[m])));
-      out[1]->push_back(ToVector(wm::Surprise(errors)));
+      for (size_t m = 0; m < M; ++m) {
+        const torch::Tensor errors = wm::PredictionErrors(models[m], x.images, x.qpos, x.actions);
+        series(0, m).push_back(ToVector(wm::Surprise(errors, scales[m])));
+        series(1, m).push_back(ToVector(wm::Surprise(errors)));
+      }
     };
     for (int i = 0; i < pairs; ++i) {
       const uint64_t episode_seed = sim::EpisodeSeed(seed, i);
@@ -214,9 +219,9 @@ int main(int argc, char** argv) {
       std::vector<sim::EpisodeData> twins;
       for (auto ev : events) twins.push_back(sim::ReplayWithEvent(*task, renderer, recoloured, twin0, ev, event_step, rng));
       for (size_t e = 0; e < E; ++e) visible[e].push_back(ChangedPixels(twin0, twins[e], event_step, S));
-      for (size_t m = 0; m < M; ++m) {
-        add(models[m], m, twin0, {&possible[0][m], &possible[1][m]});
-        for (size_t e = 0; e < E; ++e) add(models[m], m, twins[e], {&impossible[0][m][e], &impossible[1][m][e]});
+      add(twin0, [&](size_t sg, size_t m) -> Series& { return possible[sg][m]; });
+      for (size_t e = 0; e < E; ++e) {
+        add(twins[e], [&](size_t sg, size_t m) -> Series& { return impossible[sg][m][e]; });
       }
       if (i == 0) example_possible = twin0, example_twins = twins;
       bar.Update(i + 1);

@@ -37,7 +37,7 @@ struct ModelConfig {
   // time, which the arm cannot (world_model/trainer.h, ObjectGroupLoss). The goal energy of an
   // object task reads the object from this group and the arm from the rest.
   int64_t object_keypoints = 0;
-  // What trains the encoder (recorded in checkpoints; docs/experiments/jepa-vs-reconstruction.md):
+  // What trains the encoder (recorded in checkpoints; docs/experiments/jepa-claims.md):
   //  "jepa": predicting the next embedding, with an anti-collapse regulariser (SIGReg / VICReg);
   //  "reconstruction": a generative world model of the same sizes: a pixel decoder reconstructs
   //    the next frames from the predicted embeddings (and the first frame from its own), which
