@@ -16,6 +16,18 @@ const char* ActionModeName(ActionMode mode) {
   return "unknown";
 }
 
+const char* DriveName(Drive drive) {
+  switch (drive) {
+    case Drive::kPosition:
+      return "position";
+    case Drive::kMotor:
+      return "motor";
+    case Drive::kVelocity:
+      return "velocity";
+  }
+  return "unknown";
+}
+
 Registry<RobotEntry>& RobotRegistry() {
   static Registry<RobotEntry> registry = [] {
     Registry<RobotEntry> r("robot");
@@ -34,7 +46,9 @@ RobotSpec MakeRobot(const std::string& name, const SceneOptions& options) {
     throw std::invalid_argument("offscreen size " + std::to_string(options.offscreen_size) +
                                 " is out of range, expected 16..4096");
   }
-  return RobotRegistry().Get(name).make(options);
+  RobotSpec spec = RobotRegistry().Get(name).make(options);
+  spec.offscreen_size = options.offscreen_size;
+  return spec;
 }
 
 }  // namespace jepa_mpc::robots

@@ -3,6 +3,7 @@
 #include <array>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/registry.h"
@@ -18,6 +19,26 @@ enum class ActionMode {
 
 const char* ActionModeName(ActionMode mode);
 
+// How the arm's actuators are driven toward the joint targets an action sets.
+enum class Drive {
+  kPosition,  // position servos (MuJoCo <position> or an affine-bias <general>): ctrl = target
+  kMotor,     // torque motors: a joint-space PD layer, torque = kp (target - q) - kd qdot
+  kVelocity,  // velocity servos: ctrl = kp (target - q), a joint speed (rad/s)
+};
+
+const char* DriveName(Drive drive);
+
+// The camera a described robot gets when its model has none: MuJoCo's free camera looking at
+// `lookat` from `distance` (m), at `azimuth` and `elevation` (degrees, as in MuJoCo's viewer).
+// Cameras named kAddedCamera in RobotSpec::cameras render from it.
+struct AddedCamera {
+  std::array<double, 3> lookat{0, 0, 0};
+  double distance = 1;
+  double azimuth = 90;
+  double elevation = -45;
+};
+inline constexpr const char* kAddedCamera = "added_camera";
+
 // Scene options a task may ask for on top of the bare robot.
 struct SceneOptions {
   bool block = false;  // a free 5 cm cube on the table (panda7 only)
@@ -32,16 +53,30 @@ struct SceneOptions {
 struct RobotSpec {
   std::string name;
   std::string mjcf;                         // complete MJCF document
-  std::vector<std::string> arm_joints;      // hinge joints driven by the action, in order
-  std::vector<std::string> arm_actuators;   // position actuators, one per arm joint
+  // When set, the model is read from this MJCF file instead (its <include>s and assets are found
+  // relative to it) and mjcf is unused; offscreen_size then sets the offscreen buffer.
+  std::string mjcf_file;
+  int offscreen_size = 256;
+  std::vector<std::string> arm_joints;      // hinge or slide joints driven by the action, in order
+  std::vector<std::string> arm_actuators;   // actuators, one per arm joint, driven as arm_drive
+  Drive arm_drive = Drive::kPosition;
+  // kMotor: N m/rad and N m s/rad (kd is added to the joints' damping); kVelocity: kp in 1/s.
+  std::vector<double> pd_kp, pd_kd;
+  // Joint ranges (rad or m) that replace the model's, by joint name (for joints it leaves
+  // unlimited): the simulation sets them as limits.
+  std::vector<std::pair<std::string, std::array<double, 2>>> joint_ranges;
   std::string gripper_actuator;             // position actuator closing the gripper ("" if none)
   std::array<double, 2> gripper_range{0, 0};  // gripper actuator target: open, closed
   // >= 0: the gripper is held at this closure (0 open, 1 closed) and is not part of the action.
   double gripper_hold = -1;
+  // The end effector: a site, or else a point fixed in a body (offset in the body's frame, m).
   std::string end_effector_site;
+  std::string end_effector_body;
+  std::array<double, 3> end_effector_offset{0, 0, 0};
   // The observation: these cameras' views side by side, left to right, in one image (each view
   // rendered at the full image size, then averaged down to width / cameras.size() columns).
   std::vector<std::string> cameras;
+  AddedCamera added_camera;                 // used by cameras named kAddedCamera
   std::vector<std::string> objects;         // free bodies in the scene (e.g. "block")
   ActionMode action_mode = ActionMode::kJointPositionDelta;
   std::vector<double> action_scale;         // per action dimension, see ActionMode

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sim/exploration.h"
+#include "sim/robot_description.h"
 
 namespace jepa_mpc::sim {
 
@@ -56,7 +57,13 @@ uint64_t EpisodeSeed(uint64_t seed, int k) {
 
 void ValidateCollectOptions(const CollectOptions& o) {
   TaskRegistry().Get(o.task);
-  if (!o.robot.empty()) robots::RobotRegistry().Get(o.robot);
+  if (!o.robot.empty()) {
+    if (IsRobotFile(o.robot)) {
+      LoadRobotDescription(o.robot);
+    } else {
+      robots::RobotRegistry().Get(o.robot);
+    }
+  }
   if (o.episodes <= 0) {
     throw std::invalid_argument("--episodes is " + std::to_string(o.episodes) +
                                 ", expected a positive count");

@@ -28,19 +28,17 @@ IkResult DifferentialIk::Solve(const Simulation& sim, const Eigen::VectorXd& see
   Eigen::VectorXd err(rows);
   IkResult result;
   result.q = seed.cwiseMax(lower).cwiseMin(upper);
-  const int site = sim.ee_site();
 
   for (int it = 0;; ++it) {
     for (int i = 0; i < n; ++i) d->qpos[qadr[i]] = result.q[i];
     mj_kinematics(m, d);
     mj_comPos(m, d);
-    const Eigen::Vector3d pos = Eigen::Map<const Eigen::Vector3d>(d->site_xpos + 3 * site);
+    const Eigen::Vector3d pos = sim.EePos(d);
     err.head<3>() = target_pos - pos;
     result.position_error = err.head<3>().norm();
     result.rotation_error = 0;
     if (target_rot) {
-      const Eigen::Matrix3d rot =
-          Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(d->site_xmat + 9 * site);
+      const Eigen::Matrix3d rot = sim.EeRot(d);
       // Rotation error as an axis-angle vector in the world frame: log(R_target R^T).
       const Eigen::Matrix3d delta = (*target_rot) * rot.transpose();
       mjtNum quat[4], mat[9], vel[3];
@@ -56,7 +54,7 @@ IkResult DifferentialIk::Solve(const Simulation& sim, const Eigen::VectorXd& see
                        result.rotation_error < options_.rotation_tolerance;
     if (result.converged || it >= options_.max_iterations) break;
 
-    mj_jacSite(m, d, jacp.data(), target_rot ? jacr.data() : nullptr, site);
+    sim.EeJacobian(d, jacp.data(), target_rot ? jacr.data() : nullptr);
     for (int i = 0; i < n; ++i) {
       J.block<3, 1>(0, i) = jacp.col(dadr[i]);
       if (target_rot) J.block<3, 1>(3, i) = options_.rotation_weight * jacr.col(dadr[i]);

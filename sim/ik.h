@@ -1,7 +1,7 @@
 #pragma once
 
 // Damped-least-squares differential inverse kinematics for the arm of a Simulation, with
-// Jacobians from mj_jacSite, a null-space pull toward a rest pose and joint limits respected.
+// Jacobians from MuJoCo, a null-space pull toward a rest pose and joint limits respected.
 
 #include <Eigen/Core>
 

@@ -62,7 +62,22 @@ std::string ReadTextFile(const std::string& path) {
 }
 
 ModelPtr LoadModelFromFile(const std::string& path) {
-  return LoadModelFromString(ReadTextFile(path), "MJCF file '" + path + "'");
+  ReadTextFile(path);  // a clear error for a missing or unreadable file
+  InstallMujocoHandlers();
+  // From the file itself, so that its <include>s, meshes and textures are found relative to it.
+  char error[1024] = "";
+  mjModel* m = mj_loadXML(path.c_str(), nullptr, error, sizeof(error));
+  if (!m) {
+    // One line: MuJoCo's message names the element and line over several.
+    std::string message = error;
+    for (size_t p = message.find('\n'); p != std::string::npos; p = message.find('\n', p)) {
+      const size_t end = message.find_first_not_of('\n', p);
+      message.replace(p, (end == std::string::npos ? message.size() : end) - p, "; ");
+    }
+    throw std::runtime_error("MJCF file '" + path + "' could not be loaded by MuJoCo " + mj_versionString() +
+                             ": " + message);
+  }
+  return ModelPtr(m);
 }
 
 DataPtr MakeData(const mjModel* m) {

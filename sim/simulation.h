@@ -29,6 +29,7 @@ struct SimState {
   std::vector<double> qvel;  // (nv)
   std::vector<double> act;   // (na)
   std::vector<double> ctrl;  // (nu)
+  std::vector<double> arm_targets;  // (n_arm) joint targets the arm's drive holds
 };
 
 class Simulation {
@@ -36,7 +37,8 @@ class Simulation {
   // Compiles spec.mjcf and resolves every name in the spec. Throws std::runtime_error for a bad
   // MJCF and std::invalid_argument for a spec that does not match the model.
   explicit Simulation(robots::RobotSpec spec);
-  // Uses a compiled model (e.g. loaded from a user's MJCF file) with the spec's names.
+  // Uses a compiled model (e.g. loaded from a user's MJCF file) with the spec's names. The model
+  // is adapted to the spec first: offscreen buffer, joint ranges, the added camera's placement.
   Simulation(robots::RobotSpec spec, ModelPtr model);
   Simulation(const Simulation& other);
   Simulation& operator=(const Simulation&) = delete;
@@ -54,11 +56,14 @@ class Simulation {
   // Sets a free body's position (m) with identity orientation, zero velocity; forward.
   void SetObjectPosition(int object, const Eigen::Vector3d& pos);
 
-  // Arm servo targets (rad, n_arm), clipped to the joint limits.
+  // Arm joint targets (rad, n_arm), clipped to the joint limits: servo set-points, or what the
+  // PD layer of a motor- or velocity-driven arm steers to.
   void SetArmTargets(const Eigen::VectorXd& q);
+  const Eigen::VectorXd& arm_targets() const { return targets_; }
   // Gripper servo target from g in [0, 1]: 0 open, 1 closed.
   void SetGripper(double g);
-  // One physics step with gravity and Coriolis compensation on the arm joints.
+  // One physics step with gravity and Coriolis compensation on the arm joints (and the PD layer's
+  // controls for a motor- or velocity-driven arm).
   void Substep();
   // One control period: substeps() physics steps. Throws std::runtime_error if the physics
   // became unstable (MuJoCo's bad-acceleration warning). As after mj_step, body and site
@@ -80,15 +85,20 @@ class Simulation {
   // The joint state a dataset records as obs/qpos and a proprioceptive model needs: the arm's
   // joint angles, then the finger opening on a robot with a gripper.
   std::vector<double> joint_state() const;
-  Eigen::Vector3d ee_pos() const;                   // end-effector site, world frame (m)
-  Eigen::Matrix3d ee_rot() const;                   // end-effector site orientation
+  Eigen::Vector3d ee_pos() const { return EePos(data_.get()); }  // end effector, world frame (m)
+  Eigen::Matrix3d ee_rot() const { return EeRot(data_.get()); }  // its frame's orientation
+  // The same for another mjData of this model (after mj_kinematics), and the end effector's
+  // translational and rotational Jacobians (3 x nv each, row-major; jacr may be null; needs
+  // mj_comPos).
+  Eigen::Vector3d EePos(const mjData* d) const;
+  Eigen::Matrix3d EeRot(const mjData* d) const;
+  void EeJacobian(const mjData* d, double* jacp, double* jacr) const;
   int num_objects() const { return static_cast<int>(object_bodies_.size()); }
   Eigen::Vector3d object_pos(int i) const;          // free body position (m)
   int camera_id() const { return cameras_[0]; }     // spec().cameras[0]
   const std::vector<int>& camera_ids() const { return cameras_; }  // spec().cameras, in order
   // The observation's cameras as datasets and checkpoints name them: "front", "front+side".
   std::string camera_label() const;
-  int ee_site() const { return ee_site_; }
   const std::vector<int>& arm_qpos_adr() const { return arm_qpos_adr_; }
   const std::vector<int>& arm_dof_adr() const { return arm_dof_adr_; }
 
@@ -102,10 +112,11 @@ class Simulation {
   std::shared_ptr<const mjModel> model_;
   DataPtr data_;
   std::vector<int> arm_qpos_adr_, arm_dof_adr_, arm_actuators_;
-  Eigen::VectorXd lower_, upper_;
+  Eigen::VectorXd lower_, upper_, targets_, gear_;
   std::vector<bool> limited_;
   int gripper_actuator_ = -1, gripper_qpos_adr_ = -1;
-  int ee_site_ = -1;
+  int ee_site_ = -1, ee_body_ = -1;  // a site, or else a point in a body
+  Eigen::Vector3d ee_offset_ = Eigen::Vector3d::Zero();
   std::vector<int> cameras_;
   std::vector<int> object_bodies_, object_qpos_adr_, object_dof_adr_;
   int substeps_ = 1;

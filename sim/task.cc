@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "sim/robot_description.h"
+
 namespace jepa_mpc::sim {
 
 namespace {
@@ -39,6 +41,45 @@ class JointReachTask : public Task {
     const Eigen::Vector3d start_tip = sim_->ee_pos();
     do {
       sim_->SetArmPose(random_pose());
+    } while ((sim_->ee_pos() - start_tip).norm() < 0.05);
+    goal_state_ = sim_->GetState();
+    goal_pos_ = sim_->ee_pos();
+    sim_->SetArmPose(start);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reaching on any arm, whatever its action mode: start and goal poses drawn uniformly within the
+// joint ranges (a tenth of each range inside them), each with the end effector inside the
+// robot's workspace box, the goal at least 5 cm from the start at the end effector.
+class ArmReachTask : public Task {
+ public:
+  ArmReachTask(robots::RobotSpec spec, const TaskOptions& options)
+      : Task({"reach", "", 60, 0.04, "end effector within 4 cm of the goal position"}, std::move(spec), options) {}
+  Eigen::Vector3d TrackedPosition() const override { return sim_->ee_pos(); }
+
+ protected:
+  void DoReset(std::mt19937_64& rng) override {
+    const auto& w = sim_->spec().workspace;
+    auto pose_in_workspace = [&] {
+      for (int attempt = 0; attempt < 1000; ++attempt) {
+        Eigen::VectorXd q(sim_->num_arm_joints());
+        for (int j = 0; j < q.size(); ++j) {
+          const double lo = sim_->arm_limited(j) ? sim_->arm_lower()[j] : -M_PI;
+          const double hi = sim_->arm_limited(j) ? sim_->arm_upper()[j] : M_PI;
+          q[j] = Uniform(rng, lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo));
+        }
+        sim_->SetArmPose(q);
+        const Eigen::Vector3d p = sim_->ee_pos();
+        if (p.x() >= w[0] && p.x() <= w[1] && p.y() >= w[2] && p.y() <= w[3] && p.z() >= w[4] && p.z() <= w[5]) return q;
+      }
+      throw std::runtime_error("reach: no pose of robot " + sim_->spec().name +
+                               " puts its end effector inside the workspace box in 1000 draws");
+    };
+    const Eigen::VectorXd start = pose_in_workspace();
+    const Eigen::Vector3d start_tip = sim_->ee_pos();
+    do {
+      pose_in_workspace();
     } while ((sim_->ee_pos() - start_tip).norm() < 0.05);
     goal_state_ = sim_->GetState();
     goal_pos_ = sim_->ee_pos();
@@ -244,6 +285,10 @@ Registry<TaskEntry> BuiltInTasks() {
   Registry<TaskEntry> r("task");
   r.Add("reach2d", {"reacher2d", {}, Make<JointReachTask>,
                     "reach a goal pose drawn in joint space; success within 2 cm, 50 steps", 0.95, {400}});
+  r.Add("reach", {"reacher2d", {}, Make<ArmReachTask>,
+                  "any arm: reach a goal pose drawn within the joint ranges, end effector in the workspace; "
+                  "within 4 cm, 60 steps",
+                  0.90, {300, 1, 0, 10}});
   r.Add("reach3d", {"panda7", {}, Make<WorkspaceReachTask>,
                     "reach a goal drawn in the workspace box (end-effector actions); within 4 cm, 60 steps",
                     0.90, {300, 1, 0, 10}});
@@ -280,6 +325,7 @@ std::vector<std::string> TaskNames() { return TaskRegistry().Names(); }
 std::string RobotForTask(const std::string& task) { return TaskRegistry().Get(task).default_robot; }
 
 std::string DefaultTaskForRobot(const std::string& robot) {
+  if (IsRobotFile(robot)) return DescriptionTask(robot);
   return robots::RobotRegistry().Get(robot).default_task;
 }
 
@@ -290,7 +336,7 @@ std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& optio
   const std::string robot = options.robot.empty() ? entry.default_robot : options.robot;
   robots::RobotSpec spec;
   try {
-    spec = robots::MakeRobot(robot, scene);
+    spec = MakeRobotSpec(robot, scene);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument("task " + name + " on robot " + robot + ": " + e.what());
   }

@@ -22,7 +22,8 @@ namespace jepa_mpc::sim {
 struct TaskOptions {
   int offscreen_size = 256;  // offscreen render buffer (pixels, square)
   std::string mjcf_file;     // replace the robot's built-in MJCF with this file ("" = built-in)
-  std::string robot;         // a registered robot; "": the task's default robot
+  std::string robot;         // a registered robot or a description file (sim/robot_description.h);
+                             // "": the task's default robot
 };
 
 struct TaskInfo {
@@ -104,7 +105,7 @@ struct TaskEntry {
     int oracle_episodes = 0;         // goals the oracle runs on (0: all; the true simulator is slow)
   } demo;
 };
-// Holds reach2d, reach3d, push and pick_place on first use. Add your own with
+// Holds reach2d, reach (any arm), reach3d, push and pick_place on first use. Add your own with
 // TaskRegistry().Add("my_task", {"panda7", {}, MakeMyTask, "..."}); examples in docs/extending.md.
 Registry<TaskEntry>& TaskRegistry();
 

@@ -17,10 +17,11 @@ planner::BatchCost OracleBatchCost(sim::OracleCost& oracle, const sim::Task& tas
   };
 }
 
-TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) {
+// CEM on the true simulator, 10 goals; returns how many it reached.
+int OracleReaches(const std::string& task_name, const sim::TaskOptions& options) {
   at::set_num_threads(1);
-  auto task = sim::MakeTask("reach2d");
-  sim::OracleCost oracle("reach2d", 2);
+  auto task = sim::MakeTask(task_name, options);
+  sim::OracleCost oracle(task_name, 2, options);
   planner::PlannerOptions po;
   po.horizon = 8;
   po.action_dim = task->action_dim();
@@ -37,7 +38,7 @@ TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) {
     for (int t = 0; t < task->info().episode_steps && !task->Success(); ++t) {
       auto r = cem.Plan(OracleBatchCost(oracle, *task),
                         plan.defined() ? planner::Planner::Shift(plan) : torch::Tensor());
-      ASSERT_FALSE(r.all_nonfinite);
+      EXPECT_FALSE(r.all_nonfinite);
       plan = r.actions;
       Eigen::VectorXd a(task->action_dim());
       for (int k = 0; k < a.size(); ++k) a[k] = plan[0][k].item<float>();
@@ -45,7 +46,17 @@ TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) {
     }
     reached += task->Success();
   }
-  EXPECT_GE(reached, 9);
+  return reached;
+}
+
+TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) { EXPECT_GE(OracleReaches("reach2d", {}), 9); }
+
+// A user's 6-DoF arm given by its MJCF alone (examples/arms/arm6.xml: joint-delta actions, goals
+// drawn in joint space): the inferred workspace, action scales and goal sampling make a task
+// this small planner solves (9 of 10 here; the miss is a goal behind a detour the last-step cost
+// does not see).
+TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesGoalsWithAUsersArm) {
+  EXPECT_GE(OracleReaches("reach", {256, "", ARMS_DIR "/arm6.xml"}), 8);
 }
 
 }  // namespace
