@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   sim::CollectOptions o;
   o.task = "";
   o.threads = 2;
-  app.add_option("--robot", o.robot, "robot: " + robots::RobotRegistry().Known() + " (default: the task's)");
+  app.add_option("--robot", o.robot,
+                 "robot: " + robots::RobotRegistry().Known() +
+                     ", or your arm's description (arm.json) or MJCF file (arm.xml) (default: the task's)");
   app.add_option("--task", o.task, "task: " + sim::TaskRegistry().Known() + " (default: the robot's)");
   app.add_option("--episodes", o.episodes, "number of episodes")->capture_default_str();
   app.add_option("--steps", o.steps, "control steps per episode (0: the task's length)")

@@ -5,6 +5,7 @@
 //
 //   demo                       # reach2d into out/demo/reach2d
 //   demo --task reach3d --out out/demo
+//   demo --robot my_arm.json     # your own arm (docs/own-arm.md) into out/demo/my_arm
 #include <CLI/CLI.hpp>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "examples/common/progress.h"
 #include "examples/common/report.h"
 #include "sim/collector.h"
+#include "sim/robot_description.h"
 
 extern char** environ;
 
@@ -57,13 +59,16 @@ std::string Join(const std::vector<std::string>& v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"jepa-mpc demo: collect, train, evaluate and report on one task."};
-  std::string task_name = "reach2d", out = "out/demo";
+  std::string task_name, robot, out = "out/demo";
   int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 4, threads = 2;
   // Evaluation goals from a seed no default was chosen on (defaults: chosen on 0, checked on 1, 2).
   constexpr uint64_t kUntunedGoalSeed = 100;
   uint64_t seed = 0, goal_seed = kUntunedGoalSeed;
   bool fresh_eval = false;
-  app.add_option("--task", task_name, "task: " + sim::TaskRegistry().Known())->capture_default_str();
+  app.add_option("--task", task_name, "task: " + sim::TaskRegistry().Known() + " (default: reach2d, or the robot's)");
+  app.add_option("--robot", robot,
+                 "robot: a built-in one, or your arm's description (arm.json) or MJCF file (arm.xml) "
+                 "(default: the task's)");
   app.add_option("--out", out, "output folder (a subfolder per task)")->capture_default_str();
   app.add_option("--episodes", episodes, "episodes to collect (0: the task's demo default)")->capture_default_str();
   app.add_option("--train-steps", train_steps, "training steps (0: the recipe's default)")->capture_default_str();
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("demo", [&] {
+    if (task_name.empty()) task_name = robot.empty() ? "reach2d" : sim::DefaultTaskForRobot(robot);
     const sim::TaskEntry& entry = sim::TaskRegistry().Get(task_name);
     auto positive = [](const char* flag, int v, int min) {
       if (v < min) {
@@ -90,7 +96,9 @@ int main(int argc, char** argv) {
     positive("--videos", videos, 0);
     positive("--threads", threads, 1);
     if (episodes == 0) episodes = entry.demo.episodes;
-    const fs::path dir = fs::path(out) / task_name, self = fs::canonical("/proc/self/exe").parent_path();
+    // One folder per task, or per arm for a described one.
+    const std::string folder = sim::IsRobotFile(robot) ? fs::path(robot).stem().string() : task_name;
+    const fs::path dir = fs::path(out) / folder, self = fs::canonical("/proc/self/exe").parent_path();
     fs::create_directories(dir);
     const auto* stop = tools::InstallStopFlag();
     const auto t0 = std::chrono::steady_clock::now();
@@ -100,12 +108,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "== stage 1/4: collect exploration data (%s, %d episodes)\n", task_name.c_str(), episodes);
     sim::CollectOptions co;
     co.task = task_name;
+    co.robot = robot;
     co.episodes = episodes;
     co.seed = seed;
     co.threads = threads;
     co.out = (dir / "data.h5").string();
     co.resume = fs::exists(co.out);
-    commands.push_back("collect --task " + task_name + " --episodes " + std::to_string(episodes) + " --seed " +
+    sim::ValidateCollectOptions(co);
+    commands.push_back("collect --task " + task_name + (robot.empty() ? "" : " --robot " + robot) + " --episodes " + std::to_string(episodes) + " --seed " +
                        std::to_string(seed) + " --out " + co.out);
     const int in_file = co.resume ? sim::DatasetReader(co.out).num_episodes() : 0;
     if (in_file >= episodes) {

@@ -1,22 +1,51 @@
-// inspect: a summary of a collected dataset (what it holds and how well it covers the task).
+// inspect: a summary of a collected dataset (what it holds and how well it covers the task), or
+// of a robot description (every field, the inferred ones filled in, and its camera's view).
 //
 //   inspect --data data/push.h5
+//   inspect --robot my_arm.json --view view.png
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdio>
 
 #include "examples/common/cli.h"
+#include "examples/common/media.h"
 #include "sim/dataset.h"
+#include "sim/renderer.h"
+#include "sim/robot_description.h"
+#include "sim/task.h"
 
 using namespace jepa_mpc;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Summarise an HDF5 dataset written by collect."};
-  std::string path;
-  app.add_option("--data", path, "dataset file")->required();
+  CLI::App app{"Summarise an HDF5 dataset written by collect, or a robot description."};
+  std::string path, robot, view;
+  int image_size = 256;
+  auto* data = app.add_option("--data", path, "dataset file");
+  auto* robot_opt = app.add_option("--robot", robot, "robot description (.json) or MJCF file (.xml), or a built-in robot");
+  app.add_option("--view", view, "with --robot: write what its camera(s) see at the home pose to this PNG");
+  app.add_option("--image-size", image_size, "with --view: image size in pixels")->capture_default_str();
+  data->excludes(robot_opt);
   CLI11_PARSE(app, argc, argv);
   return tools::RunMain("inspect", [&] {
+    if (path.empty() && robot.empty()) throw std::invalid_argument("give --data (a dataset) or --robot (a robot)");
+    if (!robot.empty()) {
+      robots::SceneOptions scene;
+      scene.offscreen_size = std::max(256, image_size);
+      const robots::RobotSpec spec = sim::MakeRobotSpec(robot, scene);
+      std::printf("%s\n", sim::DescribeSpec(spec).dump(2).c_str());
+      std::printf("default task: %s\n", sim::DefaultTaskForRobot(robot).c_str());
+      if (!view.empty()) {
+        sim::Simulation s(spec);
+        sim::RenderOptions ro;
+        ro.width = ro.height = image_size;
+        sim::Renderer renderer(s.model(), ro);
+        const sim::Image image = renderer.Render(s.data(), s.camera_ids());
+        tools::WritePng(view, image.rgb.data(), image.height, image.width);
+        std::printf("wrote %s (%dx%d, camera %s)\n", view.c_str(), image.width, image.height, s.camera_label().c_str());
+      }
+      return 0;
+    }
     sim::DatasetReader reader(path);
     const auto& info = reader.info();
     std::printf("%s\n  %s, camera '%s', action mode %s, control period %.3f s\n", path.c_str(),

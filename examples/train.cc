@@ -10,6 +10,7 @@
 #include "examples/common/cli.h"
 #include "examples/common/progress.h"
 #include "sim/task.h"
+#include "sim/robot_description.h"
 #include "world_model/checkpoint.h"
 #include "world_model/goal_cost.h"
 #include "world_model/trainer.h"
@@ -25,7 +26,8 @@ namespace {
 // empty set (and says why) when the scene cannot render what the dataset holds.
 wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, int count) {
   wm::GoalSet goals;
-  if (!sim::TaskRegistry().Has(info.task) || !robots::RobotRegistry().Has(info.robot)) {
+  if (!sim::TaskRegistry().Has(info.task) ||
+      !(robots::RobotRegistry().Has(info.robot) || (sim::IsRobotFile(info.robot) && std::filesystem::exists(info.robot)))) {
     std::fprintf(stderr, "           task plannability skipped: task '%s' on robot '%s' is not registered in this"
                  " program (train from your own program to measure it)\n", info.task.c_str(), info.robot.c_str());
     return goals;
@@ -122,6 +124,8 @@ int main(int argc, char** argv) {
     // Checks the dataset before any work: missing, malformed, empty.
     sim::DatasetInfo info = sim::DatasetReader(data_path).info();
     wm::TrainConfig config = wm::DefaultTrainConfig(info.robot, info.task);
+    // A described arm's observation has as many views as its description names cameras.
+    if (sim::IsRobotFile(info.robot)) config.model.views = wm::CameraViews(info.camera);
     const std::string saved = (fs::path(out_dir) / "config.json").string();
     if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (!config_path.empty()) {

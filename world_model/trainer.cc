@@ -95,6 +95,17 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.lambda = 0.01;
       c.proprio_dropout = 0.75;
     });
+    // Every arm read from a description file (docs/own-arm.md), under this one name.
+    r.Add(kDescribedArm, [](TrainConfig& c) {
+      c.steps = 4000;
+      c.model.keypoints = 16;
+      c.model.latent_dim = 32;
+      c.model.inverse_dynamics = true;
+      c.model.inverse_dynamics_head = "linear";
+      c.inverse_dynamics_weight = 10;
+      c.lambda = 0.01;
+      c.proprio_dropout = 0.75;
+    });
     r.Add("panda7/push", [](TrainConfig& c) {
       c.model.views = 1;
       c.model.keypoints = 16;
@@ -113,7 +124,14 @@ TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task
   TrainConfig c;
   c.model.proprio = true;  // every robot: the predictor sees and predicts the joint state
   const auto& defaults = TrainDefaultsRegistry();
-  if (defaults.Has(robot)) defaults.Get(robot)(c);
+  auto ends_with = [&](const std::string& suffix) {
+    return robot.size() >= suffix.size() && robot.compare(robot.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (defaults.Has(robot)) {
+    defaults.Get(robot)(c);
+  } else if (ends_with(".json") || ends_with(".xml")) {
+    defaults.Get(kDescribedArm)(c);
+  }
   if (!task.empty() && defaults.Has(robot + "/" + task)) defaults.Get(robot + "/" + task)(c);
   return c;
 }

@@ -97,7 +97,9 @@ void from_json(const nlohmann::json& j, TrainConfig& c);
 // a config; DefaultTrainConfig applies the robot's, then the robot-and-task's, over TrainConfig's
 // own defaults. The experiments behind each are in docs/experiments/world-model.md and push.md.
 // A user's robot may add its own: TrainDefaultsRegistry().Add("my_arm", [](TrainConfig& c) {...}).
+// Robots read from a description file (a path ending in .json or .xml) take kDescribedArm's.
 using TrainDefaults = std::function<void(TrainConfig&)>;
+inline constexpr const char* kDescribedArm = "described-arm";
 Registry<TrainDefaults>& TrainDefaultsRegistry();
 TrainConfig DefaultTrainConfig(const std::string& robot, const std::string& task = "");
 
