@@ -72,7 +72,7 @@ ModelPtr LoadModelFromFile(const std::string& path) {
     std::string message = error;
     for (size_t p = message.find('\n'); p != std::string::npos; p = message.find('\n', p)) {
       const size_t end = message.find_first_not_of('\n', p);
-      message.replace(p, (end == std::string::npos ? message.size() : end) - p, "; ");
+      message.replace(p, (end == std::string::npos ? message.size() : end) - p, end == std::string::npos ? "" : "; ");
     }
     throw std::runtime_error("MJCF file '" + path + "' could not be loaded by MuJoCo " + mj_versionString() +
                              ": " + message);

@@ -220,7 +220,12 @@ robots::RobotSpec LoadRobotDescription(const std::string& path, const robots::Sc
     if (!fs::is_regular_file(mjcf)) f.Fail("mjcf", "names " + Quote(mjcf) + ", which does not exist");
   }
   const std::string mjcf_name = fs::path(mjcf).filename().string();
-  ModelPtr model = LoadModelFromFile(mjcf);
+  ModelPtr model;
+  try {
+    model = LoadModelFromFile(mjcf);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());  // a bad input, like every other description error
+  }
   const mjModel* m = model.get();
 
   robots::RobotSpec spec;
