@@ -124,8 +124,13 @@ int main(int argc, char** argv) {
     // Checks the dataset before any work: missing, malformed, empty.
     sim::DatasetInfo info = sim::DatasetReader(data_path).info();
     wm::TrainConfig config = wm::DefaultTrainConfig(info.robot, info.task);
-    // A described arm's observation has as many views as its description names cameras.
-    if (sim::IsRobotFile(info.robot)) config.model.views = wm::CameraViews(info.camera);
+    // A described arm's observation has as many views as its description names cameras; the
+    // embedding keeps its size (latent_dim = 2 * keypoints * views), as panda7's 8 per view.
+    if (sim::IsRobotFile(info.robot)) {
+      config.model.views = wm::CameraViews(info.camera);
+      config.model.keypoints = std::max<int64_t>(1, config.model.latent_dim / (2 * config.model.views));
+      config.model.latent_dim = 2 * config.model.keypoints * config.model.views;
+    }
     const std::string saved = (fs::path(out_dir) / "config.json").string();
     if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (!config_path.empty()) {
