@@ -95,17 +95,9 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.lambda = 0.01;
       c.proprio_dropout = 0.75;
     });
-    // Every arm read from a description file (docs/own-arm.md), under this one name.
-    r.Add(kDescribedArm, [](TrainConfig& c) {
-      c.steps = 4000;
-      c.model.keypoints = 16;
-      c.model.latent_dim = 32;
-      c.model.inverse_dynamics = true;
-      c.model.inverse_dynamics_head = "linear";
-      c.inverse_dynamics_weight = 10;
-      c.lambda = 0.01;
-      c.proprio_dropout = 0.75;
-    });
+    // Every arm read from a description file (docs/own-arm.md): panda7's arm recipe; train sets
+    // the views from the dataset and keeps the 32-d embedding (keypoints per view = 16 / views).
+    r.Add(kDescribedArm, r.Get("panda7"));
     r.Add("panda7/push", [](TrainConfig& c) {
       c.model.views = 1;
       c.model.keypoints = 16;

@@ -861,3 +861,25 @@ TEST_F(WorldModelTest, EmptyOrTooShortDatasetsAreRejected) {
 
 }  // namespace
 }  // namespace jepa_mpc::world_model
+
+namespace jepa_mpc::world_model {
+namespace {
+
+// A robot read from a description file takes the described-arm recipe (panda7's arm recipe);
+// a registered robot its own; an unknown name the base defaults.
+TEST(TrainDefaultsTest, DescribedArmsTakeTheArmRecipe) {
+  const TrainConfig panda = DefaultTrainConfig("panda7");
+  for (const std::string robot : {"/home/me/arm.json", "arms/arm.xml"}) {
+    const TrainConfig c = DefaultTrainConfig(robot, "reach");
+    EXPECT_TRUE(c.model.inverse_dynamics) << robot;
+    EXPECT_EQ(c.model.inverse_dynamics_head, "linear");
+    EXPECT_EQ(c.inverse_dynamics_weight, panda.inverse_dynamics_weight);
+    EXPECT_EQ(c.model.latent_dim, 32);
+    EXPECT_EQ(c.steps, 4000);
+  }
+  EXPECT_FALSE(DefaultTrainConfig("reacher2d").model.inverse_dynamics);
+  EXPECT_FALSE(DefaultTrainConfig("unknown_arm").model.inverse_dynamics);
+}
+
+}  // namespace
+}  // namespace jepa_mpc::world_model
