@@ -282,8 +282,16 @@ DatasetWriter DatasetWriter::Resume(const std::string& path, const DatasetInfo& 
   const int total = static_cast<int>(ReadAttr<int64_t>(data.get(), "total", H5T_NATIVE_INT64, path));
   // An episode that was being written when the writer stopped is dropped.
   const std::string partial = DemoName(total);
-  if (H5Lexists(data.get(), partial.c_str(), H5P_DEFAULT) > 0) {
-    Check(H5Ldelete(data.get(), partial.c_str(), H5P_DEFAULT), "dropping " + partial);
+  if (H5Lexists(data.get(), partial.c_str(), H5P_DEFAULT) > 0 &&
+      H5Ldelete(data.get(), partial.c_str(), H5P_DEFAULT) < 0) {
+    // A kill in the middle of creating the group can leave a link whose object header was never
+    // written, which H5Ldelete cannot free; moving the link aside touches only the group's index.
+    std::string aside;
+    for (int k = 0; aside.empty() || H5Lexists(data.get(), aside.c_str(), H5P_DEFAULT) > 0; ++k) {
+      aside = "dropped_" + partial + "_" + std::to_string(k);
+    }
+    Check(H5Lmove(data.get(), partial.c_str(), data.get(), aside.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+          "dropping " + partial);
   }
   return DatasetWriter(path, existing, total);
 }
