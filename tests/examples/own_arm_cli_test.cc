@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "tests/cli_run.h"
@@ -21,14 +22,17 @@ constexpr auto Exec = jepa_mpc::testing::RunCli;
 class OwnArmCliTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(OwnArmCliTest, CollectsTrainsEvaluatesAndRunsTheControllerInAClosedLoop) {
+  // One thread per process: ctest runs two tests at once on two cores, and LibTorch's OpenMP
+  // threads spin-waiting against each other made this test ten times slower.
+  setenv("OMP_NUM_THREADS", "1", 1);
   jepa_mpc::testing::TempDir dir("own_arm");
   const std::string arm = std::string(ARMS_DIR) + "/" + GetParam();
   const std::string data = dir / "data.h5", model = dir / "model";
   CliRun r = Exec(COLLECT_BINARY, "--robot " + arm + " --episodes 3 --steps 12 --image-size 32 --out " + data);
   ASSERT_EQ(r.code, 0) << r.err;
-  r = Exec(TRAIN_BINARY, "--data " + data + " --out " + model + " --steps 3 --batch-size 4 --checkpoint-every 3 --threads 2");
+  r = Exec(TRAIN_BINARY, "--data " + data + " --out " + model + " --steps 3 --batch-size 4 --checkpoint-every 3 --threads 1");
   ASSERT_EQ(r.code, 0) << r.err;
-  r = Exec(EVALUATE_BINARY, "--checkpoint " + model + "/checkpoint.pt --methods learned --episodes 1 --videos 0 --out " +
+  r = Exec(EVALUATE_BINARY, "--checkpoint " + model + "/checkpoint.pt --methods learned --episodes 1 --videos 0 --threads 1 --out " +
                                 (dir / "eval"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "eval/results.csv"));
