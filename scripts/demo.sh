@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main demo: installs what is missing, builds, and runs the demo on reach2d (or --task ...).
+# The main demo: installs what is missing, builds, and runs the demo on reach2d (or --task ...,
+# or --robot my_arm.json / my_arm.xml for your own arm: docs/own-arm.md).
 # Collects data, trains the world model, evaluates it against the oracle and random actions, and
 # writes plots, videos and report.html to out/demo/<task> (or --out ...). A second run reuses them.
 set -euo pipefail
