@@ -57,13 +57,7 @@ uint64_t EpisodeSeed(uint64_t seed, int k) {
 
 void ValidateCollectOptions(const CollectOptions& o) {
   TaskRegistry().Get(o.task);
-  if (!o.robot.empty()) {
-    if (IsRobotFile(o.robot)) {
-      LoadRobotDescription(o.robot);
-    } else {
-      robots::RobotRegistry().Get(o.robot);
-    }
-  }
+  if (!o.robot.empty()) MakeRobotSpec(o.robot);  // an unknown robot or a bad description, first
   if (o.episodes <= 0) {
     throw std::invalid_argument("--episodes is " + std::to_string(o.episodes) +
                                 ", expected a positive count");
