@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -27,6 +26,7 @@
 #include "sim/twins.h"
 #include "world_model/checkpoint.h"
 #include "world_model/surprise.h"
+#include "util/atomic_file.h"
 
 namespace fs = std::filesystem;
 namespace wm = jepa_mpc::world_model;
@@ -233,7 +233,7 @@ int main(int argc, char** argv) {
     // of it (a detector does not know when an event happens).
     fs::create_directories(fs::path(out_dir) / "plots");
     nlohmann::json results = nlohmann::json::array();
-    std::ofstream csv((fs::path(out_dir) / "results.csv").string());
+    std::ostringstream csv;
     csv << "signal,model,checkpoint,event,pairs,pairwise_mean,pairwise_max,pairwise_relative,auroc_mean,auroc_max,"
            "auroc_relative,visible_pairs,visible_pairwise_max,visible_auroc_max\n";
     auto pick = [](const std::vector<Scores>& v, double Scores::*f) {
@@ -290,10 +290,10 @@ int main(int argc, char** argv) {
         }
       }
     }
-    csv.close();
+    jepa_mpc::util::WriteFileAtomically((fs::path(out_dir) / "results.csv").string(), csv.str());
     // Every series, for plots of one's own.
     {
-      std::ofstream all((fs::path(out_dir) / "surprise.csv").string());
+      std::ostringstream all;
       all << "signal,model,event,pair,event_step,twin,t,surprise\n";
       for (size_t sg = 0; sg < signals.size(); ++sg) {
         for (size_t m = 0; m < M; ++m) {
@@ -311,6 +311,7 @@ int main(int argc, char** argv) {
           }
         }
       }
+      jepa_mpc::util::WriteFileAtomically((fs::path(out_dir) / "surprise.csv").string(), all.str());
     }
 
     // Plots: for each event and model, the surprise of both twins averaged over the pairs, aligned
@@ -384,10 +385,10 @@ int main(int argc, char** argv) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     html << "<p>Measured in " << tools::FormatDuration(seconds) << " with " << threads << " threads.</p></body></html>\n";
-    std::ofstream((fs::path(out_dir) / "report.html").string()) << html.str();
+    jepa_mpc::util::WriteFileAtomically((fs::path(out_dir) / "report.html").string(), html.str());
     nlohmann::json summary = {{"task", meta.task}, {"pairs", pairs}, {"steps", steps}, {"seed", seed},
                               {"seconds", seconds}, {"results", results}};
-    std::ofstream((fs::path(out_dir) / "results.json").string()) << summary.dump(2) << "\n";
+    jepa_mpc::util::WriteFileAtomically((fs::path(out_dir) / "results.json").string(), summary.dump(2) + "\n");
     std::printf("%-7s %-34s %-9s %9s %9s %9s %9s %8s %9s %9s\n", "signal", "model", "event", "pair/mean", "pair/max",
                 "AUROC/max", "AUROC/rel", "visible", "pair/max", "AUROC/max");
     for (const auto& r : results) {

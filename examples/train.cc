@@ -14,6 +14,7 @@
 #include "world_model/checkpoint.h"
 #include "world_model/goal_cost.h"
 #include "world_model/trainer.h"
+#include "util/atomic_file.h"
 
 using namespace jepa_mpc;
 namespace wm = jepa_mpc::world_model;
@@ -132,6 +133,12 @@ int main(int argc, char** argv) {
       config.model.latent_dim = 2 * config.model.keypoints * config.model.views;
     }
     const std::string saved = (fs::path(out_dir) / "config.json").string();
+    if (resume && fs::exists(saved) && !fs::exists(fs::path(out_dir) / "checkpoint.pt")) {
+      // A run stopped before its first checkpoint: there is nothing to continue, so it starts over.
+      std::fprintf(stderr, "resume     no checkpoint yet in '%s': starting from step 0\n", out_dir.c_str());
+      resume = false;
+      if (config_path.empty()) config_path = saved;
+    }
     if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (!config_path.empty()) {
       std::ifstream in(config_path);
@@ -160,7 +167,7 @@ int main(int argc, char** argv) {
                  static_cast<long long>(data.val.episodes()),
                  static_cast<long long>(data.train.length()), data.info.Describe().c_str());
     fs::create_directories(out_dir);
-    std::ofstream(saved) << nlohmann::json(config).dump(2) << "\n";
+    util::WriteFileAtomically(saved, nlohmann::json(config).dump(2) + "\n");
 
     const auto* stop = tools::InstallStopFlag();
     tools::ProgressBar bar("train", config.steps, "steps");
@@ -197,7 +204,7 @@ int main(int argc, char** argv) {
     report["objective"] = config.model.objective;
     report["parameters"] = count(result.model->parameters());
     report["decoder_parameters"] = result.model->has_decoder() ? count(result.model->decoder->parameters()) : 0;
-    std::ofstream((fs::path(out_dir) / "quality.json").string()) << report.dump(2) << "\n";
+    util::WriteFileAtomically((fs::path(out_dir) / "quality.json").string(), report.dump(2) + "\n");
     std::printf("%s\n", q.Summary().c_str());
     std::printf("trained %lld steps in %.1f s (%.0f samples/s); checkpoint %s\n",
                 static_cast<long long>(result.steps_done), result.seconds, result.samples_per_second,

@@ -1,7 +1,16 @@
 #include "sim/dataset.h"
 
-#include <hdf5.h>
+#include "util/atomic_file.h"
 
+#include <fcntl.h>
+#include <hdf5.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -23,11 +32,22 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
   bool ok() const { return id_ >= 0; }
+  void reset() {
+    if (id_ >= 0) closer_(id_);
+    id_ = -1;
+  }
 
  private:
   hid_t id_;
   Closer closer_;
 };
+
+// HDF5 closes every file still open when the process exits. A file whose last write failed (disk
+// full, file-size limit) cannot be closed, and HDF5 1.10 then crashes in that clean-up after the
+// error has been reported. Every file this library opens is closed by its owner, and every
+// episode is flushed before it counts, so nothing is lost by skipping it. This runs at load time
+// because it must come before any other HDF5 call.
+const bool kNoHdf5AtExit = (H5dont_atexit(), true);
 
 void QuietHdf5() {
   static std::once_flag once;
@@ -253,6 +273,62 @@ bool EpisodeData::operator==(const EpisodeData& o) const {
          ee_pos == o.ee_pos && object_pos == o.object_pos && actions == o.actions;
 }
 
+namespace {
+
+// Makes sure `bytes` more can be written to the file: within the file-size limit, and allocated
+// on the disk past its end (without changing its size, which HDF5 checks). Throws with errno set
+// (EFBIG, ENOSPC) if they cannot be.
+void ReserveSpace(const std::string& path, size_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "' for writing");
+  struct stat st {};
+  int err = ::fstat(fd, &st) == 0 ? 0 : errno;
+  rlimit limit{};
+  if (err == 0 && getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      static_cast<rlim_t>(st.st_size) + bytes > limit.rlim_cur) {
+    err = EFBIG;
+  }
+  if (err == 0 && ::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, static_cast<off_t>(bytes)) != 0) {
+    err = errno;
+    if (err == EOPNOTSUPP || err == ENOSYS) {  // a filesystem without fallocate: ask how much is free
+      struct statvfs fs {};
+      err = ::fstatvfs(fd, &fs) == 0 && fs.f_bavail * fs.f_frsize < bytes ? ENOSPC : 0;
+    }
+  }
+  ::close(fd);
+  if (err != 0) {
+    errno = err;
+    throw std::runtime_error("reserving space in '" + path + "' failed");
+  }
+}
+
+// Rewrites `path` with its first `total` episodes only, through a temporary file renamed over it.
+void CopyCompleteEpisodes(const std::string& path, const DatasetInfo& info, int total) {
+  const std::string tmp = util::TemporaryPathFor(path);
+  try {
+    Handle src = OpenFile(path, H5F_ACC_RDONLY);
+    Handle src_data = OpenDataGroup(src.get(), path);
+    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "creating " + tmp),
+               H5Fclose);
+    Handle dst_data = CreateGroup(dst.get(), "data");
+    WriteInfo(dst_data.get(), info);
+    for (int k = 0; k < total; ++k) {
+      const std::string name = DemoName(k);
+      Check(H5Ocopy(src_data.get(), name.c_str(), dst_data.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+            "copying " + name + " of '" + path + "'");
+    }
+    WriteAttr(dst_data.get(), "total", int64_t{total});
+    Check(H5Fflush(dst.get(), H5F_SCOPE_GLOBAL), "flushing " + tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot resume '" + path + "': its last write failed and copying its " +
+                             std::to_string(total) + " complete episodes failed too (" + e.what() + ")");
+  }
+  util::CommitTemporaryFile(tmp, path);
+}
+
+}  // namespace
+
 DatasetWriter DatasetWriter::Create(const std::string& path, const DatasetInfo& info,
                                     bool overwrite) {
   QuietHdf5();
@@ -290,8 +366,13 @@ DatasetWriter DatasetWriter::Resume(const std::string& path, const DatasetInfo& 
     for (int k = 0; aside.empty() || H5Lexists(data.get(), aside.c_str(), H5P_DEFAULT) > 0; ++k) {
       aside = "dropped_" + partial + "_" + std::to_string(k);
     }
-    Check(H5Lmove(data.get(), partial.c_str(), data.get(), aside.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-          "dropping " + partial);
+    if (H5Lmove(data.get(), partial.c_str(), data.get(), aside.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0) {
+      // A write that failed for want of space can leave the group's index itself half on the
+      // disk: then the complete episodes are copied into a new file that replaces this one.
+      data.reset();
+      file.reset();
+      CopyCompleteEpisodes(path, existing, total);
+    }
   }
   return DatasetWriter(path, existing, total);
 }
@@ -305,6 +386,32 @@ void DatasetWriter::Append(const EpisodeData& e) {
     throw std::invalid_argument("episode arrays do not match the dataset's sizes (" +
                                 in.Describe() + ")");
   }
+  errno = 0;
+  try {
+    AppendUnchecked(e);
+  } catch (const std::exception& ex) {
+    // A write that fails leaves errno from the failed system call (ENOSPC, EFBIG, EDQUOT, EIO).
+    const int err = errno;
+    const bool io = err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO || err == EROFS;
+    const std::string why = io ? std::string(std::strerror(err)) : ex.what();
+    throw std::runtime_error("writing episode " + std::to_string(total_) + " to '" + path_ +
+                             "' failed (" + why + "); its " + std::to_string(total_) +
+                             " complete episodes are intact: free space and rerun with --resume");
+  }
+  ++total_;
+}
+
+void DatasetWriter::AppendUnchecked(const EpisodeData& e) {
+  const DatasetInfo& in = info_;
+  const size_t T = e.length;
+  // Room for the whole episode is reserved before HDF5 writes a byte. HDF5 records the file's
+  // new end in its superblock before the data there is on the disk, so a write that fails for
+  // want of space (full disk, file-size limit) would leave a file it refuses to open; a failed
+  // reservation leaves the file as the last commit left it. Twice the uncompressed arrays plus
+  // 64 KiB of metadata bounds what one episode adds.
+  const size_t raw = e.images.size() + sizeof(double) * (e.qpos.size() + e.ee_pos.size() + e.object_pos.size()) +
+                     sizeof(float) * e.actions.size();
+  ReserveSpace(path_, 2 * raw + (64 << 10));
   Handle file = OpenFile(path_, H5F_ACC_RDWR);
   Handle data = OpenDataGroup(file.get(), path_);
   const std::string name = DemoName(total_);
@@ -328,7 +435,7 @@ void DatasetWriter::Append(const EpisodeData& e) {
   Check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + path_);
   // Commit: the episode counts only once `total` says so.
   WriteAttr(data.get(), "total", int64_t{total_ + 1});
-  ++total_;
+  Check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + path_);
 }
 
 DatasetReader::DatasetReader(const std::string& path) : path_(path) {

@@ -70,6 +70,7 @@ class DatasetWriter {
   void Append(const EpisodeData& episode);
 
  private:
+  void AppendUnchecked(const EpisodeData& episode);
   DatasetWriter(std::string path, DatasetInfo info, int total)
       : path_(std::move(path)), info_(std::move(info)), total_(total) {}
   std::string path_;

@@ -1,8 +1,11 @@
 #include "world_model/checkpoint.h"
 
+#include "util/atomic_file.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 namespace jepa_mpc::world_model {
@@ -54,14 +57,17 @@ void SaveCheckpoint(const std::string& path, WorldModel& model, torch::optim::Op
     optimizer->save(opt);
     archive.write("optimizer", opt);
   }
-  const std::string tmp = path + ".tmp";
+  // Serialised in memory first: LibTorch's file writer throws from its destructor when a write
+  // fails (disk full), which ends the process; our writer reports it and leaves the old file.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
   try {
-    archive.save_to(tmp);
+    util::WriteFileAtomically(path, bytes.str());
   } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write checkpoint '" + path + "': " + e.what());
+    throw std::runtime_error(std::string(e.what()) + (std::filesystem::exists(path)
+                                                          ? "; the previous checkpoint is unchanged"
+                                                          : "; no checkpoint was written"));
   }
-  std::filesystem::rename(tmp, path);
 }
 
 Checkpoint LoadCheckpoint(const std::string& path) {

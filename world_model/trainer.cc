@@ -1,7 +1,10 @@
 #include "world_model/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -12,6 +15,7 @@
 #include "world_model/config_fields.h"
 #include "world_model/energy.h"
 #include "world_model/losses.h"
+#include "util/atomic_file.h"
 
 namespace jepa_mpc::world_model {
 
@@ -290,6 +294,25 @@ void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now,
   }
 }
 
+// A resumed run starts again from its checkpoint, so the rows logged after it (a kill between two
+// checkpoints) are dropped, with a half-written last line: every step appears once in the file.
+void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
+  std::ifstream in(csv_path);
+  if (!in) return;
+  std::stringstream all;
+  all << in.rdbuf();
+  const std::string text = all.str();
+  std::string kept;
+  size_t begin = 0;
+  for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
+    const std::string line = text.substr(begin, end - begin + 1);
+    // The header, then rows that start with their step.
+    if (!kept.empty() && std::strtoll(line.c_str(), nullptr, 10) > step) continue;
+    kept += line;
+  }
+  if (kept != text) util::WriteFileAtomically(csv_path, kept);
+}
+
 }  // namespace
 
 TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
@@ -307,6 +330,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();
   const std::string csv_path = (fs::path(out_dir) / "metrics.csv").string();
   const std::string config_json = nlohmann::json(c).dump();
+  // What a run killed while writing a checkpoint left; the checkpoint itself is whole.
+  fs::remove(util::TemporaryPathFor(ckpt_path));
 
   torch::manual_seed(c.seed);
   WorldModel model(MakeMeta(c, data));
@@ -337,8 +362,9 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     throw std::invalid_argument("--resume: no checkpoint at '" + ckpt_path + "'");
   }
 
+  if (step > 0) KeepMetricsUpTo(csv_path, step);
   std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
-  if (!csv) throw std::runtime_error("cannot write '" + csv_path + "'");
+  if (!csv) throw std::runtime_error("cannot write '" + csv_path + "': " + std::strerror(errno));
   if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,"
                       "object,samples_per_s,"
            "elapsed_s\n";
@@ -391,6 +417,11 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
           << m.samples_per_second << ','
           << m.elapsed << '\n';
       csv.flush();
+      if (!csv) {
+        throw std::runtime_error("writing '" + csv_path + "' failed at step " + std::to_string(step) + " (" +
+                                 std::strerror(errno) + "); the last checkpoint '" + ckpt_path +
+                                 "' is intact: free space and rerun with --resume");
+      }
     }
     if (on_step) on_step(m);
     if (step % c.checkpoint_every == 0 || step == c.steps) save();

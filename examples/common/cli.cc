@@ -30,6 +30,9 @@ const std::atomic<bool>* InstallStopFlag() {
 }
 
 int RunMain(const char* program, const std::function<int()>& body) {
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process
+  // without a word, so the writer reports it like a full disk and everything committed stays.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const std::invalid_argument& e) {

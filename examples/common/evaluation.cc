@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -19,6 +18,7 @@
 #include "sim/collector.h"
 #include "sim/oracle.h"
 #include "sim/task.h"
+#include "util/atomic_file.h"
 
 namespace jepa_mpc::tools {
 
@@ -255,6 +255,9 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       const fs::path video_stem = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep));
       std::unique_ptr<EpisodeVideo> video;
       if (video_renderer && ep < o.videos) {
+        // A run into the same folder replaces this episode's video, whatever the last one's end
+        // (or a .part.mp4 left by a run that was killed).
+        for (const char* end : {".part.mp4", "_success.mp4", "_failure.mp4"}) fs::remove(video_stem.string() + end);
         video = std::make_unique<EpisodeVideo>(
             video_stem.string() + ".part.mp4",
             o.video_size, 1.0 / task->sim().spec().control_period, task->RenderGoal(*video_renderer), m.name);
@@ -386,8 +389,12 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
                             {"plan_ms_median", s.plan_ms_median},
                             {"plan_ms_p95", s.plan_ms_p95}});
   }
-  std::ofstream(fs::path(folder) / "results.json") << j.dump(2) << "\n";
-  std::ofstream csv(fs::path(folder) / "results.csv");
+  // Each file is written whole or not at all, so an interrupted run never leaves a truncated one.
+  auto write = [&](const char* name, const std::string& text) {
+    util::WriteFileAtomically((fs::path(folder) / name).string(), text);
+  };
+  write("results.json", j.dump(2) + "\n");
+  std::ostringstream csv;
   csv << "method,episodes,success_rate,first_passage_rate,mean_final_distance_m,mean_steps,plan_ms_median,"
          "plan_ms_p95\n";
   for (const auto& s : report.summary) {
@@ -395,14 +402,16 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
         << s.mean_final_distance << ","
         << s.mean_steps << "," << s.plan_ms_median << "," << s.plan_ms_p95 << "\n";
   }
-  std::ofstream eps(fs::path(folder) / "episodes.csv");
+  write("results.csv", csv.str());
+  std::ostringstream eps;
   eps << "method,episode,seed,initial_distance_m,success,final_distance_m,first_success_step,steps\n";
   for (const auto& e : report.episodes) {
     eps << e.method << "," << e.episode << "," << e.seed << "," << e.initial_distance << "," << e.success
         << "," << e.final_distance
         << "," << e.first_success << "," << e.steps << "\n";
   }
-  std::ofstream steps(fs::path(folder) / "steps.csv");
+  write("episodes.csv", eps.str());
+  std::ostringstream steps;
   steps << "method,episode,step,distance_m,energy,plan_ms\n";
   for (const auto& e : report.episodes) {
     for (size_t t = 0; t < e.distance.size(); ++t) {
@@ -410,6 +419,7 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
             << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
+  write("steps.csv", steps.str());
 }
 
 }  // namespace jepa_mpc::tools

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
+#include "util/atomic_file.h"
 
 namespace jepa_mpc::tools {
 
@@ -25,7 +26,16 @@ void WritePng(const std::string& path, const uint8_t* rgb, int height, int width
   cv::Mat m(height * scale, width * scale, CV_8UC3, big.data());
   cv::Mat bgr;
   cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);
-  if (!cv::imwrite(path, bgr)) throw std::runtime_error("cannot write image '" + path + "'");
+  WriteImage(path, bgr, "image");
+}
+
+void WriteImage(const std::string& path, const cv::Mat& img, const char* what) {
+  const size_t dot = path.find_last_of('.');
+  std::vector<uint8_t> bytes;
+  if (dot == std::string::npos || !cv::imencode(path.substr(dot), img, bytes)) {
+    throw std::runtime_error(std::string("cannot encode ") + what + " '" + path + "'");
+  }
+  util::WriteFileAtomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 VideoWriter::VideoWriter(const std::string& path, int height, int width, double fps)

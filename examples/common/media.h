@@ -7,10 +7,18 @@
 #include <string>
 #include <vector>
 
+namespace cv {
+class Mat;
+}
+
 namespace jepa_mpc::tools {
 
 // rgb: height x width x 3, rows top to bottom. scale > 1 enlarges with nearest neighbours.
 void WritePng(const std::string& path, const uint8_t* rgb, int height, int width, int scale = 1);
+
+// Encodes a BGR image in the format its extension names and writes it atomically
+// (util/atomic_file.h). Throws std::runtime_error naming `what` and the path on failure.
+void WriteImage(const std::string& path, const cv::Mat& bgr, const char* what);
 
 // Pipes RGB frames to ffmpeg (libx264, yuv420p: plays in browsers). Throws std::runtime_error
 // if ffmpeg is missing or fails.

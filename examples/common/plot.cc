@@ -8,6 +8,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "examples/common/media.h"
+
 namespace jepa_mpc::tools {
 
 namespace {
@@ -73,7 +75,7 @@ Frame Axes(const ChartOptions& o, double x0, double x1, double y0, double y1, bo
 }
 
 void Save(const std::string& path, const cv::Mat& img) {
-  if (!cv::imwrite(path, img)) throw std::runtime_error("cannot write chart '" + path + "'");
+  WriteImage(path, img, "chart");
 }
 
 }  // namespace

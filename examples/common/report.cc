@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/task.h"
+#include "util/atomic_file.h"
 
 #include "examples/common/plot.h"
 
@@ -259,7 +260,7 @@ std::string WriteReport(const ReportInputs& in) {
     << Img(plots / "quality.png", "Embedding quality");
   h << "<h2>Reproduce</h2>\n<pre>" << Escape(in.commands) << "</pre>\n</body></html>\n";
   const fs::path page = out / "report.html";
-  std::ofstream(page) << h.str();
+  util::WriteFileAtomically(page.string(), h.str());
   return page.string();
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "control/controller.h"
 #include "tests/temp_dir.h"
@@ -155,6 +156,78 @@ TEST_F(ControllerTest, BadInputIsRejectedWithClearErrors) {
   o.horizon = 0;
   EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
   EXPECT_THROW(Controller(dir_ / "missing.pt"), std::runtime_error);
+}
+
+TEST_F(ControllerTest, OddGoalImagesStillGiveFiniteBoundedActions) {
+  // Goals a camera can deliver when something is wrong: black, white, noise, a single colour,
+  // a pattern the model never saw. None may give a non-finite or out-of-range action.
+  const size_t n = 32 * 32 * 3;
+  std::vector<std::vector<uint8_t>> goals = {std::vector<uint8_t>(n, 0), std::vector<uint8_t>(n, 255),
+                                             std::vector<uint8_t>(n), std::vector<uint8_t>(n),
+                                             std::vector<uint8_t>(n)};
+  uint64_t state = 12345;
+  for (auto& v : goals[2]) v = static_cast<uint8_t>((state = state * 6364136223846793005ull + 1) >> 56);
+  for (size_t i = 0; i < n; ++i) goals[3][i] = i % 3 == 0 ? 255 : 0;                // pure red
+  for (size_t i = 0; i < n; ++i) goals[4][i] = ((i / 3 % 32) / 4 + (i / 96) / 4) % 2 ? 255 : 0;  // checkers
+  auto obs = Image(32, 90);
+  for (const std::string planner : {"cem", "mppi", "gd"}) {
+    ControllerOptions o;
+    o.planner = planner;
+    o.samples = planner == "gd" ? 4 : 32;
+    o.elites = planner == "gd" ? 0 : 4;
+    o.iterations = 2;
+    o.horizon = 4;
+    Controller c(dir_ / "model.pt", o);
+    for (size_t g = 0; g < goals.size(); ++g) {
+      c.SetGoal({goals[g].data(), 32, 32});
+      for (auto* image : {&obs, &goals[(g + 1) % goals.size()], &goals[g]}) {
+        const auto a = c.Act({image->data(), 32, 32});
+        ASSERT_EQ(a.size(), 2u);
+        for (float v : a) {
+          EXPECT_TRUE(std::isfinite(v)) << planner << " goal " << g;
+          EXPECT_LE(std::abs(v), 1.0f) << planner << " goal " << g;
+        }
+        EXPECT_TRUE(std::isfinite(c.last().energy)) << planner << " goal " << g;
+      }
+    }
+  }
+}
+
+TEST_F(ControllerTest, ControllersInThreadsActAsEachDoesAlone) {
+  // Four controllers (different seeds and planners) on four threads at once must return exactly
+  // the actions each returns alone: no shared state between instances. Each run is on a fresh
+  // thread either way, so both see the same torch thread settings.
+  auto goal = Image(32, 1);
+  std::vector<std::vector<uint8_t>> frames;
+  for (int t = 0; t < 6; ++t) frames.push_back(Image(32, static_cast<uint8_t>(40 + 30 * t)));
+  auto run = [&](int k) {
+    at::set_num_threads(1);
+    ControllerOptions o;
+    o.planner = k % 2 ? "mppi" : "cem";
+    o.samples = 32;
+    o.elites = 4;
+    o.iterations = 2;
+    o.horizon = 4;
+    o.seed = 100 + k;
+    Controller c(dir_ / "model.pt", o);
+    c.SetGoal({goal.data(), 32, 32});
+    std::vector<float> actions;
+    for (const auto& f : frames) {
+      const auto a = c.Act({f.data(), 32, 32});
+      actions.insert(actions.end(), a.begin(), a.end());
+    }
+    return actions;
+  };
+  std::vector<std::vector<float>> alone(4), together(4);
+  for (int k = 0; k < 4; ++k) std::thread([&, k] { alone[k] = run(k); }).join();
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) threads.emplace_back([&, k] { together[k] = run(k); });
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_EQ(alone[k].size(), 12u);
+    EXPECT_EQ(together[k], alone[k]) << "controller " << k;
+  }
+  EXPECT_NE(alone[0], alone[2]);  // the seeds matter, so the comparison could fail
 }
 
 }  // namespace

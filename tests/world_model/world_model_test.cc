@@ -6,6 +6,7 @@
 
 #include "sim/collector.h"
 #include "tests/temp_dir.h"
+#include "util/atomic_file.h"
 #include "world_model/checkpoint.h"
 #include "world_model/energy.h"
 #include "world_model/goal_cost.h"
@@ -431,7 +432,7 @@ TEST_F(WorldModelTest, CheckpointRoundTripsExactly) {
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
   const std::string path = Out("roundtrip.pt");
   SaveCheckpoint(path, model, &opt, {7, "rng", "{}"});
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(fs::exists(util::TemporaryPathFor(path)));
   Checkpoint ck = LoadCheckpoint(path);
   EXPECT_EQ(ck.state.step, 7);
   EXPECT_EQ(ck.state.rng_state, "rng");
