@@ -28,18 +28,23 @@ class ControllerTest : public ::testing::Test {
     for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7 + shade) % 251);
     return rgb;
   }
-  jepa_mpc::testing::TempDir dir_{"jepa_controller_test"};
-};
-
-TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
-  auto goal = Image(32, 1), obs = Image(32, 90);
-  for (const std::string planner : {"cem", "mppi", "gd", "cem-gd"}) {
+  // A small planning budget: 32 candidates (gd: 4 starts), 2 iterations, 4 steps ahead.
+  static ControllerOptions Small(const std::string& planner) {
     ControllerOptions o;
     o.planner = planner;
     o.samples = planner == "gd" ? 4 : 32;
     o.elites = planner == "gd" ? 0 : 4;
     o.iterations = 2;
     o.horizon = 4;
+    return o;
+  }
+  jepa_mpc::testing::TempDir dir_{"jepa_controller_test"};
+};
+
+TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  for (const std::string planner : {"cem", "mppi", "gd", "cem-gd"}) {
+    ControllerOptions o = Small(planner);
     o.seed = 5;
     Controller a(dir_ / "model.pt", o), b(dir_ / "model.pt", o);
     EXPECT_EQ(a.image_size(), 32);
@@ -171,12 +176,7 @@ TEST_F(ControllerTest, OddGoalImagesStillGiveFiniteBoundedActions) {
   for (size_t i = 0; i < n; ++i) goals[4][i] = ((i / 3 % 32) / 4 + (i / 96) / 4) % 2 ? 255 : 0;  // checkers
   auto obs = Image(32, 90);
   for (const std::string planner : {"cem", "mppi", "gd"}) {
-    ControllerOptions o;
-    o.planner = planner;
-    o.samples = planner == "gd" ? 4 : 32;
-    o.elites = planner == "gd" ? 0 : 4;
-    o.iterations = 2;
-    o.horizon = 4;
+    const ControllerOptions o = Small(planner);
     Controller c(dir_ / "model.pt", o);
     for (size_t g = 0; g < goals.size(); ++g) {
       c.SetGoal({goals[g].data(), 32, 32});
@@ -202,12 +202,7 @@ TEST_F(ControllerTest, ControllersInThreadsActAsEachDoesAlone) {
   for (int t = 0; t < 6; ++t) frames.push_back(Image(32, static_cast<uint8_t>(40 + 30 * t)));
   auto run = [&](int k) {
     at::set_num_threads(1);
-    ControllerOptions o;
-    o.planner = k % 2 ? "mppi" : "cem";
-    o.samples = 32;
-    o.elites = 4;
-    o.iterations = 2;
-    o.horizon = 4;
+    ControllerOptions o = Small(k % 2 ? "mppi" : "cem");
     o.seed = 100 + k;
     Controller c(dir_ / "model.pt", o);
     c.SetGoal({goal.data(), 32, 32});

@@ -779,7 +779,7 @@ TEST_F(WorldModelTest, BadCheckpointsGiveClearErrors) {
     expect_error(Out("old.pt"), "model option 'projector' is missing");
   }
   // A checkpoint for another robot, image size or action dimension.
-  const ModelMeta& meta = LoadCheckpoint(Out("good.pt")).model->meta();
+  const ModelMeta meta = LoadCheckpoint(Out("good.pt")).model->meta();  // a copy: the model is a temporary
   EXPECT_NO_THROW(meta.CheckCompatible("reacher2d", 32, 2));
   EXPECT_THROW(meta.CheckCompatible("panda7", 32, 2), std::invalid_argument);
   EXPECT_THROW(meta.CheckCompatible("reacher2d", 64, 2), std::invalid_argument);
