@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -22,6 +25,28 @@ template <class T, class = void>
 struct HasFields : std::false_type {};
 template <class T>
 struct HasFields<T, std::void_t<decltype(T::Fields(std::declval<T&>(), AnyField{}))>> : std::true_type {};
+
+// A JSON value as an option of type M. An integer option takes an integer that fits M (a
+// number like 1e60 or 2.5 is the wrong type rather than a silently wrapped or undefined value).
+template <class M>
+M OptionValue(const nlohmann::json& value) {
+  if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool>) {
+    if (value.is_number_unsigned()) {
+      const auto v = value.get<uint64_t>();
+      if (v <= static_cast<uint64_t>(std::numeric_limits<M>::max())) return static_cast<M>(v);
+    } else if (value.is_number_integer()) {
+      const auto v = value.get<int64_t>();
+      if (v >= static_cast<int64_t>(std::numeric_limits<M>::min()) &&
+          static_cast<uint64_t>(std::max<int64_t>(v, 0)) <= static_cast<uint64_t>(std::numeric_limits<M>::max())) {
+        return static_cast<M>(v);
+      }
+    }
+    throw std::invalid_argument("expected an integer in [" + std::to_string(std::numeric_limits<M>::min()) + ", " +
+                                std::to_string(std::numeric_limits<M>::max()) + "]");
+  } else {
+    return value.template get<M>();
+  }
+}
 
 template <class T>
 nlohmann::json FieldsToJson(const T& options) {
@@ -42,7 +67,9 @@ nlohmann::json FieldsToJson(const T& options) {
 template <class T>
 void FieldsFromJson(const nlohmann::json& j, T& options, const std::string& what) {
   if (!j.is_object()) throw std::invalid_argument(what + " options must be a JSON object");
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();  // named, not bound: a lambda may capture them
+    const nlohmann::json& value = item.value();
     bool found = false;
     T::Fields(options, [&](const char* name, auto& member) {
       if (found || key != name) return;
@@ -52,9 +79,11 @@ void FieldsFromJson(const nlohmann::json& j, T& options, const std::string& what
         FieldsFromJson(value, member, key);
       } else {
         try {
-          member = value.template get<M>();
+          member = OptionValue<M>(value);
         } catch (const nlohmann::json::exception&) {
           throw std::invalid_argument(what + " option '" + key + "' has the wrong type: " + value.dump());
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(what + " option '" + key + "' is " + value.dump() + ": " + e.what());
         }
       }
     });

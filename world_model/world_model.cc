@@ -88,11 +88,11 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
   m.task = j.at("task").get<std::string>();
   m.action_mode = j.at("action_mode").get<std::string>();
   m.camera = j.at("camera").get<std::string>();
-  m.image_size = j.at("image_size").get<int64_t>();
-  m.action_dim = j.at("action_dim").get<int64_t>();
+  m.image_size = OptionValue<int64_t>(j.at("image_size"));
+  m.action_dim = OptionValue<int64_t>(j.at("action_dim"));
   m.control_period = j.at("control_period").get<double>();
   m.config = j.at("model").get<ModelConfig>();
-  m.proprio_dim = j.value("proprio_dim", int64_t{0});
+  m.proprio_dim = j.contains("proprio_dim") ? OptionValue<int64_t>(j.at("proprio_dim")) : 0;
   if (m.proprio_dim > 0) {
     m.proprio_mean = j.at("proprio_mean").get<std::vector<double>>();
     m.proprio_std = j.at("proprio_std").get<std::vector<double>>();
