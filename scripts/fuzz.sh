@@ -26,6 +26,10 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Re
   -DJEPA_MPC_SANITIZE=address -DJEPA_MPC_BUILD_EXAMPLES=OFF -DJEPA_MPC_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build "$build" -j "${JEPA_MPC_JOBS:-2}" --target "${targets[@]}"
 
+# Leaks inside third-party libraries (named, with why) are suppressed; ours are findings.
+export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:suppressions=$root/tests/sanitizers/ubsan.supp"
+
 run() {
   local t="$1" work="$build/corpus/$1" found="$build/findings/$1"
   mkdir -p "$work" "$found"

@@ -139,6 +139,9 @@ void WriteArray(hid_t group, const char* name, hid_t type, const std::vector<hsi
     chunk[0] = std::min<hsize_t>(dims[0], 16);
     H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
     H5Pset_deflate(dcpl.get(), 4);
+    // A checksum over each compressed chunk, checked before it is inflated: HDF5 1.10 reads past
+    // its buffers when a corrupted chunk inflates to the wrong size (found by fuzzing).
+    H5Pset_fletcher32(dcpl.get());
   }
   Handle dset(Require(H5Dcreate2(group, name, type, space.get(), H5P_DEFAULT, dcpl.get(),
                                  H5P_DEFAULT),
@@ -171,6 +174,19 @@ std::vector<T> ReadArray(hid_t group, const char* name, hid_t type,
   }
   size_t n = 1;
   for (auto d : dims) n *= d;
+  // A dataset stored whole (not in compressed chunks) must hold exactly its shape's bytes; HDF5
+  // 1.10 reads past its own buffer when a corrupted file says otherwise (found by fuzzing).
+  {
+    Handle dcpl(H5Dget_create_plist(dset.get()), H5Pclose);
+    Handle file_type(H5Dget_type(dset.get()), H5Tclose);
+    const H5D_layout_t layout = dcpl.ok() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
+    const size_t element = file_type.ok() ? H5Tget_size(file_type.get()) : 0;
+    if (layout == H5D_LAYOUT_ERROR || element == 0 ||
+        ((layout == H5D_COMPACT || layout == H5D_CONTIGUOUS) && n > 0 &&
+         H5Dget_storage_size(dset.get()) != n * element)) {
+      throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (its storage does not fit its shape)");
+    }
+  }
   std::vector<T> out(n);
   if (n > 0) {
     Check(H5Dread(dset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
@@ -275,6 +291,18 @@ bool EpisodeData::operator==(const EpisodeData& o) const {
 
 namespace {
 
+// New files use the HDF5 1.8 format and later, whose metadata carries checksums: a corrupted
+// file is then an error from HDF5 rather than metadata its parser trusts (fuzzing crashed
+// HDF5 1.10's reader of the older format within seconds). HDF5 1.8 and later read it (h5py too).
+hid_t CreationProperties() {
+  const hid_t fapl = Require(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
+  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+    H5Pclose(fapl);
+    throw std::runtime_error("HDF5: setting the file format failed");
+  }
+  return fapl;
+}
+
 // Makes sure `bytes` more can be written to the file: within the file-size limit, and allocated
 // on the disk past its end (without changing its size, which HDF5 checks). Throws with errno set
 // (EFBIG, ENOSPC) if they cannot be.
@@ -308,7 +336,8 @@ void CopyCompleteEpisodes(const std::string& path, const DatasetInfo& info, int 
   try {
     Handle src = OpenFile(path, H5F_ACC_RDONLY);
     Handle src_data = OpenDataGroup(src.get(), path);
-    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "creating " + tmp),
+    Handle fapl(CreationProperties(), H5Pclose);
+    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + tmp),
                H5Fclose);
     Handle dst_data = CreateGroup(dst.get(), "data");
     WriteInfo(dst_data.get(), info);
@@ -336,7 +365,8 @@ DatasetWriter DatasetWriter::Create(const std::string& path, const DatasetInfo& 
     throw std::runtime_error("output '" + path +
                              "' already exists (use --resume to continue it or --overwrite)");
   }
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  Handle fapl(CreationProperties(), H5Pclose);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (f < 0) throw std::runtime_error("cannot create output '" + path + "': not writable");
   {
     Handle file(f, H5Fclose);

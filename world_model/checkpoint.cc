@@ -2,8 +2,12 @@
 
 #include "util/atomic_file.h"
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -14,16 +18,54 @@ namespace {
 
 const char* kMagic = "jepa-mpc-checkpoint";
 
+// A checkpoint file is the LibTorch archive behind a 24-byte envelope: kEnvelope, the archive's
+// length and its FNV-1a hash (little endian). LibTorch's reader crashes on some corrupted archives
+// (fuzzing found it in seconds); the envelope turns every truncation or changed byte into an
+// error before the archive reaches it. Files from before the envelope are read as they are.
+constexpr char kEnvelope[8] = {'J', 'E', 'P', 'A', 'C', 'K', 'P', '1'};
+constexpr size_t kEnvelopeSize = 24;
+
+uint64_t Fnv1a(const char* data, size_t size) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<uint8_t>(data[i])) * 1099511628211ull;
+  return h;
+}
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 torch::serialize::InputArchive OpenArchive(const std::string& path) {
   if (!std::filesystem::exists(path)) {
     throw std::runtime_error("checkpoint '" + path + "' does not exist");
   }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw std::runtime_error("cannot read checkpoint '" + path + "'");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    if (bytes.size() >= sizeof(kEnvelope) && std::memcmp(bytes.data(), kEnvelope, sizeof(kEnvelope)) == 0) {
+      if (bytes.size() < kEnvelopeSize || GetU64(bytes.data() + 8) != bytes.size() - kEnvelopeSize) {
+        throw std::runtime_error("truncated");
+      }
+      if (GetU64(bytes.data() + 16) != Fnv1a(bytes.data() + kEnvelopeSize, bytes.size() - kEnvelopeSize)) {
+        throw std::runtime_error("checksum");
+      }
+      std::istringstream stream(bytes.substr(kEnvelopeSize));
+      archive.load_from(stream);
+    } else {
+      std::istringstream stream(bytes);
+      archive.load_from(stream);
+    }
   } catch (const std::exception&) {
     throw std::runtime_error("'" + path +
-                             "' is not a readable checkpoint (truncated or another format)");
+                             "' is not a readable checkpoint (truncated, corrupted or another format)");
   }
   c10::IValue magic;
   if (!archive.try_read("format", magic) || !magic.isString() || magic.toStringRef() != kMagic) {
@@ -59,10 +101,15 @@ void SaveCheckpoint(const std::string& path, WorldModel& model, torch::optim::Op
   }
   // Serialised in memory first: LibTorch's file writer throws from its destructor when a write
   // fails (disk full), which ends the process; our writer reports it and leaves the old file.
-  std::ostringstream bytes;
-  archive.save_to(bytes);
+  std::ostringstream stream;
+  archive.save_to(stream);
+  const std::string body = stream.str();
+  std::string bytes(kEnvelope, sizeof(kEnvelope));
+  PutU64(bytes, body.size());
+  PutU64(bytes, Fnv1a(body.data(), body.size()));
+  bytes += body;
   try {
-    util::WriteFileAtomically(path, bytes.str());
+    util::WriteFileAtomically(path, bytes);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string(e.what()) + (std::filesystem::exists(path)
                                                           ? "; the previous checkpoint is unchanged"

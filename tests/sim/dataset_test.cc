@@ -155,6 +155,52 @@ TEST_F(DatasetTest, BadFilesGiveClearErrors) {
   }
 }
 
+TEST_F(DatasetTest, AChangedByteInTheImagesOrMetadataIsAnError) {
+  // Image chunks carry a checksum and the metadata too (HDF5's 1.8 format): a changed byte is an
+  // error, not data, and never a read past a buffer inside HDF5.
+  const std::string path = dir_ / "d.h5";
+  {
+    auto w = DatasetWriter::Create(path, info_, false);
+    w.Append(Random(5, 1));
+  }
+  haddr_t chunk = HADDR_UNDEF;
+  hsize_t chunk_size = 0;
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(f, "data/demo_0/obs/image", H5P_DEFAULT);
+    const hid_t p = H5Dget_create_plist(d);
+    ASSERT_EQ(H5Pget_nfilters(p), 2);  // deflate, then fletcher32
+    const hsize_t origin[4] = {0, 0, 0, 0};
+    ASSERT_GE(H5Dget_chunk_info_by_coord(d, origin, nullptr, &chunk, &chunk_size), 0);
+    H5Pclose(p), H5Dclose(d), H5Fclose(f);
+  }
+  auto flip = [](const std::string& file, hsize_t offset) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(c ^ 0x5a));
+  };
+  const std::string chunk_flipped = dir_ / "chunk.h5";
+  fs::copy_file(path, chunk_flipped);
+  flip(chunk_flipped, chunk + chunk_size / 2);
+  DatasetReader r(chunk_flipped);
+  EXPECT_THROW(r.Read(0), std::runtime_error);
+  // Every byte of the file's first 512 (superblock, root group, headers): an error or the same
+  // episode, nothing else.
+  const EpisodeData original = DatasetReader(path).Read(0);
+  for (hsize_t offset = 0; offset < 512; ++offset) {
+    const std::string copy = dir_ / "meta.h5";
+    fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
+    flip(copy, offset);
+    try {
+      DatasetReader reader(copy);
+      EXPECT_TRUE(reader.Read(0) == original) << "byte " << offset;
+    } catch (const std::runtime_error&) {
+    }
+  }
+}
+
 TEST_F(DatasetTest, MismatchedEpisodeIsRejected) {
   auto w = DatasetWriter::Create(dir_ / "d.h5", info_, false);
   EpisodeData e = Random(5, 1);

@@ -763,6 +763,14 @@ TEST_F(WorldModelTest, BadCheckpointsGiveClearErrors) {
   fs::copy_file(Out("good.pt"), Out("cut.pt"));
   fs::resize_file(Out("cut.pt"), fs::file_size(Out("good.pt")) / 2);
   expect_error(Out("cut.pt"), "not a readable checkpoint");
+  // One changed byte anywhere (here in the weights) is caught before LibTorch reads the archive.
+  fs::copy_file(Out("good.pt"), Out("flipped.pt"));
+  {
+    std::fstream f(Out("flipped.pt"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(Out("good.pt")) * 2 / 3));
+    f.put('\x5a');
+  }
+  expect_error(Out("flipped.pt"), "not a readable checkpoint (truncated, corrupted or another format)");
   torch::serialize::OutputArchive foreign;
   foreign.write("weights", torch::ones({3}));
   foreign.save_to(Out("foreign.pt"));
