@@ -187,6 +187,27 @@ std::vector<T> ReadArray(hid_t group, const char* name, hid_t type,
       throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (its storage does not fit its shape)");
     }
   }
+  // Each compressed chunk must have passed through every filter (the checksum among them) and
+  // lie inside the file: the 1.8 format's chunk index has no checksum of its own, and HDF5 1.10
+  // copies past its buffers when a corrupted index says a chunk was stored unfiltered.
+  if (n > 0 && H5Dget_storage_size(dset.get()) > 0) {
+    hsize_t chunks = 0;
+    Handle all(H5Dget_space(dset.get()), H5Sclose);
+    if (H5Dget_num_chunks(dset.get(), all.get(), &chunks) >= 0) {
+      hsize_t file_size = 0;
+      Handle file(H5Iget_file_id(dset.get()), H5Fclose);
+      H5Fget_filesize(file.get(), &file_size);
+      for (hsize_t c = 0; c < chunks; ++c) {
+        unsigned mask = 0;
+        haddr_t addr = 0;
+        hsize_t size = 0;
+        if (H5Dget_chunk_info(dset.get(), all.get(), c, nullptr, &mask, &addr, &size) < 0 || mask != 0 ||
+            addr == HADDR_UNDEF || addr + size > file_size) {
+          throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (a chunk is damaged)");
+        }
+      }
+    }
+  }
   std::vector<T> out(n);
   if (n > 0) {
     Check(H5Dread(dset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
@@ -291,16 +312,28 @@ bool EpisodeData::operator==(const EpisodeData& o) const {
 
 namespace {
 
-// New files use the HDF5 1.8 format and later, whose metadata carries checksums: a corrupted
-// file is then an error from HDF5 rather than metadata its parser trusts (fuzzing crashed
-// HDF5 1.10's reader of the older format within seconds). HDF5 1.8 and later read it (h5py too).
-hid_t CreationProperties() {
+// New files use the HDF5 1.8 format, whose metadata carries checksums (chunk indexes aside): a
+// corrupted file is then an error from HDF5 rather than metadata its parser trusts (fuzzing
+// crashed HDF5 1.10's reader of the earliest format within seconds). Not the 1.10 format: its
+// writer marks the file open in the superblock, and a killed writer's file then refuses readers.
+// HDF5 1.8 and later read it (h5py too).
+hid_t FileAccessProperties() {
   const hid_t fapl = Require(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
-  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
     H5Pclose(fapl);
     throw std::runtime_error("HDF5: setting the file format failed");
   }
   return fapl;
+}
+
+// The root group records no times either, so the same collection gives the same bytes.
+hid_t FileCreationProperties() {
+  const hid_t fcpl = Require(H5Pcreate(H5P_FILE_CREATE), "file creation properties");
+  if (H5Pset_obj_track_times(fcpl, false) < 0) {
+    H5Pclose(fcpl);
+    throw std::runtime_error("HDF5: setting the file creation properties failed");
+  }
+  return fcpl;
 }
 
 // Makes sure `bytes` more can be written to the file: within the file-size limit, and allocated
@@ -336,8 +369,8 @@ void CopyCompleteEpisodes(const std::string& path, const DatasetInfo& info, int 
   try {
     Handle src = OpenFile(path, H5F_ACC_RDONLY);
     Handle src_data = OpenDataGroup(src.get(), path);
-    Handle fapl(CreationProperties(), H5Pclose);
-    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "creating " + tmp),
+    Handle fapl(FileAccessProperties(), H5Pclose), fcpl(FileCreationProperties(), H5Pclose);
+    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "creating " + tmp),
                H5Fclose);
     Handle dst_data = CreateGroup(dst.get(), "data");
     WriteInfo(dst_data.get(), info);
@@ -365,8 +398,8 @@ DatasetWriter DatasetWriter::Create(const std::string& path, const DatasetInfo& 
     throw std::runtime_error("output '" + path +
                              "' already exists (use --resume to continue it or --overwrite)");
   }
-  Handle fapl(CreationProperties(), H5Pclose);
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  Handle fapl(FileAccessProperties(), H5Pclose), fcpl(FileCreationProperties(), H5Pclose);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (f < 0) throw std::runtime_error("cannot create output '" + path + "': not writable");
   {
     Handle file(f, H5Fclose);
