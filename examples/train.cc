@@ -133,13 +133,12 @@ int main(int argc, char** argv) {
       config.model.latent_dim = 2 * config.model.keypoints * config.model.views;
     }
     const std::string saved = (fs::path(out_dir) / "config.json").string();
+    if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (resume && fs::exists(saved) && !fs::exists(fs::path(out_dir) / "checkpoint.pt")) {
       // A run stopped before its first checkpoint: there is nothing to continue, so it starts over.
       std::fprintf(stderr, "resume     no checkpoint yet in '%s': starting from step 0\n", out_dir.c_str());
       resume = false;
-      if (config_path.empty()) config_path = saved;
     }
-    if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
     if (!config_path.empty()) {
       std::ifstream in(config_path);
       if (!in) throw std::invalid_argument("cannot read config '" + config_path + "'");

@@ -153,6 +153,39 @@ void WriteArray(hid_t group, const char* name, hid_t type, const std::vector<hsi
   }
 }
 
+// Refuses a dataset whose storage cannot hold what its shape says, before HDF5 reads it (HDF5
+// 1.10 reads and copies past its own buffers on such files; found by fuzzing):
+// - stored whole (compact, contiguous): exactly n elements' bytes;
+// - in compressed chunks: each chunk passed through every filter (its checksum among them) and
+//   lies inside the file, since the 1.8 format's chunk index carries no checksum of its own.
+void CheckStorage(hid_t dset, size_t n, const char* name, const std::string& where) {
+  Handle dcpl(H5Dget_create_plist(dset), H5Pclose);
+  Handle file_type(H5Dget_type(dset), H5Tclose);
+  const H5D_layout_t layout = dcpl.ok() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
+  const size_t element = file_type.ok() ? H5Tget_size(file_type.get()) : 0;
+  const hsize_t stored = H5Dget_storage_size(dset);
+  if (layout == H5D_LAYOUT_ERROR || element == 0 ||
+      ((layout == H5D_COMPACT || layout == H5D_CONTIGUOUS) && n > 0 && stored != n * element)) {
+    throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (its storage does not fit its shape)");
+  }
+  if (layout != H5D_CHUNKED || n == 0 || stored == 0) return;
+  hsize_t chunks = 0;
+  Handle all(H5Dget_space(dset), H5Sclose);
+  if (H5Dget_num_chunks(dset, all.get(), &chunks) < 0) return;
+  hsize_t file_size = 0;
+  Handle file(H5Iget_file_id(dset), H5Fclose);
+  H5Fget_filesize(file.get(), &file_size);
+  for (hsize_t c = 0; c < chunks; ++c) {
+    unsigned mask = 0;
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info(dset, all.get(), c, nullptr, &mask, &addr, &size) < 0 || mask != 0 ||
+        addr == HADDR_UNDEF || addr + size > file_size) {
+      throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (a chunk is damaged)");
+    }
+  }
+}
+
 template <typename T>
 std::vector<T> ReadArray(hid_t group, const char* name, hid_t type,
                          const std::vector<hsize_t>& expect, const std::string& where) {
@@ -174,40 +207,7 @@ std::vector<T> ReadArray(hid_t group, const char* name, hid_t type,
   }
   size_t n = 1;
   for (auto d : dims) n *= d;
-  // A dataset stored whole (not in compressed chunks) must hold exactly its shape's bytes; HDF5
-  // 1.10 reads past its own buffer when a corrupted file says otherwise (found by fuzzing).
-  {
-    Handle dcpl(H5Dget_create_plist(dset.get()), H5Pclose);
-    Handle file_type(H5Dget_type(dset.get()), H5Tclose);
-    const H5D_layout_t layout = dcpl.ok() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
-    const size_t element = file_type.ok() ? H5Tget_size(file_type.get()) : 0;
-    if (layout == H5D_LAYOUT_ERROR || element == 0 ||
-        ((layout == H5D_COMPACT || layout == H5D_CONTIGUOUS) && n > 0 &&
-         H5Dget_storage_size(dset.get()) != n * element)) {
-      throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (its storage does not fit its shape)");
-    }
-  }
-  // Each compressed chunk must have passed through every filter (the checksum among them) and
-  // lie inside the file: the 1.8 format's chunk index has no checksum of its own, and HDF5 1.10
-  // copies past its buffers when a corrupted index says a chunk was stored unfiltered.
-  if (n > 0 && H5Dget_storage_size(dset.get()) > 0) {
-    hsize_t chunks = 0;
-    Handle all(H5Dget_space(dset.get()), H5Sclose);
-    if (H5Dget_num_chunks(dset.get(), all.get(), &chunks) >= 0) {
-      hsize_t file_size = 0;
-      Handle file(H5Iget_file_id(dset.get()), H5Fclose);
-      H5Fget_filesize(file.get(), &file_size);
-      for (hsize_t c = 0; c < chunks; ++c) {
-        unsigned mask = 0;
-        haddr_t addr = 0;
-        hsize_t size = 0;
-        if (H5Dget_chunk_info(dset.get(), all.get(), c, nullptr, &mask, &addr, &size) < 0 || mask != 0 ||
-            addr == HADDR_UNDEF || addr + size > file_size) {
-          throw std::runtime_error(where + ": dataset '" + name + "' is corrupt (a chunk is damaged)");
-        }
-      }
-    }
-  }
+  CheckStorage(dset.get(), n, name, where);
   std::vector<T> out(n);
   if (n > 0) {
     Check(H5Dread(dset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
@@ -312,28 +312,18 @@ bool EpisodeData::operator==(const EpisodeData& o) const {
 
 namespace {
 
-// New files use the HDF5 1.8 format, whose metadata carries checksums (chunk indexes aside): a
-// corrupted file is then an error from HDF5 rather than metadata its parser trusts (fuzzing
-// crashed HDF5 1.10's reader of the earliest format within seconds). Not the 1.10 format: its
-// writer marks the file open in the superblock, and a killed writer's file then refuses readers.
-// HDF5 1.8 and later read it (h5py too).
-hid_t FileAccessProperties() {
-  const hid_t fapl = Require(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
-  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
-    H5Pclose(fapl);
-    throw std::runtime_error("HDF5: setting the file format failed");
-  }
-  return fapl;
-}
-
-// The root group records no times either, so the same collection gives the same bytes.
-hid_t FileCreationProperties() {
-  const hid_t fcpl = Require(H5Pcreate(H5P_FILE_CREATE), "file creation properties");
-  if (H5Pset_obj_track_times(fcpl, false) < 0) {
-    H5Pclose(fcpl);
-    throw std::runtime_error("HDF5: setting the file creation properties failed");
-  }
-  return fcpl;
+// Creates `path` (truncating it) in the format this library writes; -1 if HDF5 cannot. The HDF5
+// 1.8 format: its metadata carries checksums (chunk indexes aside), so a corrupted file is an
+// error from HDF5 rather than metadata its parser trusts (fuzzing crashed HDF5 1.10's reader of
+// the earliest format within seconds). Not the 1.10 format: its writer marks the file open in
+// the superblock, and a killed writer's file then refuses readers. HDF5 1.8 and later read it
+// (h5py too). The root group records no times, so the same collection gives the same bytes.
+hid_t CreateHdf5File(const std::string& path) {
+  Handle fapl(Require(H5Pcreate(H5P_FILE_ACCESS), "file access properties"), H5Pclose);
+  Handle fcpl(Require(H5Pcreate(H5P_FILE_CREATE), "file creation properties"), H5Pclose);
+  Check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), "setting the file format");
+  Check(H5Pset_obj_track_times(fcpl.get(), false), "setting the file creation properties");
+  return H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
 }
 
 // Makes sure `bytes` more can be written to the file: within the file-size limit, and allocated
@@ -369,9 +359,7 @@ void CopyCompleteEpisodes(const std::string& path, const DatasetInfo& info, int 
   try {
     Handle src = OpenFile(path, H5F_ACC_RDONLY);
     Handle src_data = OpenDataGroup(src.get(), path);
-    Handle fapl(FileAccessProperties(), H5Pclose), fcpl(FileCreationProperties(), H5Pclose);
-    Handle dst(Require(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "creating " + tmp),
-               H5Fclose);
+    Handle dst(Require(CreateHdf5File(tmp), "creating " + tmp), H5Fclose);
     Handle dst_data = CreateGroup(dst.get(), "data");
     WriteInfo(dst_data.get(), info);
     for (int k = 0; k < total; ++k) {
@@ -398,8 +386,7 @@ DatasetWriter DatasetWriter::Create(const std::string& path, const DatasetInfo& 
     throw std::runtime_error("output '" + path +
                              "' already exists (use --resume to continue it or --overwrite)");
   }
-  Handle fapl(FileAccessProperties(), H5Pclose), fcpl(FileCreationProperties(), H5Pclose);
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
+  hid_t f = CreateHdf5File(path);
   if (f < 0) throw std::runtime_error("cannot create output '" + path + "': not writable");
   {
     Handle file(f, H5Fclose);

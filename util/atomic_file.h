@@ -1,7 +1,7 @@
 // Whole-file writes that a kill, a full disk or a file-size limit cannot leave half done: the
-// bytes go to a temporary file beside it (TemporaryPathFor), are flushed to the disk, and only then renamed over <path>. A reader
-// sees the old file or the new one, never a mix; a failure removes the temporary file and throws
-// std::runtime_error naming the path and the system's reason.
+// bytes go to a temporary file beside <path> (TemporaryPathFor), are flushed to the disk, and only
+// then renamed over <path>. A reader sees the old file or the new one, never a mix; a failure
+// removes the temporary file and throws std::runtime_error naming the path and the system's reason.
 #pragma once
 
 #include <fcntl.h>
@@ -25,17 +25,32 @@ inline std::string TemporaryPathFor(const std::string& path) {
   return path.substr(0, dot) + ".tmp" + path.substr(dot);
 }
 
-// Flushes <tmp> to the disk and renames it over <path>; removes <tmp> and throws on failure.
-inline void CommitTemporaryFile(const std::string& tmp, const std::string& path) {
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  const int err = errno;
-  if (fd >= 0) ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int why = synced ? errno : err;
+namespace atomic_file_detail {
+
+// Fsyncs and closes fd (open on tmp), then renames tmp over path; on any failure removes tmp and
+// throws naming path.
+inline void SyncCloseAndRename(int fd, const std::string& tmp, const std::string& path) {
+  int err = ::fsync(fd) == 0 ? 0 : errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
     std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write '" + path + "': " + std::strerror(why));
+    throw std::runtime_error("cannot write '" + path + "': " + std::strerror(err));
   }
+}
+
+}  // namespace atomic_file_detail
+
+// Flushes <tmp> (written by another writer, e.g. HDF5) to the disk and renames it over <path>;
+// removes <tmp> and throws on failure.
+inline void CommitTemporaryFile(const std::string& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write '" + path + "': " + std::strerror(err));
+  }
+  atomic_file_detail::SyncCloseAndRename(fd, tmp, path);
 }
 
 inline void WriteFileAtomically(const std::string& path, std::string_view bytes) {
@@ -54,12 +69,7 @@ inline void WriteFileAtomically(const std::string& path, std::string_view bytes)
     }
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write '" + path + "': " + std::strerror(err));
-  }
-  CommitTemporaryFile(tmp, path);
+  atomic_file_detail::SyncCloseAndRename(fd, tmp, path);
 }
 
 }  // namespace jepa_mpc::util

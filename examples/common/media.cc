@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
+
 #include "util/atomic_file.h"
 
 namespace jepa_mpc::tools {
