@@ -35,10 +35,8 @@ struct Reader {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   at::set_num_threads(1);
   torch::manual_seed(0);
-  const char* t = std::getenv("TMPDIR");
-  const std::string dir = std::string(t && *t ? t : "/tmp");
-  const std::string a = dir + "/jepa_fuzz_model_" + std::to_string(getpid()) + ".pt";
-  const std::string b = dir + "/jepa_fuzz_proprio_" + std::to_string(getpid()) + ".pt";
+  const std::string a = jepa_mpc::fuzz::ScratchPath("model") + ".pt";
+  const std::string b = jepa_mpc::fuzz::ScratchPath("proprio") + ".pt";
   jepa_mpc::world_model::WorldModel plain(jepa_mpc::testing::Meta()), proprio(jepa_mpc::testing::ProprioMeta());
   jepa_mpc::world_model::SaveCheckpoint(a, plain, nullptr, {});
   jepa_mpc::world_model::SaveCheckpoint(b, proprio, nullptr, {});

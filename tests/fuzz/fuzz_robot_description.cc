@@ -14,8 +14,7 @@ std::string g_dir;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* t = std::getenv("TMPDIR");
-  g_dir = std::string(t && *t ? t : "/tmp") + "/jepa_fuzz_robot_" + std::to_string(getpid());
+  g_dir = jepa_mpc::fuzz::ScratchPath("robot");
   std::filesystem::create_directories(g_dir);
   std::filesystem::copy_file(std::string(ARMS_DIR) + "/arm6.xml", g_dir + "/arm6.xml",
                              std::filesystem::copy_options::overwrite_existing);
@@ -26,12 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const bool json = data[0] % 2 == 0;
   const std::string path = g_dir + (json ? "/arm.json" : "/arm.xml");
-  {
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) std::abort();
-    if (size > 1 && std::fwrite(data + 1, 1, size - 1, f) != size - 1) std::abort();
-    std::fclose(f);
-  }
+  jepa_mpc::fuzz::WriteBytes(path, data + 1, size - 1);
   try {
     const jepa_mpc::robots::RobotSpec spec = jepa_mpc::sim::LoadRobotDescription(path);
     jepa_mpc::sim::Simulation sim(spec);

@@ -14,17 +14,27 @@
 
 namespace jepa_mpc::fuzz {
 
-// A per-process scratch file holding the input.
-inline std::string WriteInput(const uint8_t* data, size_t size, const char* suffix) {
+// $TMPDIR (or /tmp) with a name of this process's own: "<dir>/jepa_fuzz_<name>_<pid>".
+inline std::string ScratchPath(const std::string& name) {
   static const std::string dir = [] {
     const char* t = std::getenv("TMPDIR");
     return std::string(t && *t ? t : "/tmp");
   }();
-  const std::string path = dir + "/jepa_fuzz_" + std::to_string(getpid()) + suffix;
+  return dir + "/jepa_fuzz_" + name + "_" + std::to_string(getpid());
+}
+
+// Writes bytes to path (aborts if it cannot: the harness, not the reader, failed).
+inline void WriteBytes(const std::string& path, const uint8_t* data, size_t size) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();
   if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
   std::fclose(f);
+}
+
+// A per-process scratch file holding the input.
+inline std::string WriteInput(const uint8_t* data, size_t size, const char* suffix) {
+  const std::string path = ScratchPath("input") + suffix;
+  WriteBytes(path, data, size);
   return path;
 }
 
