@@ -115,6 +115,8 @@ void Controller::SetGoal(const ImageView& goal) {
   Reset();
 }
 
+void Controller::Reseed(uint64_t seed) { impl_->mpc->planner().Reseed(seed); }
+
 void Controller::Reset() {
   impl_->history.clear();
   impl_->mpc->Reset();

@@ -101,6 +101,9 @@ class Controller {
   double Energy(const ImageView& observation);
   // Forgets the frame history and the warm start (call between episodes).
   void Reset();
+  // Starts the planner's random stream anew from seed: with one seed per episode, an episode's
+  // actions do not depend on the episodes before it (evaluate --shard relies on this).
+  void Reseed(uint64_t seed);
 
  private:
   struct Impl;

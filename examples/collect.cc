@@ -2,8 +2,10 @@
 //
 //   collect --task reach2d --episodes 200 --out data/reach2d.h5
 //   collect --robot panda7 --episodes 100 --threads 2 --out data/panda.h5 --resume
+//   collect --task push --episodes 400 --shard 1/4 --out push.1.h5   (then: merge --out push.h5 push.*.h5)
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <tuple>
 
 #include "examples/common/cli.h"
 #include "examples/common/collect_progress.h"
@@ -30,9 +32,14 @@ int main(int argc, char** argv) {
   app.add_option("--mjcf", o.mjcf_file, "MJCF file replacing the robot's built-in model");
   app.add_flag("--resume", o.resume, "continue an interrupted collection in --out");
   app.add_flag("--overwrite", o.overwrite, "replace --out if it exists");
+  std::string shard;
+  app.add_option("--shard", shard,
+                 "i/n: collect only shard i of n of the --episodes (consecutive blocks), for n processes or "
+                 "machines; merge joins the shards into the file one run writes");
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("collect", [&] {
+    if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = sim::ParseShard(shard, "--shard");
     if (o.task.empty()) o.task = o.robot.empty() ? "reach2d" : sim::DefaultTaskForRobot(o.robot);
     sim::ValidateCollectOptions(o);
     const auto* stop = tools::InstallStopFlag();

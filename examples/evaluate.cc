@@ -4,14 +4,17 @@
 //
 //   evaluate --checkpoint runs/reach2d/checkpoint.pt --out out/eval
 //   evaluate --checkpoint C --planner cem,mppi --episodes 50 --samples 256 --iterations 4
+//   evaluate --checkpoint C --episodes 200 --shard 2/4 --out eval.2   (then: merge --out eval eval.*)
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <tuple>
 
 #include "examples/common/cli.h"
 #include "examples/common/evaluation.h"
 #include "planner/factory.h"
+#include "sim/collector.h"
 
 using namespace jepa_mpc;
 
@@ -62,10 +65,15 @@ int main(int argc, char** argv) {
                  "object tasks: oracle cost adds this x end effector to object distance")->capture_default_str();
   app.add_option("--action-repeat", o.controller.action_repeat,
                  "control steps each planned action is held (frame skip)")->capture_default_str();
+  std::string shard;
+  app.add_option("--shard", shard,
+                 "i/n: evaluate only shard i of n of the --episodes goals (consecutive blocks), for n processes or "
+                 "machines; merge joins the --out folders into the tables of one run");
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("evaluate", [&] {
     o.controller.sum_over_horizon = !last_step;
+    if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = sim::ParseShard(shard, "--shard");
     o.planners.clear();
     std::stringstream ps(planners);
     for (std::string p; std::getline(ps, p, ',');) o.planners.push_back(p);
@@ -108,7 +116,7 @@ int main(int argc, char** argv) {
     std::printf("%s", tools::FormatTable(report).c_str());
     if (!o.out.empty()) {
       tools::WriteReport(report, o.out);
-      std::printf("wrote %s/results.json, results.csv, episodes.csv, steps.csv%s\n", o.out.c_str(),
+      std::printf("wrote %s/results.json, results.csv, episodes.csv, steps.csv, episodes.json%s\n", o.out.c_str(),
                   o.videos > 0 ? " and videos/" : "");
     }
     if (report.interrupted) {

@@ -2,16 +2,20 @@
 //
 //   train --data data/reach2d.h5 --out runs/reach2d
 //   train --data data/reach2d.h5 --out runs/reach2d --config my.json --steps 5000 --resume
+//   scripts/launch.sh 2 build/examples/train --data ... --out ...   (data-parallel, docs/distributed.md)
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 
 #include "examples/common/cli.h"
 #include "examples/common/progress.h"
 #include "sim/task.h"
 #include "sim/robot_description.h"
 #include "world_model/checkpoint.h"
+#include "world_model/distributed.h"
 #include "world_model/goal_cost.h"
 #include "world_model/trainer.h"
 #include "util/atomic_file.h"
@@ -122,6 +126,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return tools::RunMain("train", [&] {
+    // Data-parallel when WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT are set (docs/distributed.md).
+    const wm::GroupEnvironment group_env = wm::GroupEnvironmentFromEnv();
+    const bool rank0 = group_env.rank == 0;
     // Checks the dataset before any work: missing, malformed, empty.
     sim::DatasetInfo info = sim::DatasetReader(data_path).info();
     wm::TrainConfig config = wm::DefaultTrainConfig(info.robot, info.task);
@@ -157,19 +164,35 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(std::string("bad option value: ") + e.what());
     }
     config.Validate();
+    std::unique_ptr<wm::ProcessGroup> group;
+    if (group_env.distributed()) {
+      if (config.batch_size % group_env.world_size != 0) {
+        throw std::invalid_argument("--batch-size " + std::to_string(config.batch_size) +
+                                    " is the global batch: expected a multiple of WORLD_SIZE " +
+                                    std::to_string(group_env.world_size));
+      }
+      if (rank0) {
+        std::fprintf(stderr, "group      %d ranks, master %s:%d, timeout %.0f s\n", group_env.world_size,
+                     group_env.master_addr.c_str(), group_env.master_port, group_env.timeout_s);
+      }
+      group = std::make_unique<wm::ProcessGroup>(group_env);
+    }
 
-    std::fprintf(stderr, "load       %s\n", data_path.c_str());
+    if (rank0) std::fprintf(stderr, "load       %s\n", data_path.c_str());
     const wm::TrainingData data =
         wm::LoadTrainingData(data_path, config.val_fraction, config.sequence_length);
-    std::fprintf(stderr, "           %lld training and %lld held-out episodes of %lld steps (%s)\n",
-                 static_cast<long long>(data.train.episodes()),
-                 static_cast<long long>(data.val.episodes()),
-                 static_cast<long long>(data.train.length()), data.info.Describe().c_str());
-    fs::create_directories(out_dir);
-    util::WriteFileAtomically(saved, nlohmann::json(config).dump(2) + "\n");
+    if (rank0) {
+      std::fprintf(stderr, "           %lld training and %lld held-out episodes of %lld steps (%s)\n",
+                   static_cast<long long>(data.train.episodes()),
+                   static_cast<long long>(data.val.episodes()),
+                   static_cast<long long>(data.train.length()), data.info.Describe().c_str());
+      fs::create_directories(out_dir);
+      util::WriteFileAtomically(saved, nlohmann::json(config).dump(2) + "\n");
+    }
 
     const auto* stop = tools::InstallStopFlag();
-    tools::ProgressBar bar("train", config.steps, "steps");
+    std::optional<tools::ProgressBar> bar;
+    if (rank0) bar.emplace("train", config.steps, "steps");
     auto result = wm::Train(
         config, data, out_dir, resume,
         [&](const wm::StepMetrics& m) {
@@ -178,15 +201,18 @@ int main(int argc, char** argv) {
           std::snprintf(extra, sizeof(extra), "loss %.4f (pred %.4f, %s %.3f)  %.0f samples/s",
                         m.loss, 0.5 * (m.teacher_forcing + m.rollout), pixels ? "pixels" : "reg",
                         pixels ? m.reconstruction : m.regularizer, m.samples_per_second);
-          bar.Update(m.step, extra);
+          if (bar) bar->Update(m.step, extra);
         },
-        stop);
+        stop, group.get());
     if (result.interrupted) {
-      std::fprintf(stderr, "\ninterrupted at step %lld; checkpoint saved, rerun with --resume\n",
-                   static_cast<long long>(result.steps_done));
+      if (rank0) {
+        std::fprintf(stderr, "\ninterrupted at step %lld; checkpoint saved, rerun with --resume\n",
+                     static_cast<long long>(result.steps_done));
+      }
       return 130;
     }
-    bar.Finish();
+    if (!rank0) return 0;  // rank 0 reports and holds the checkpoint
+    bar->Finish();
     std::fprintf(stderr, "evaluate   held-out quality\n");
     const wm::GoalSet goals = MakeGoalSet(data.info, mjcf, 100);
     wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed, &goals);
@@ -194,6 +220,7 @@ int main(int argc, char** argv) {
     report["train_seconds"] = result.seconds;
     report["samples_per_second"] = result.samples_per_second;
     report["steps"] = result.steps_done;
+    report["ranks"] = group_env.world_size;
     report["proprio_dim"] = result.model->proprio_dim();
     auto count = [](const std::vector<torch::Tensor>& params) {
       int64_t n = 0;

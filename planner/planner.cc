@@ -10,6 +10,8 @@ Clock SteadyClock() {
   };
 }
 
+void Planner::Reseed(uint64_t seed) { generator_ = at::detail::createCPUGenerator(seed); }
+
 Planner::Planner(PlannerOptions options)
     : options_(std::move(options)), generator_(at::detail::createCPUGenerator(options_.seed)) {
   if (options_.horizon <= 0 || options_.action_dim <= 0) {

@@ -46,6 +46,9 @@ class Planner {
   PlanResult Plan(const BatchCost& cost, const torch::Tensor& warm_start = {});
   const PlannerOptions& options() const { return options_; }
   virtual std::string name() const = 0;
+  // Starts the random stream anew from seed (e.g. one seed per episode, so that an episode's
+  // plans do not depend on the episodes planned before it).
+  void Reseed(uint64_t seed);
 
   // The receding-horizon warm start: drop the first action, repeat the last.
   static torch::Tensor Shift(const torch::Tensor& plan);

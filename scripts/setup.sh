@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp       # LibTorch 1.13 (CPU); OpenBLAS makes it ~30x faster
+  libgloo-dev                            # the Gloo headers c10d's process group needs (data-parallel training)
   libmujoco-dev libqhull-dev             # MuJoCo 2.2.2 (its CMake config names qhull's headers)
   libeigen3-dev                          # differential IK
   libopencv-dev                          # image writing, text overlays

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
@@ -46,6 +48,13 @@ DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
   info.num_objects = sim.num_objects();
   info.seed = o.seed;
   info.episode_steps = steps;
+  if (o.shard_count > 0) {
+    const auto [first, last] = ShardRange(o.episodes, o.shard_index, o.shard_count);
+    info.shard_index = o.shard_index;
+    info.shard_count = o.shard_count;
+    info.first_episode = first;
+    info.shard_episodes = last - first;
+  }
   return info;
 }
 
@@ -53,6 +62,20 @@ DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
 
 uint64_t EpisodeSeed(uint64_t seed, int k) {
   return SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(k));
+}
+
+std::pair<int, int> ShardRange(int episodes, int i, int n) {
+  const auto at = [&](int k) { return static_cast<int>(static_cast<int64_t>(episodes) * k / n); };
+  return {at(i), at(i + 1)};
+}
+
+std::pair<int, int> ParseShard(const std::string& text, const std::string& flag) {
+  int i = -1, n = -1;
+  char rest = 0;
+  if (std::sscanf(text.c_str(), "%d/%d%c", &i, &n, &rest) != 2 || n < 1 || i < 0 || i >= n) {
+    throw std::invalid_argument(flag + " is '" + text + "', expected i/n with 0 <= i < n (e.g. 0/4)");
+  }
+  return {i, n};
 }
 
 void ValidateCollectOptions(const CollectOptions& o) {
@@ -69,6 +92,15 @@ void ValidateCollectOptions(const CollectOptions& o) {
   if (o.image_size < 8) {
     throw std::invalid_argument("--image-size is " + std::to_string(o.image_size) +
                                 ", expected at least 8 pixels");
+  }
+  if (o.shard_count < 0 || (o.shard_count > 0 && (o.shard_index < 0 || o.shard_index >= o.shard_count))) {
+    throw std::invalid_argument("--shard is " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
+                                ", expected i/n with 0 <= i < n");
+  }
+  if (o.shard_count > o.episodes) {
+    throw std::invalid_argument("--shard " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
+                                " splits " + std::to_string(o.episodes) +
+                                " episodes into more shards than episodes: expected n <= --episodes");
   }
   if (o.threads < 1 || o.threads > 256) {
     throw std::invalid_argument("--threads is " + std::to_string(o.threads) + ", expected 1..256");
@@ -193,8 +225,11 @@ CollectResult Collect(const CollectOptions& o,
       o.resume ? DatasetWriter::Resume(o.out, info) : DatasetWriter::Create(o.out, info, o.overwrite);
 
   CollectResult result;
+  // This run's episodes: the collection's [first, first + count), file entries 0..count-1.
+  const int first = info.sharded() ? info.first_episode : 0;
+  const int count = info.sharded() ? info.shard_episodes : o.episodes;
   const int start = writer.num_episodes();
-  const int threads = std::max(1, std::min(o.threads, o.episodes - start));
+  const int threads = std::max(1, std::min(o.threads, count - start));
   std::mutex mu;
   std::condition_variable cv;
   std::map<int, EpisodeData> ready;
@@ -214,10 +249,10 @@ CollectResult Collect(const CollectOptions& o,
           std::unique_lock<std::mutex> lock(mu);
           // Stay at most a few episodes ahead of the writer to bound memory.
           cv.wait(lock, [&] { return quit || next - written < 2 * threads; });
-          if (quit || next >= o.episodes) return;
+          if (quit || next >= count) return;
           k = next++;
         }
-        EpisodeData e = RunEpisode(*task, renderer, steps, EpisodeSeed(o.seed, k));
+        EpisodeData e = RunEpisode(*task, renderer, steps, EpisodeSeed(o.seed, first + k));
         std::lock_guard<std::mutex> lock(mu);
         ready.emplace(k, std::move(e));
         cv.notify_all();
@@ -230,7 +265,7 @@ CollectResult Collect(const CollectOptions& o,
     }
   };
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads && start < o.episodes; ++i) pool.emplace_back(worker);
+  for (int i = 0; i < threads && start < count; ++i) pool.emplace_back(worker);
 
   auto finish = [&] {
     {
@@ -241,7 +276,7 @@ CollectResult Collect(const CollectOptions& o,
     for (auto& t : pool) t.join();
   };
   try {
-    while (written < o.episodes) {
+    while (written < count) {
       EpisodeData e;
       {
         std::unique_lock<std::mutex> lock(mu);
@@ -269,7 +304,7 @@ CollectResult Collect(const CollectOptions& o,
       cv.notify_all();
       result.episodes_written++;
       if (on_progress) {
-        on_progress({written, o.episodes, result.frames,
+        on_progress({written, count, result.frames,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
       }
     }
@@ -282,6 +317,88 @@ CollectResult Collect(const CollectOptions& o,
   result.episodes_in_file = writer.num_episodes();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
+}
+
+void MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
+                 const std::function<void(int, int)>& on_episode) {
+  if (inputs.empty()) throw std::invalid_argument("nothing to merge: give the shard files");
+  if (!overwrite && std::filesystem::exists(out)) {
+    throw std::invalid_argument("output '" + out + "' already exists (use --overwrite to replace it)");
+  }
+  struct Shard {
+    std::string path;
+    DatasetInfo info;
+    int total;
+  };
+  std::vector<Shard> shards;
+  for (const std::string& path : inputs) {
+    if (std::filesystem::exists(out) && std::filesystem::equivalent(path, out)) {
+      throw std::invalid_argument("merge: the output '" + out + "' is also an input");
+    }
+    DatasetReader reader(path);
+    const DatasetInfo& info = reader.info();
+    if (!info.sharded()) {
+      throw std::invalid_argument("'" + path + "' is not a shard (collect --shard i/n writes shards)");
+    }
+    if (reader.num_episodes() != info.shard_episodes) {
+      throw std::invalid_argument("shard '" + path + "' holds " + std::to_string(reader.num_episodes()) + " of its " +
+                                  std::to_string(info.shard_episodes) + " episodes: finish it with collect --shard " +
+                                  std::to_string(info.shard_index) + "/" + std::to_string(info.shard_count) +
+                                  " --resume");
+    }
+    shards.push_back({path, info, reader.num_episodes()});
+  }
+  std::sort(shards.begin(), shards.end(),
+            [](const Shard& a, const Shard& b) { return a.info.shard_index < b.info.shard_index; });
+  const DatasetInfo& first = shards.front().info;
+  for (size_t k = 0; k < shards.size(); ++k) {
+    const Shard& s = shards[k];
+    DatasetInfo a = s.info, b = first;
+    a.shard_index = b.shard_index = 0;
+    a.first_episode = b.first_episode = a.shard_episodes = b.shard_episodes = 0;
+    if (!a.SameCollection(b)) {
+      throw std::invalid_argument("'" + s.path + "' holds " + s.info.Describe() + ", '" + shards.front().path +
+                                  "' " + first.Describe() + ": shards of one collection must agree");
+    }
+    if (k > 0 && s.info.shard_index == shards[k - 1].info.shard_index) {
+      throw std::invalid_argument("'" + s.path + "' and '" + shards[k - 1].path + "' are both shard " +
+                                  std::to_string(s.info.shard_index) + "/" + std::to_string(s.info.shard_count));
+    }
+  }
+  std::string missing;
+  for (int i = 0, k = 0; i < first.shard_count; ++i) {
+    if (k < static_cast<int>(shards.size()) && shards[k].info.shard_index == i) {
+      ++k;
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(first.shard_count);
+    }
+  }
+  if (!missing.empty()) throw std::invalid_argument("missing shard " + missing + " of the collection");
+  // Contiguous blocks from episode 0: the split collect makes.
+  int next = 0;
+  for (const Shard& s : shards) {
+    if (s.info.first_episode != next) {
+      throw std::invalid_argument("shard '" + s.path + "' starts at episode " + std::to_string(s.info.first_episode) +
+                                  ", expected " + std::to_string(next));
+    }
+    next += s.info.shard_episodes;
+  }
+  DatasetInfo whole = first;
+  whole.shard_index = whole.shard_count = whole.first_episode = whole.shard_episodes = 0;
+  DatasetWriter writer = DatasetWriter::Create(out, whole, overwrite);
+  for (const Shard& s : shards) {
+    DatasetReader reader(s.path);
+    for (int e = 0; e < s.total; ++e) {
+      EpisodeData episode = reader.Read(e);
+      const int k = s.info.first_episode + e;
+      if (episode.seed != EpisodeSeed(whole.seed, k)) {
+        throw std::invalid_argument("episode " + std::to_string(e) + " of '" + s.path +
+                                    "' was not collected as the collection's episode " + std::to_string(k));
+      }
+      writer.Append(episode);
+      if (on_episode) on_episode(writer.num_episodes(), next);
+    }
+  }
 }
 
 }  // namespace jepa_mpc::sim

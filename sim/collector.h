@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/dataset.h"
 #include "sim/task.h"
@@ -26,7 +28,17 @@ struct CollectOptions {
   bool resume = false;       // continue an existing file collected with the same settings
   bool overwrite = false;    // replace an existing file
   std::string mjcf_file;     // optional MJCF replacing the robot's built-in model
+  // Shard shard_index of shard_count (0: no shards): only the episodes in ShardRange, so that n
+  // processes or machines collect one dataset between them; MergeShards joins their files.
+  int shard_index = 0;
+  int shard_count = 0;
 };
+
+// The episodes [first, last) of shard i of n of a collection of `episodes`: consecutive blocks
+// whose sizes differ by at most one.
+std::pair<int, int> ShardRange(int episodes, int shard_index, int shard_count);
+// Parses "i/n" (0 <= i < n). Throws std::invalid_argument naming the flag.
+std::pair<int, int> ParseShard(const std::string& text, const std::string& flag);
 
 struct CollectProgress {
   int episodes_done = 0;     // complete episodes in the file
@@ -69,6 +81,13 @@ struct ReplayGoal {
 // The first window of the episode (of the task's length) in which the tracked point moves at
 // least min_move; throws std::runtime_error if none does.
 ReplayGoal MakeReplayGoal(Task& task, uint64_t episode_seed, int offset, double min_move);
+
+// Joins the shard files of one collection (every shard, each complete) into one dataset at out,
+// the same episode for episode as collecting it in one run: the file is the one a single run
+// writes. Throws std::invalid_argument naming the file that is missing, incomplete, of another
+// collection, or a duplicate. on_episode(done, total) after each episode.
+void MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
+                 const std::function<void(int, int)>& on_episode = {});
 
 // Collects options.episodes episodes into options.out. on_progress is called from the calling
 // thread after every committed episode. When *stop becomes true the workers finish nothing new

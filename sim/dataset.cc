@@ -238,6 +238,12 @@ void WriteInfo(hid_t data, const DatasetInfo& info) {
   WriteAttr(data, "seed", info.seed);
   WriteAttr(data, "episode_steps", int64_t{info.episode_steps});
   WriteAttr(data, "format_version", int64_t{info.format_version});
+  if (info.sharded()) {
+    WriteAttr(data, "shard_index", int64_t{info.shard_index});
+    WriteAttr(data, "shard_count", int64_t{info.shard_count});
+    WriteAttr(data, "first_episode", int64_t{info.first_episode});
+    WriteAttr(data, "shard_episodes", int64_t{info.shard_episodes});
+  }
 }
 
 DatasetInfo ReadInfo(hid_t data, const std::string& path) {
@@ -264,6 +270,16 @@ DatasetInfo ReadInfo(hid_t data, const std::string& path) {
   if (info.image_height <= 0 || info.image_width <= 0 || info.action_dim <= 0 || info.qpos_dim <= 0 ||
       info.num_objects < 0) {
     throw std::runtime_error("'" + path + "' has invalid sizes in its attributes");
+  }
+  if (H5Aexists(data, "shard_count") > 0) {
+    info.shard_index = i64("shard_index");
+    info.shard_count = i64("shard_count");
+    info.first_episode = i64("first_episode");
+    info.shard_episodes = i64("shard_episodes");
+    if (info.shard_count < 1 || info.shard_index < 0 || info.shard_index >= info.shard_count ||
+        info.first_episode < 0 || info.shard_episodes < 1) {
+      throw std::runtime_error("'" + path + "' has invalid shard attributes");
+    }
   }
   return info;
 }
@@ -295,13 +311,18 @@ bool DatasetInfo::SameCollection(const DatasetInfo& o) const {
          control_period == o.control_period && image_height == o.image_height &&
          image_width == o.image_width && action_dim == o.action_dim && qpos_dim == o.qpos_dim &&
          num_objects == o.num_objects && seed == o.seed && episode_steps == o.episode_steps &&
-         format_version == o.format_version;
+         format_version == o.format_version && shard_index == o.shard_index && shard_count == o.shard_count &&
+         first_episode == o.first_episode && shard_episodes == o.shard_episodes;
 }
 
 std::string DatasetInfo::Describe() const {
   std::ostringstream s;
   s << "task " << task << " (robot " << robot << "), " << image_height << "x" << image_width
     << " images, " << action_dim << "-d actions, " << episode_steps << " steps, seed " << seed;
+  if (sharded()) {
+    s << ", shard " << shard_index << "/" << shard_count << " (episodes " << first_episode << ".."
+      << first_episode + shard_episodes - 1 << ")";
+  }
   return s.str();
 }
 

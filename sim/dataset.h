@@ -4,7 +4,9 @@
 //   /data                          attrs: robot, task, action_mode, camera, control_period,
 //                                         image_height, image_width, action_dim, qpos_dim,
 //                                         num_objects, seed, episode_steps, format_version,
-//                                         total (number of complete episodes)
+//                                         total (number of complete episodes); a shard of a
+//                                         collection (collect --shard) also shard_index,
+//                                         shard_count, first_episode, shard_episodes
 //   /data/demo_<k>/obs/image       T x H x W x 3 uint8 (chunked, deflate-compressed)
 //   /data/demo_<k>/obs/qpos        T x Q float64: arm joint angles (rad) [, finger opening (m)]
 //   /data/demo_<k>/obs/ee_pos      T x 3 float64 (m, world)
@@ -36,7 +38,15 @@ struct DatasetInfo {
   uint64_t seed = 0;
   int episode_steps = 0;
   int format_version = kDatasetFormatVersion;
+  // A shard of a collection split over processes or machines (collect --shard i/n): the
+  // collection's episodes [first_episode, first_episode + shard_episodes), stored as this file's
+  // demo_0, demo_1, ... shard_count 0: a whole collection.
+  int shard_index = 0;
+  int shard_count = 0;
+  int first_episode = 0;
+  int shard_episodes = 0;
 
+  bool sharded() const { return shard_count > 0; }
   // The fields that must agree for two runs to write into one file (--resume).
   bool SameCollection(const DatasetInfo& other) const;
   std::string Describe() const;  // one line, for messages

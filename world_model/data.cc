@@ -68,7 +68,10 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
 }
 
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  int64_t pair_gap) {
+                  int64_t pair_gap, int64_t keep_begin, int64_t keep_end) {
+  if (keep_end < 0) keep_end = batch;
+  TORCH_CHECK(0 <= keep_begin && keep_begin < keep_end && keep_end <= batch, "keep [", keep_begin, ", ",
+              keep_end, ") of a batch of ", batch);
   const int64_t E = data.episodes(), T = data.length();
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
   std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
@@ -78,9 +81,12 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   qpos.reserve(batch);
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t e = episode(rng), s = start(rng);
-    images.push_back(data.images[e].narrow(0, s, length));
-    actions.push_back(data.actions[e].narrow(0, s, length));
-    qpos.push_back(data.qpos[e].narrow(0, s, length));
+    const bool keep = b >= keep_begin && b < keep_end;
+    if (keep) {
+      images.push_back(data.images[e].narrow(0, s, length));
+      actions.push_back(data.actions[e].narrow(0, s, length));
+      qpos.push_back(data.qpos[e].narrow(0, s, length));
+    }
     if (pair_gap > 0) {
       // Frames before s - gap + 1 and from s + gap on.
       const int64_t before = std::max<int64_t>(0, s - pair_gap + 1), after = std::max<int64_t>(0, T - s - pair_gap);
@@ -89,7 +95,7 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
         const int64_t i = std::uniform_int_distribution<int64_t>(0, before + after - 1)(rng);
         t = i < before ? i : s + pair_gap + (i - before);
       }
-      pairs.push_back(data.images[e][t]);
+      if (keep) pairs.push_back(data.images[e][t]);
     }
   }
   Batch out{ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos), {}};

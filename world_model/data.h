@@ -48,8 +48,10 @@ struct Batch {
   // [B, 3, H, W] float; undefined otherwise.
   torch::Tensor pair_images;
 };
-// pair_gap 0 draws exactly the random numbers it drew before pairs existed.
+// pair_gap 0 draws exactly the random numbers it drew before pairs existed. With keep_end >= 0
+// only the sub-trajectories [keep_begin, keep_end) of the `batch` drawn are returned: the share
+// of one rank in data-parallel training, where every rank draws the same global batch.
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  int64_t pair_gap = 0);
+                  int64_t pair_gap = 0, int64_t keep_begin = 0, int64_t keep_end = -1);
 
 }  // namespace jepa_mpc::world_model

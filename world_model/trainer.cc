@@ -178,8 +178,26 @@ torch::Tensor ObjectGroupLoss(const torch::Tensor& z, const torch::Tensor& z_pai
                 torch::nn::functional::cross_entropy(logits.t(), target));
 }
 
-TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step) {
+BatchShard MakeBatchShard(ProcessGroup& group, int64_t global_batch) {
+  const int64_t W = group.size(), r = group.rank();
+  BatchShard shard;
+  shard.global_size = global_batch;
+  shard.offset = r * (global_batch / W);
+  shard.gather = [&group, W, r](const torch::Tensor& local) {
+    auto all = group.AllGather(local.detach());
+    const int64_t n = local.size(0);
+    // The same values as local, with W times its gradient.
+    auto scaled = local + static_cast<double>(W - 1) * (local - local.detach());
+    return torch::cat({all.narrow(0, 0, r * n), scaled, all.narrow(0, (r + 1) * n, (W - r - 1) * n)});
+  };
+  return shard;
+}
+
+TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step,
+                             const BatchShard* shard) {
   const int64_t B = batch.images.size(0), L = batch.images.size(1);
+  // Batch-global terms (the regulariser, the object group's loss) see every rank's rows.
+  auto global = [&](const torch::Tensor& x) { return shard ? shard->gather(x) : x; };
   const int64_t W = c.model.history, D = c.model.latent_dim, S = model->state_dim();
   const std::string& objective = c.model.objective;
   auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
@@ -190,7 +208,9 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   if (S > D && c.proprio_dropout > 0) {
     // Hidden joint states: zero features (the training mean) in input and target alike.
     auto gen = at::detail::createCPUGenerator(c.seed * 7919ull + static_cast<uint64_t>(step) + 1);
-    auto keep = (torch::rand({B, 1, 1}, gen) >= c.proprio_dropout).to(state.dtype());
+    auto draw = shard ? torch::rand({shard->global_size, 1, 1}, gen).narrow(0, shard->offset, B)
+                      : torch::rand({B, 1, 1}, gen);
+    auto keep = (draw >= c.proprio_dropout).to(state.dtype());
     state = torch::cat({z, state.narrow(-1, D, S - D) * keep}, -1);
   }
   const auto& a = batch.actions;
@@ -221,7 +241,7 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   } else {
     l.proprio = torch::zeros({});
   }
-  auto flat = z.reshape({B * L, D});
+  auto flat = global(z.reshape({B * L, D}));
   if (objective == "jepa") {
     l.regularizer = c.regularizer == "vicreg"
                         ? VICReg(flat)
@@ -243,7 +263,7 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   l.object = torch::zeros({});
   // The object group's loss trains the encoder alone: nothing to do when it is frozen.
   if (c.model.object_keypoints > 0 && batch.pair_images.defined() && objective != "frozen-random") {
-    l.object = ObjectGroupLoss(z.select(1, 0), model->encoder->forward(batch.pair_images), c.model);
+    l.object = ObjectGroupLoss(global(z.select(1, 0)), global(model->encoder->forward(batch.pair_images)), c.model);
   }
   l.total = l.total + c.object_weight * l.object;
   l.reconstruction = torch::zeros({});
@@ -317,21 +337,34 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
 
 TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
                   bool resume, const std::function<void(const StepMetrics&)>& on_step,
-                  const std::atomic<bool>* stop) {
+                  const std::atomic<bool>* stop, ProcessGroup* group) {
   c.Validate();
   if (data.train.length() < c.sequence_length) {
     throw std::invalid_argument("episodes of " + std::to_string(data.train.length()) +
                                 " steps are shorter than sequence_length " +
                                 std::to_string(c.sequence_length));
   }
+  const int ranks = group ? group->size() : 1;
+  const bool writer = !group || group->rank() == 0;  // rank 0 alone writes out_dir
+  if (c.batch_size % ranks != 0) {
+    throw std::invalid_argument("training option batch_size is " + std::to_string(c.batch_size) +
+                                ", expected a multiple of the " + std::to_string(ranks) +
+                                " ranks (each computes an equal share of the global batch)");
+  }
+  if (ranks > 1 && c.model.projector && c.model.projector_batchnorm) {
+    throw std::invalid_argument("model option projector_batchnorm normalises by each process's own batch; "
+                                "set it to false to train on several ranks");
+  }
+  // Ranks sharing a machine share its cores.
+  const int local = group ? group->env().local_world_size : 1;
   at::set_num_threads(c.threads > 0 ? c.threads
-                                    : std::max(1u, std::thread::hardware_concurrency()));
+                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local));
   fs::create_directories(out_dir);
   const std::string ckpt_path = (fs::path(out_dir) / "checkpoint.pt").string();
   const std::string csv_path = (fs::path(out_dir) / "metrics.csv").string();
   const std::string config_json = nlohmann::json(c).dump();
   // What a run killed while writing a checkpoint left; the checkpoint itself is whole.
-  fs::remove(util::TemporaryPathFor(ckpt_path));
+  if (writer) fs::remove(util::TemporaryPathFor(ckpt_path));
 
   torch::manual_seed(c.seed);
   WorldModel model(MakeMeta(c, data));
@@ -358,76 +391,142 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     LoadOptimizerState(ckpt_path, *optimizer);
     std::istringstream(ck.state.rng_state) >> rng;
     step = ck.state.step;
-  } else if (resume) {
+  } else if (resume && writer) {
     throw std::invalid_argument("--resume: no checkpoint at '" + ckpt_path + "'");
   }
+  if (group) {
+    // Every rank starts from rank 0's weights and step; a rank that does not see the checkpoint
+    // rank 0 resumes from cannot continue the same optimisation.
+    torch::NoGradGuard no_grad;
+    auto root_step = torch::tensor({step}, torch::kLong);
+    group->Broadcast(root_step);
+    if (root_step.item<int64_t>() != step) {
+      throw std::invalid_argument(group->env().Describe() + ": rank 0 resumes from step " +
+                                  std::to_string(root_step.item<int64_t>()) + ", this rank read step " +
+                                  std::to_string(step) + " from '" + ckpt_path +
+                                  "': --out must be on a filesystem every rank reads (or hold a copy)");
+    }
+    for (auto& p : model->parameters()) group->Broadcast(p);
+    for (auto& b : model->buffers()) group->Broadcast(b);
+  }
 
-  if (step > 0) KeepMetricsUpTo(csv_path, step);
-  std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
-  if (!csv) throw std::runtime_error("cannot write '" + csv_path + "': " + std::strerror(errno));
-  if (step == 0) csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,"
-                      "object,samples_per_s,"
-           "elapsed_s\n";
+  std::ofstream csv;
+  if (writer) {
+    if (step > 0) KeepMetricsUpTo(csv_path, step);
+    csv.open(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
+    if (!csv) throw std::runtime_error("cannot write '" + csv_path + "': " + std::strerror(errno));
+    if (step == 0) {
+      csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,object,"
+             "reconstruction,samples_per_s,elapsed_s\n";
+    }
+  }
 
-  auto save = [&] { SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json}); };
+  auto save = [&] {
+    if (writer) SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json});
+  };
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t first = step;
+  const int64_t share = c.batch_size / ranks;
+  BatchShard shard;
+  if (group) shard = MakeBatchShard(*group, c.batch_size);
   TrainResult result;
+  bool stop_requested = false;  // with a group: some rank was asked to stop during the last step
   model->train();
-  while (step < c.steps) {
-    if (stop && stop->load()) {
-      result.interrupted = true;
-      break;
-    }
-    Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
-                              c.object_weight > 0 ? c.object_pair_gap : 0);
-    TrainingLosses l = ComputeLosses(model, c, batch, step);
-    if (!std::isfinite(l.total.item<double>())) {
-      throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
-                          "; the last good checkpoint is '" + ckpt_path + "'");
-    }
-    optimizer->zero_grad();
-    l.total.backward();
-    if (c.grad_clip > 0) {
-      const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
-      if (!std::isfinite(norm)) {
-        throw NonFiniteLoss("gradients became non-finite at step " + std::to_string(step + 1) +
+  try {
+    while (step < c.steps) {
+      if (group ? stop_requested : (stop && stop->load())) {
+        result.interrupted = true;
+        break;
+      }
+      const int64_t begin = group ? group->rank() * share : 0;
+      Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
+                                c.object_weight > 0 ? c.object_pair_gap : 0, begin, begin + share);
+      TrainingLosses l = ComputeLosses(model, c, batch, step, group ? &shard : nullptr);
+      std::vector<torch::Tensor> parts = {l.total,     l.teacher_forcing, l.rollout, l.regularizer,
+                                          l.inverse_dynamics, l.smoothness, l.proprio, l.object,
+                                          l.reconstruction};
+      auto values = torch::stack(parts).detach().to(torch::kFloat64);
+      if (group) {
+        // The ranks' mean losses (batch-global terms are alike on every rank), and whether any was
+        // asked to stop: every rank takes the same decisions from here on.
+        values = torch::cat({values, torch::tensor({stop && stop->load() ? 1.0 : 0.0}, torch::kFloat64)});
+        group->AllReduceSum(values);
+        stop_requested = values[parts.size()].item<double>() > 0;
+        values = values.narrow(0, 0, parts.size()) / ranks;
+      }
+      const auto v = values.contiguous();
+      const double* m_values = v.data_ptr<double>();
+      if (!std::isfinite(m_values[0])) {
+        throw NonFiniteLoss("training loss became non-finite at step " + std::to_string(step + 1) +
                             "; the last good checkpoint is '" + ckpt_path + "'");
       }
-    }
-    optimizer->step();
-    ++step;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    StepMetrics m{step,
-                  l.total.item<double>(),
-                  l.teacher_forcing.item<double>(),
-                  l.rollout.item<double>(),
-                  l.regularizer.item<double>(),
-                  l.inverse_dynamics.item<double>(),
-                  l.smoothness.item<double>(),
-                  l.proprio.item<double>(),
-                  l.object.item<double>(),
-                  l.reconstruction.item<double>(),
-                  (step - first) * c.batch_size / std::max(elapsed, 1e-9),
-                  elapsed};
-    if (step % c.log_every == 0 || step == c.steps) {
-      csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
-          << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
-          << m.object << ',' << m.reconstruction << ','
-          << m.samples_per_second << ','
-          << m.elapsed << '\n';
-      csv.flush();
-      if (!csv) {
-        throw std::runtime_error("writing '" + csv_path + "' failed at step " + std::to_string(step) + " (" +
-                                 std::strerror(errno) + "); the last checkpoint '" + ckpt_path +
-                                 "' is intact: free space and rerun with --resume");
+      optimizer->zero_grad();
+      l.total.backward();
+      if (group) {
+        // Sum, then divide: Gloo has no average. Parameters without a gradient (a frozen encoder)
+        // have none on any rank.
+        std::vector<torch::Tensor> grads;
+        for (auto& p : model->parameters()) {
+          if (p.grad().defined()) grads.push_back(p.grad());
+        }
+        auto flat = torch::cat([&] {
+          std::vector<torch::Tensor> views;
+          for (auto& g : grads) views.push_back(g.reshape({-1}));
+          return views;
+        }());
+        group->AllReduceSum(flat);
+        flat.div_(ranks);
+        int64_t offset = 0;
+        for (auto& g : grads) {
+          g.copy_(flat.narrow(0, offset, g.numel()).view_as(g));
+          offset += g.numel();
+        }
       }
+      if (c.grad_clip > 0) {
+        const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
+        if (!std::isfinite(norm)) {
+          throw NonFiniteLoss("gradients became non-finite at step " + std::to_string(step + 1) +
+                              "; the last good checkpoint is '" + ckpt_path + "'");
+        }
+      }
+      optimizer->step();
+      ++step;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      StepMetrics m{step,
+                    m_values[0],
+                    m_values[1],
+                    m_values[2],
+                    m_values[3],
+                    m_values[4],
+                    m_values[5],
+                    m_values[6],
+                    m_values[7],
+                    m_values[8],
+                    (step - first) * c.batch_size / std::max(elapsed, 1e-9),
+                    elapsed};
+      if (writer && (step % c.log_every == 0 || step == c.steps)) {
+        csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
+            << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
+            << m.object << ',' << m.reconstruction << ','
+            << m.samples_per_second << ','
+            << m.elapsed << '\n';
+        csv.flush();
+        if (!csv) {
+          throw std::runtime_error("writing '" + csv_path + "' failed at step " + std::to_string(step) + " (" +
+                                   std::strerror(errno) + "); the last checkpoint '" + ckpt_path +
+                                   "' is intact: free space and rerun with --resume");
+        }
+      }
+      if (on_step) on_step(m);
+      if (step % c.checkpoint_every == 0 || step == c.steps) save();
     }
-    if (on_step) on_step(m);
-    if (step % c.checkpoint_every == 0 || step == c.steps) save();
+  } catch (const GroupError& e) {
+    throw GroupError(std::string(e.what()) + " at step " + std::to_string(step + 1) +
+                     (writer ? "; the last checkpoint is '" + ckpt_path + "': rerun with --resume"
+                             : "; rerun with --resume"));
   }
   if (result.interrupted && step > first) save();
-  if (!result.interrupted && c.energy == "object") {
+  if (!result.interrupted && c.energy == "object" && writer) {
     model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight));
     save();
   }

@@ -16,6 +16,7 @@
 
 #include "util/registry.h"
 #include "world_model/data.h"
+#include "world_model/distributed.h"
 #include "world_model/quality.h"
 #include "world_model/world_model.h"
 
@@ -131,9 +132,18 @@ struct TrainResult {
 // Trains on data, writing out_dir/checkpoint.pt every checkpoint_every steps and at the end,
 // and out_dir/metrics.csv every log_every steps. With resume, continues from
 // out_dir/checkpoint.pt to the same result as an uninterrupted run of the same seed.
+//
+// With a process group (data-parallel training, docs/distributed.md) every rank calls Train on
+// the same data and config: batch_size is the global batch, drawn alike on every rank, of which
+// each rank computes batch_size / ranks sub-trajectories; the regulariser and the object group's
+// loss are computed over the global batch (embeddings all-gathered); gradients are summed over
+// the ranks and divided by their number. The result equals one process training on the global
+// batch up to floating-point summation order, and a run may be resumed at any number of ranks.
+// Rank 0 alone writes out_dir; to resume, every rank must read out_dir/checkpoint.pt (a shared
+// filesystem, or a copy). A lost rank makes the others throw GroupError within the timeout.
 TrainResult Train(const TrainConfig& config, const TrainingData& data, const std::string& out_dir,
                   bool resume, const std::function<void(const StepMetrics&)>& on_step = {},
-                  const std::atomic<bool>* stop = nullptr);
+                  const std::atomic<bool>* stop = nullptr, ProcessGroup* group = nullptr);
 
 // Model metadata for a dataset and config (with proprio: joint-state statistics of data.train).
 ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
@@ -150,7 +160,19 @@ struct TrainingLosses {
 // episode; what tells the episodes apart is the objects, which stay where they were left.
 torch::Tensor ObjectGroupLoss(const torch::Tensor& z, const torch::Tensor& z_pair, const ModelConfig& config);
 
+// One rank's share of a global batch in data-parallel training: its sub-trajectories start at
+// offset of global_size, and gather(x) returns the global batch's x ([global rows, ...], rank
+// order) from every rank's x, with this rank's rows carrying its gradient times the number of
+// ranks (the gradient all-reduce divides by it). Without one, the batch is the whole batch.
+struct BatchShard {
+  int64_t offset = 0;
+  int64_t global_size = 0;
+  std::function<torch::Tensor(const torch::Tensor&)> gather;
+};
+// gather for a process group, as Train uses it.
+BatchShard MakeBatchShard(ProcessGroup& group, int64_t global_batch);
+
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& config, const Batch& batch,
-                             int64_t step);
+                             int64_t step, const BatchShard* shard = nullptr);
 
 }  // namespace jepa_mpc::world_model

@@ -9,7 +9,10 @@ namespace jepa_mpc::tools {
 
 sim::CollectResult CollectWithProgress(const sim::CollectOptions& options,
                                        const std::atomic<bool>* stop) {
-  ProgressBar bar("collect", options.episodes, "episodes");
+  const auto [first, last] = options.shard_count > 0
+                                 ? sim::ShardRange(options.episodes, options.shard_index, options.shard_count)
+                                 : std::pair<int, int>{0, options.episodes};
+  ProgressBar bar("collect", last - first, "episodes");
   auto result = sim::Collect(
       options,
       [&](const sim::CollectProgress& p) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -71,6 +72,10 @@ MethodSummary Summarize(const std::string& method, const std::vector<EpisodeResu
   return s;
 }
 
+uint64_t EpisodePlannerSeed(uint64_t planner_seed, int episode) {
+  return episode == 0 ? planner_seed : sim::EpisodeSeed(planner_seed ^ 0x5EEDull, episode);
+}
+
 namespace {
 
 // Goals for evaluation come from a seed range no collection run uses by default.
@@ -128,6 +133,14 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   if (o.video_size < 64 || o.video_size % 2) {
     throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
                                 ", expected an even size of at least 64");
+  }
+  if (o.shard_count < 0 || (o.shard_count > 0 && (o.shard_index < 0 || o.shard_index >= o.shard_count))) {
+    throw std::invalid_argument("shard is " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
+                                ", expected i/n with 0 <= i < n");
+  }
+  if (o.shard_count > o.episodes) {
+    throw std::invalid_argument("--shard n is " + std::to_string(o.shard_count) + " for " + std::to_string(o.episodes) +
+                                " goals: expected n <= --episodes");
   }
   if (o.oracle_samples < 0 || o.oracle_samples == 1 || o.oracle_iterations < 0 || o.oracle_episodes < 0) {
     throw std::invalid_argument("oracle samples must be >= 2, iterations and episodes >= 1 (0: default)");
@@ -216,15 +229,19 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot});
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
+  // This run's goals: all of them, or its shard's block.
+  const auto [first_goal, last_goal] =
+      o.shard_count > 0 ? sim::ShardRange(o.episodes, o.shard_index, o.shard_count) : std::pair<int, int>{0, o.episodes};
 
   for (const Method& m : methods) {
     Controller* learned = m.learned.get();
     planner::RecedingHorizon* oracle_planner = m.oracle.get();
     const bool random = !learned && !oracle_planner;
-    const int episodes = oracle_planner ? report.options.oracle_episodes : o.episodes;
-    ProgressBar bar(m.name, episodes, "episodes");
+    const int end = std::min(last_goal, oracle_planner ? report.options.oracle_episodes : o.episodes);
+    if (end <= first_goal) continue;  // the oracle's goals lie in other shards
+    ProgressBar bar(m.name, end - first_goal, "episodes");
     int successes = 0;
-    for (int ep = 0; ep < episodes; ++ep) {
+    for (int ep = first_goal; ep < end; ++ep) {
       if (stop && stop->load()) {
         report.interrupted = true;
         break;
@@ -251,7 +268,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       r.initial_distance = task->Distance();
       const sim::Image goal = task->RenderGoal(renderer);
       probe.SetGoal({goal.rgb.data(), S, S});
-      if (learned) learned->SetGoal({goal.rgb.data(), S, S});
+      if (learned) {
+        learned->SetGoal({goal.rgb.data(), S, S});
+        learned->Reseed(EpisodePlannerSeed(base.seed, ep));
+      }
       const fs::path video_stem = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep));
       std::unique_ptr<EpisodeVideo> video;
       if (video_renderer && ep < o.videos) {
@@ -264,7 +284,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       }
       std::mt19937_64 rng(r.seed);
       std::uniform_real_distribution<float> uniform(-1.f, 1.f);
-      if (oracle_planner) oracle_planner->Reset();
+      if (oracle_planner) {
+        oracle_planner->Reset();
+        oracle_planner->planner().Reseed(EpisodePlannerSeed(base.seed, ep));
+      }
       std::vector<bool> met;
       for (int t = 0;; ++t) {
         const sim::Image obs = renderer.Render(task->sim().data(), camera);
@@ -323,8 +346,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
       successes += r.success;
       report.episodes.push_back(std::move(r));
       char extra[64];
-      std::snprintf(extra, sizeof(extra), "success %d/%d", successes, ep + 1);
-      bar.Update(ep + 1, extra);
+      std::snprintf(extra, sizeof(extra), "success %d/%d", successes, ep + 1 - first_goal);
+      bar.Update(ep + 1 - first_goal, extra);
     }
     bar.Finish();
     if (report.interrupted) break;
@@ -355,8 +378,10 @@ std::string FormatTable(const EvalReport& report) {
   return os.str();
 }
 
-void WriteReport(const EvalReport& report, const std::string& folder) {
-  fs::create_directories(folder);
+namespace {
+
+// results.json without its per-method rows: what every shard of one evaluation shares.
+nlohmann::json ReportSettings(const EvalReport& report) {
   const EvalOptions& o = report.options;
   nlohmann::json j;
   j["task"] = report.task;
@@ -378,8 +403,15 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};
+  if (o.shard_count > 0) j["shard"] = {{"index", o.shard_index}, {"count", o.shard_count}};
+  return j;
+}
+
+void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
+                 const std::vector<EpisodeResult>& episodes, const std::string& folder) {
+  fs::create_directories(folder);
   j["methods"] = nlohmann::json::array();
-  for (const auto& s : report.summary) {
+  for (const auto& s : summary) {
     j["methods"].push_back({{"method", s.method},
                             {"episodes", s.episodes},
                             {"success_rate", s.success_rate},
@@ -397,7 +429,7 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
   std::ostringstream csv;
   csv << "method,episodes,success_rate,first_passage_rate,mean_final_distance_m,mean_steps,plan_ms_median,"
          "plan_ms_p95\n";
-  for (const auto& s : report.summary) {
+  for (const auto& s : summary) {
     csv << s.method << "," << s.episodes << "," << s.success_rate << "," << s.first_passage_rate << ","
         << s.mean_final_distance << ","
         << s.mean_steps << "," << s.plan_ms_median << "," << s.plan_ms_p95 << "\n";
@@ -405,21 +437,135 @@ void WriteReport(const EvalReport& report, const std::string& folder) {
   write("results.csv", csv.str());
   std::ostringstream eps;
   eps << "method,episode,seed,initial_distance_m,success,final_distance_m,first_success_step,steps\n";
-  for (const auto& e : report.episodes) {
+  nlohmann::json full = nlohmann::json::array();
+  for (const auto& e : episodes) {
     eps << e.method << "," << e.episode << "," << e.seed << "," << e.initial_distance << "," << e.success
         << "," << e.final_distance
         << "," << e.first_success << "," << e.steps << "\n";
+    full.push_back({{"method", e.method}, {"episode", e.episode}, {"seed", e.seed}, {"success", e.success},
+                    {"final_distance", e.final_distance}, {"first_success", e.first_success},
+                    {"steps", e.steps}, {"initial_distance", e.initial_distance}, {"distance", e.distance},
+                    {"energy", e.energy}, {"plan_ms", e.plan_ms}});
   }
   write("episodes.csv", eps.str());
+  write("episodes.json", full.dump() + "\n");
   std::ostringstream steps;
   steps << "method,episode,step,distance_m,energy,plan_ms\n";
-  for (const auto& e : report.episodes) {
+  for (const auto& e : episodes) {
     for (size_t t = 0; t < e.distance.size(); ++t) {
       steps << e.method << "," << e.episode << "," << t << "," << e.distance[t] << "," << e.energy[t] << ","
             << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
   write("steps.csv", steps.str());
+}
+
+nlohmann::json ReadJson(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read '" + path.string() + "' (is the folder an evaluate --out?)");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("'" + path.string() + "' is not valid JSON");
+  }
+}
+
+}  // namespace
+
+void WriteReport(const EvalReport& report, const std::string& folder) {
+  WriteTables(ReportSettings(report), report.summary, report.episodes, folder);
+}
+
+EvalReport MergeReports(const std::vector<std::string>& folders, const std::string& out) {
+  if (folders.empty()) throw std::invalid_argument("nothing to merge: give the shard folders");
+  struct Shard {
+    std::string folder;
+    nlohmann::json settings;
+    int index = 0, count = 0;
+  };
+  std::vector<Shard> shards;
+  for (const std::string& folder : folders) {
+    Shard s{folder, ReadJson(fs::path(folder) / "results.json")};
+    if (!s.settings.contains("shard")) {
+      throw std::invalid_argument("'" + folder + "' is not a shard's results (evaluate --shard i/n writes them)");
+    }
+    if (s.settings.value("interrupted", false)) {
+      throw std::invalid_argument("shard in '" + folder + "' was interrupted: run it again");
+    }
+    s.index = s.settings["shard"]["index"];
+    s.count = s.settings["shard"]["count"];
+    s.settings.erase("methods");
+    shards.push_back(std::move(s));
+  }
+  std::sort(shards.begin(), shards.end(), [](const Shard& a, const Shard& b) { return a.index < b.index; });
+  auto common = [](nlohmann::json j) {
+    j.erase("shard");
+    return j;
+  };
+  const nlohmann::json settings = common(shards.front().settings);
+  for (size_t k = 0; k < shards.size(); ++k) {
+    const Shard& s = shards[k];
+    if (common(s.settings) != settings || s.count != shards.front().count) {
+      throw std::invalid_argument("'" + s.folder + "' and '" + shards.front().folder +
+                                  "' are shards of different evaluations (their results.json settings differ)");
+    }
+    if (k > 0 && s.index == shards[k - 1].index) {
+      throw std::invalid_argument("'" + s.folder + "' and '" + shards[k - 1].folder + "' are both shard " +
+                                  std::to_string(s.index) + "/" + std::to_string(s.count));
+    }
+  }
+  std::string missing;
+  for (int i = 0, k = 0; i < shards.front().count; ++i) {
+    if (k < static_cast<int>(shards.size()) && shards[k].index == i) {
+      ++k;
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(shards.front().count);
+    }
+  }
+  if (!missing.empty()) throw std::invalid_argument("missing shard " + missing + " of the evaluation");
+
+  EvalReport report;
+  report.task = settings["task"];
+  report.robot = settings["robot"];
+  report.checkpoint = settings["checkpoint"];
+  report.success_rule = settings["success_rule"];
+  std::vector<std::string> order;  // methods in the order evaluate runs them
+  for (const Shard& s : shards) {
+    for (const auto& e : ReadJson(fs::path(s.folder) / "episodes.json")) {
+      EpisodeResult r;
+      r.method = e["method"];
+      r.episode = e["episode"];
+      r.seed = e["seed"];
+      r.success = e["success"];
+      r.final_distance = e["final_distance"];
+      r.first_success = e["first_success"];
+      r.steps = e["steps"];
+      r.initial_distance = e["initial_distance"];
+      r.distance = e["distance"].get<std::vector<double>>();
+      r.energy = e["energy"].get<std::vector<double>>();
+      r.plan_ms = e["plan_ms"].get<std::vector<double>>();
+      if (std::find(order.begin(), order.end(), r.method) == order.end()) order.push_back(r.method);
+      report.episodes.push_back(std::move(r));
+    }
+  }
+  auto rank = [&](const std::string& m) { return std::find(order.begin(), order.end(), m) - order.begin(); };
+  std::stable_sort(report.episodes.begin(), report.episodes.end(), [&](const EpisodeResult& a, const EpisodeResult& b) {
+    return rank(a.method) != rank(b.method) ? rank(a.method) < rank(b.method) : a.episode < b.episode;
+  });
+  for (const std::string& m : order) report.summary.push_back(Summarize(m, report.episodes));
+  WriteTables(settings, report.summary, report.episodes, out);
+  // The videos each shard recorded (evaluate names them by method and goal).
+  for (const Shard& s : shards) {
+    const fs::path videos = fs::path(s.folder) / "videos";
+    if (!fs::is_directory(videos)) continue;
+    fs::create_directories(fs::path(out) / "videos");
+    for (const auto& f : fs::directory_iterator(videos)) {
+      if (f.path().extension() == ".mp4" && f.path().string().find(".part.") == std::string::npos) {
+        fs::copy_file(f.path(), fs::path(out) / "videos" / f.path().filename(), fs::copy_options::overwrite_existing);
+      }
+    }
+  }
+  return report;
 }
 
 }  // namespace jepa_mpc::tools

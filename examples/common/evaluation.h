@@ -42,6 +42,12 @@ struct EvalOptions {
   double replay_min_move = 0.05;
   uint64_t seed = 0;       // goals come from seed; the same seed gives the same goals
   int threads = 2;
+  // Shard shard_index of shard_count (0: no shards): only the goals in sim::ShardRange, for n
+  // processes or machines; MergeReports joins their folders into the tables of one run. Each
+  // episode's planner is seeded from (planner seed, episode), so a goal's outcome does not depend
+  // on which shard ran it.
+  int shard_index = 0;
+  int shard_count = 0;
   std::string out;         // folder for tables and videos; "" writes nothing
   int videos = 4;          // episodes per method with an mp4 (the first ones)
   int video_size = 256;
@@ -90,8 +96,16 @@ struct EvalReport {
 
 // Throws std::invalid_argument for bad options or a checkpoint for another robot or task.
 EvalReport Evaluate(const EvalOptions& options, const std::atomic<bool>* stop = nullptr);
-// results.json, results.csv (one row per method), episodes.csv, steps.csv in folder.
+// results.json, results.csv (one row per method), episodes.csv, steps.csv and episodes.json (every
+// episode in full, what MergeReports reads) in folder.
 void WriteReport(const EvalReport& report, const std::string& folder);
+// Joins the folders of every shard of one evaluation (evaluate --shard i/n --out DIR) into out:
+// the tables one run writes, the videos copied. Planning times are those each shard measured.
+// Throws std::invalid_argument naming a folder that is missing, interrupted, a duplicate or of
+// another evaluation.
+EvalReport MergeReports(const std::vector<std::string>& folders, const std::string& out);
+// The planner seed of an episode's learned and oracle planners.
+uint64_t EpisodePlannerSeed(uint64_t planner_seed, int episode);
 // The table as aligned text.
 std::string FormatTable(const EvalReport& report);
 

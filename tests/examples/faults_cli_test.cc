@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "sim/dataset.h"
+#include "tests/subprocess.h"
 #include "tests/temp_dir.h"
 #include "util/atomic_file.h"
 #include "world_model/checkpoint.h"
@@ -27,52 +28,8 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct Outcome {
-  bool exited = false;  // ended by exit(), not by a signal
-  int code = -1;
-  std::string err;
-};
-
-// Runs binary with args; stderr goes to a file. file_size_limit > 0 sets RLIMIT_FSIZE (bytes) in
-// the child; kill_after_ms > 0 sends SIGKILL after that long unless it ended before, or, with
-// kill_when_exists, at the first moment after that when the file exists.
-Outcome Spawn(const std::string& binary, const std::vector<std::string>& args, const fs::path& err_file,
-              long file_size_limit = 0, int kill_after_ms = 0, const std::string& kill_when_exists = "") {
-  std::vector<std::string> all = {binary};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (file_size_limit > 0) {
-      rlimit r{static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
-      setrlimit(RLIMIT_FSIZE, &r);
-    }
-    if (!freopen(err_file.c_str(), "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (kill_after_ms > 0) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= end &&
-          (kill_when_exists.empty() || fs::exists(kill_when_exists))) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        break;
-      }
-      if (kill_when_exists.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  } else {
-    waitpid(pid, &status, 0);
-  }
-  std::ifstream in(err_file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return {WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : -1, s.str()};
-}
+using jepa_mpc::testing::Outcome;
+using jepa_mpc::testing::Spawn;
 
 int Count(const std::string& text, const std::string& word) {
   int n = 0;
