@@ -213,6 +213,17 @@ int main(int argc, char** argv) {
     }
     if (!rank0) return 0;  // rank 0 reports and holds the checkpoint
     bar->Finish();
+    if (group) {
+      std::string per_rank;
+      for (double s : result.communication_seconds_per_rank) {
+        char v[32];
+        std::snprintf(v, sizeof(v), "%s%.1f", per_rank.empty() ? "" : ", ", 1e3 * s);
+        per_rank += v;
+      }
+      std::fprintf(stderr, "           %d ranks: %.2f MB all-reduced and gathered per step; ms per step in "
+                   "collectives, by rank: %s\n", group->size(), result.communicated_bytes_per_step / 1e6,
+                   per_rank.c_str());
+    }
     std::fprintf(stderr, "evaluate   held-out quality\n");
     const wm::GoalSet goals = MakeGoalSet(data.info, mjcf, 100);
     wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed, &goals);
@@ -221,6 +232,11 @@ int main(int argc, char** argv) {
     report["samples_per_second"] = result.samples_per_second;
     report["steps"] = result.steps_done;
     report["ranks"] = group_env.world_size;
+    if (group) {
+      report["communicated_bytes_per_step"] = result.communicated_bytes_per_step;
+      report["communication_seconds_per_step"] = result.communication_seconds_per_step;
+      report["communication_seconds_per_rank"] = result.communication_seconds_per_rank;
+    }
     report["proprio_dim"] = result.model->proprio_dim();
     auto count = [](const std::vector<torch::Tensor>& params) {
       int64_t n = 0;

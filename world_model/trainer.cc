@@ -426,6 +426,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   };
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t first = step;
+  const int64_t bytes0 = group ? group->bytes_communicated() : 0;
+  const double comm0 = group ? group->seconds_communicating() : 0;
   const int64_t share = c.batch_size / ranks;
   BatchShard shard;
   if (group) shard = MakeBatchShard(*group, c.batch_size);
@@ -525,14 +527,22 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                      (writer ? "; the last checkpoint is '" + ckpt_path + "': rerun with --resume"
                              : "; rerun with --resume"));
   }
+  result.steps_done = step;
+  // The optimisation's rate; seconds (below) also count the final checkpoint and goal energy.
+  const double loop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.samples_per_second = (step - first) * c.batch_size / std::max(loop_seconds, 1e-9);
+  if (group && step > first) {
+    result.communicated_bytes_per_step = static_cast<double>(group->bytes_communicated() - bytes0) / (step - first);
+    result.communication_seconds_per_step = (group->seconds_communicating() - comm0) / (step - first);
+    auto all = group->AllGather(torch::tensor({result.communication_seconds_per_step}, torch::kFloat64));
+    result.communication_seconds_per_rank.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+  }
   if (result.interrupted && step > first) save();
   if (!result.interrupted && c.energy == "object" && writer) {
     model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight));
     save();
   }
-  result.steps_done = step;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.samples_per_second = (step - first) * c.batch_size / std::max(result.seconds, 1e-9);
   model->eval();
   result.model = model;
   return result;

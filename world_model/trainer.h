@@ -123,9 +123,16 @@ class NonFiniteLoss : public std::runtime_error {
 
 struct TrainResult {
   int64_t steps_done = 0;       // total optimizer steps in the final checkpoint
-  double seconds = 0;           // wall time of this run
-  double samples_per_second = 0;
+  double seconds = 0;           // wall time of this run (the final checkpoint and goal energy included)
+  double samples_per_second = 0;  // sub-trajectories per second of the optimisation steps
   bool interrupted = false;
+  // With a process group, over this run's steps: bytes this rank sent to all-reduces and
+  // all-gathers per step, and seconds per step spent in collectives (waiting for the slowest rank
+  // included).
+  double communicated_bytes_per_step = 0;
+  double communication_seconds_per_step = 0;
+  // The same seconds for every rank, in rank order (a rank that waits less is a straggler).
+  std::vector<double> communication_seconds_per_rank;
   WorldModel model{nullptr};
 };
 
