@@ -15,6 +15,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev        # configs, metadata, command lines
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   ffmpeg                                 # H.264 mp4 videos that browsers play
+  pybind11-dev python3-dev python3-numpy python3-pytest  # the jepa_mpc Python module and its tests
 )
 
 missing=()
