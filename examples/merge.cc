@@ -46,13 +46,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::unique_ptr<tools::ProgressBar> bar;
-    sim::MergeShards(inputs, out, overwrite, [&](int done, int total) {
+    const int episodes = sim::MergeShards(inputs, out, overwrite, [&](int done, int total) {
       if (!bar) bar = std::make_unique<tools::ProgressBar>("merge", total, "episodes");
       bar->Update(done);
     });
     if (bar) bar->Finish();
-    std::printf("merged %zu shards into %s (%d episodes)\n", inputs.size(), out.c_str(),
-                sim::DatasetReader(out).num_episodes());
+    std::printf("merged %zu shards into %s (%d episodes)\n", inputs.size(), out.c_str(), episodes);
     return 0;
   });
 }

@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
     config.Validate();
     std::unique_ptr<wm::ProcessGroup> group;
     if (group_env.distributed()) {
+      // Train checks this too; here it fails before the rendezvous, not after waiting for peers.
       if (config.batch_size % group_env.world_size != 0) {
         throw std::invalid_argument("--batch-size " + std::to_string(config.batch_size) +
                                     " is the global batch: expected a multiple of WORLD_SIZE " +

@@ -195,10 +195,14 @@ class Env {
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mu_);
-      sim::RenderOptions ro;
-      ro.width = ro.height = size;
-      sim::Renderer renderer(task_->sim().model(), ro);
-      image = renderer.Render(task_->sim().data(), task_->sim().camera_ids());
+      // One view renderer, made again only when the size changes: a GL context per call would
+      // cost more than the render in a loop that draws every step.
+      if (!view_renderer_ || view_renderer_->width() != size) {
+        sim::RenderOptions ro;
+        ro.width = ro.height = size;
+        view_renderer_ = std::make_unique<sim::Renderer>(task_->sim().model(), ro);
+      }
+      image = view_renderer_->Render(task_->sim().data(), task_->sim().camera_ids());
     }
     return ToNumpy(std::move(image));
   }
@@ -248,6 +252,7 @@ class Env {
 
   std::unique_ptr<sim::Task> task_;
   std::unique_ptr<sim::Renderer> renderer_;
+  std::unique_ptr<sim::Renderer> view_renderer_;  // render(size)
   sim::Image goal_;
   uint64_t seed_;
   int image_size_;

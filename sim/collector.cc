@@ -78,6 +78,35 @@ std::pair<int, int> ParseShard(const std::string& text, const std::string& flag)
   return {i, n};
 }
 
+void ValidateShard(int i, int n, int items, const std::string& noun) {
+  if (n < 0 || (n > 0 && (i < 0 || i >= n))) {
+    throw std::invalid_argument("--shard is " + std::to_string(i) + "/" + std::to_string(n) +
+                                ", expected i/n with 0 <= i < n");
+  }
+  if (n > items) {
+    throw std::invalid_argument("--shard " + std::to_string(i) + "/" + std::to_string(n) + " splits " +
+                                std::to_string(items) + " " + noun + " into more shards than " + noun +
+                                ": expected n <= --episodes");
+  }
+}
+
+void CheckShardSet(const std::vector<std::pair<int, std::string>>& shards, int count, const std::string& whole) {
+  std::string missing;
+  size_t k = 0;
+  for (int i = 0; i < count; ++i) {
+    if (k < shards.size() && shards[k].first == i) {
+      if (k + 1 < shards.size() && shards[k + 1].first == i) {
+        throw std::invalid_argument("'" + shards[k + 1].second + "' and '" + shards[k].second + "' are both shard " +
+                                    std::to_string(i) + "/" + std::to_string(count));
+      }
+      ++k;
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(count);
+    }
+  }
+  if (!missing.empty()) throw std::invalid_argument("missing shard " + missing + " of the " + whole);
+}
+
 void ValidateCollectOptions(const CollectOptions& o) {
   TaskRegistry().Get(o.task);
   if (!o.robot.empty()) MakeRobotSpec(o.robot);  // an unknown robot or a bad description, first
@@ -93,15 +122,7 @@ void ValidateCollectOptions(const CollectOptions& o) {
     throw std::invalid_argument("--image-size is " + std::to_string(o.image_size) +
                                 ", expected at least 8 pixels");
   }
-  if (o.shard_count < 0 || (o.shard_count > 0 && (o.shard_index < 0 || o.shard_index >= o.shard_count))) {
-    throw std::invalid_argument("--shard is " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
-                                ", expected i/n with 0 <= i < n");
-  }
-  if (o.shard_count > o.episodes) {
-    throw std::invalid_argument("--shard " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
-                                " splits " + std::to_string(o.episodes) +
-                                " episodes into more shards than episodes: expected n <= --episodes");
-  }
+  ValidateShard(o.shard_index, o.shard_count, o.episodes, "episodes");
   if (o.threads < 1 || o.threads > 256) {
     throw std::invalid_argument("--threads is " + std::to_string(o.threads) + ", expected 1..256");
   }
@@ -319,7 +340,7 @@ CollectResult Collect(const CollectOptions& o,
   return result;
 }
 
-void MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
+int MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
                  const std::function<void(int, int)>& on_episode) {
   if (inputs.empty()) throw std::invalid_argument("nothing to merge: give the shard files");
   if (!overwrite && std::filesystem::exists(out)) {
@@ -351,29 +372,16 @@ void MergeShards(const std::vector<std::string>& inputs, const std::string& out,
   std::sort(shards.begin(), shards.end(),
             [](const Shard& a, const Shard& b) { return a.info.shard_index < b.info.shard_index; });
   const DatasetInfo& first = shards.front().info;
-  for (size_t k = 0; k < shards.size(); ++k) {
-    const Shard& s = shards[k];
-    DatasetInfo a = s.info, b = first;
-    a.shard_index = b.shard_index = 0;
-    a.first_episode = b.first_episode = a.shard_episodes = b.shard_episodes = 0;
-    if (!a.SameCollection(b)) {
+  const DatasetInfo whole = first.Whole();
+  std::vector<std::pair<int, std::string>> indices;
+  for (const Shard& s : shards) {
+    if (!s.info.Whole().SameCollection(whole) || s.info.shard_count != first.shard_count) {
       throw std::invalid_argument("'" + s.path + "' holds " + s.info.Describe() + ", '" + shards.front().path +
                                   "' " + first.Describe() + ": shards of one collection must agree");
     }
-    if (k > 0 && s.info.shard_index == shards[k - 1].info.shard_index) {
-      throw std::invalid_argument("'" + s.path + "' and '" + shards[k - 1].path + "' are both shard " +
-                                  std::to_string(s.info.shard_index) + "/" + std::to_string(s.info.shard_count));
-    }
+    indices.emplace_back(s.info.shard_index, s.path);
   }
-  std::string missing;
-  for (int i = 0, k = 0; i < first.shard_count; ++i) {
-    if (k < static_cast<int>(shards.size()) && shards[k].info.shard_index == i) {
-      ++k;
-    } else {
-      missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(first.shard_count);
-    }
-  }
-  if (!missing.empty()) throw std::invalid_argument("missing shard " + missing + " of the collection");
+  CheckShardSet(indices, first.shard_count, "collection");
   // Contiguous blocks from episode 0: the split collect makes.
   int next = 0;
   for (const Shard& s : shards) {
@@ -383,8 +391,6 @@ void MergeShards(const std::vector<std::string>& inputs, const std::string& out,
     }
     next += s.info.shard_episodes;
   }
-  DatasetInfo whole = first;
-  whole.shard_index = whole.shard_count = whole.first_episode = whole.shard_episodes = 0;
   DatasetWriter writer = DatasetWriter::Create(out, whole, overwrite);
   for (const Shard& s : shards) {
     DatasetReader reader(s.path);
@@ -399,6 +405,7 @@ void MergeShards(const std::vector<std::string>& inputs, const std::string& out,
       if (on_episode) on_episode(writer.num_episodes(), next);
     }
   }
+  return writer.num_episodes();
 }
 
 }  // namespace jepa_mpc::sim

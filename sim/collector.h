@@ -39,6 +39,13 @@ struct CollectOptions {
 std::pair<int, int> ShardRange(int episodes, int shard_index, int shard_count);
 // Parses "i/n" (0 <= i < n). Throws std::invalid_argument naming the flag.
 std::pair<int, int> ParseShard(const std::string& text, const std::string& flag);
+// Checks shard index/count (count 0: no shards) against the number of items it splits (episodes,
+// goals). Throws std::invalid_argument naming --shard.
+void ValidateShard(int shard_index, int shard_count, int items, const std::string& noun);
+// Checks that `shards` (shard index and the file or folder it came from, sorted by index) holds
+// every shard 0..count-1 exactly once. Throws std::invalid_argument naming a duplicate or the
+// missing ones, "of the <whole>".
+void CheckShardSet(const std::vector<std::pair<int, std::string>>& shards, int count, const std::string& whole);
 
 struct CollectProgress {
   int episodes_done = 0;     // complete episodes in the file
@@ -86,7 +93,8 @@ ReplayGoal MakeReplayGoal(Task& task, uint64_t episode_seed, int offset, double 
 // the same episode for episode as collecting it in one run: the file is the one a single run
 // writes. Throws std::invalid_argument naming the file that is missing, incomplete, of another
 // collection, or a duplicate. on_episode(done, total) after each episode.
-void MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
+// Returns the number of episodes written.
+int MergeShards(const std::vector<std::string>& inputs, const std::string& out, bool overwrite,
                  const std::function<void(int, int)>& on_episode = {});
 
 // Collects options.episodes episodes into options.out. on_progress is called from the calling

@@ -47,6 +47,12 @@ struct DatasetInfo {
   int shard_episodes = 0;
 
   bool sharded() const { return shard_count > 0; }
+  // The whole collection a shard belongs to: this info without the shard fields.
+  DatasetInfo Whole() const {
+    DatasetInfo w = *this;
+    w.shard_index = w.shard_count = w.first_episode = w.shard_episodes = 0;
+    return w;
+  }
   // The fields that must agree for two runs to write into one file (--resume).
   bool SameCollection(const DatasetInfo& other) const;
   std::string Describe() const;  // one line, for messages

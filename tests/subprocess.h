@@ -83,6 +83,12 @@ inline Outcome Wait(const Child& c, int kill_after_ms = 0, const std::string& ki
           std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started).count()};
 }
 
+// args followed by extra: one command line from a shared part and a test's own flags.
+inline std::vector<std::string> Concat(std::vector<std::string> args, const std::vector<std::string>& extra) {
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 // Start then Wait.
 inline Outcome Spawn(const std::string& binary, const std::vector<std::string>& args,
                      const std::filesystem::path& err_file, long file_size_limit = 0, int kill_after_ms = 0,

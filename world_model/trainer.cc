@@ -440,9 +440,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
         result.interrupted = true;
         break;
       }
-      const int64_t begin = group ? group->rank() * share : 0;
       Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
-                                c.object_weight > 0 ? c.object_pair_gap : 0, begin, begin + share);
+                                c.object_weight > 0 ? c.object_pair_gap : 0, shard.offset, shard.offset + share);
       TrainingLosses l = ComputeLosses(model, c, batch, step, group ? &shard : nullptr);
       std::vector<torch::Tensor> parts = {l.total,     l.teacher_forcing, l.rollout, l.regularizer,
                                           l.inverse_dynamics, l.smoothness, l.proprio, l.object,
@@ -467,15 +466,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       if (group) {
         // Sum, then divide: Gloo has no average. Parameters without a gradient (a frozen encoder)
         // have none on any rank.
-        std::vector<torch::Tensor> grads;
+        std::vector<torch::Tensor> grads, views;
         for (auto& p : model->parameters()) {
-          if (p.grad().defined()) grads.push_back(p.grad());
+          if (!p.grad().defined()) continue;
+          grads.push_back(p.grad());
+          views.push_back(p.grad().reshape({-1}));
         }
-        auto flat = torch::cat([&] {
-          std::vector<torch::Tensor> views;
-          for (auto& g : grads) views.push_back(g.reshape({-1}));
-          return views;
-        }());
+        auto flat = torch::cat(views);
         group->AllReduceSum(flat);
         flat.div_(ranks);
         int64_t offset = 0;

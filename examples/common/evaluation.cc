@@ -134,14 +134,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
                                 ", expected an even size of at least 64");
   }
-  if (o.shard_count < 0 || (o.shard_count > 0 && (o.shard_index < 0 || o.shard_index >= o.shard_count))) {
-    throw std::invalid_argument("shard is " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) +
-                                ", expected i/n with 0 <= i < n");
-  }
-  if (o.shard_count > o.episodes) {
-    throw std::invalid_argument("--shard n is " + std::to_string(o.shard_count) + " for " + std::to_string(o.episodes) +
-                                " goals: expected n <= --episodes");
-  }
+  sim::ValidateShard(o.shard_index, o.shard_count, o.episodes, "goals");
   if (o.oracle_samples < 0 || o.oracle_samples == 1 || o.oracle_iterations < 0 || o.oracle_episodes < 0) {
     throw std::invalid_argument("oracle samples must be >= 2, iterations and episodes >= 1 (0: default)");
   }
@@ -503,26 +496,15 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
     return j;
   };
   const nlohmann::json settings = common(shards.front().settings);
-  for (size_t k = 0; k < shards.size(); ++k) {
-    const Shard& s = shards[k];
+  std::vector<std::pair<int, std::string>> indices;
+  for (const Shard& s : shards) {
     if (common(s.settings) != settings || s.count != shards.front().count) {
       throw std::invalid_argument("'" + s.folder + "' and '" + shards.front().folder +
                                   "' are shards of different evaluations (their results.json settings differ)");
     }
-    if (k > 0 && s.index == shards[k - 1].index) {
-      throw std::invalid_argument("'" + s.folder + "' and '" + shards[k - 1].folder + "' are both shard " +
-                                  std::to_string(s.index) + "/" + std::to_string(s.count));
-    }
+    indices.emplace_back(s.index, s.folder);
   }
-  std::string missing;
-  for (int i = 0, k = 0; i < shards.front().count; ++i) {
-    if (k < static_cast<int>(shards.size()) && shards[k].index == i) {
-      ++k;
-    } else {
-      missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(shards.front().count);
-    }
-  }
-  if (!missing.empty()) throw std::invalid_argument("missing shard " + missing + " of the evaluation");
+  sim::CheckShardSet(indices, shards.front().count, "evaluation");
 
   EvalReport report;
   report.task = settings["task"];

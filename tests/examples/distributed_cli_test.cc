@@ -23,6 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using jepa_mpc::testing::Child;
 using jepa_mpc::testing::Outcome;
+using jepa_mpc::testing::Concat;
 using jepa_mpc::testing::Spawn;
 using jepa_mpc::testing::Start;
 using jepa_mpc::testing::Wait;
@@ -197,15 +198,10 @@ std::string DropLastColumn(const std::string& csv) {
 
 TEST_F(DistributedCliTest, ShardedCollectionMergesIntoTheFileOfOneRun) {
   const std::vector<std::string> args = {"--task", "reach2d", "--episodes", "7", "--steps", "12", "--image-size", "32"};
-  auto with = [&](std::vector<std::string> extra) {
-    auto a = args;
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  };
-  ASSERT_EQ(Spawn(COLLECT_BINARY, with({"--out", Path("whole.h5")}), Path("whole.err")).code, 0);
+  ASSERT_EQ(Spawn(COLLECT_BINARY, Concat(args, {"--out", Path("whole.h5")}), Path("whole.err")).code, 0);
   for (int i = 0; i < 3; ++i) {
     const std::string shard = std::to_string(i) + "/3";
-    const Outcome o = Spawn(COLLECT_BINARY, with({"--shard", shard, "--out", Path("shard" + std::to_string(i) + ".h5")}),
+    const Outcome o = Spawn(COLLECT_BINARY, Concat(args, {"--shard", shard, "--out", Path("shard" + std::to_string(i) + ".h5")}),
                             Path("shard.err"));
     ASSERT_EQ(o.code, 0) << o.err;
   }
@@ -217,7 +213,7 @@ TEST_F(DistributedCliTest, ShardedCollectionMergesIntoTheFileOfOneRun) {
   EXPECT_EQ(Read(Path("merged.h5")), Read(Path("whole.h5")));
   EXPECT_GT(Read(Path("whole.h5")).size(), 10000u);
 
-  ASSERT_EQ(Spawn(COLLECT_BINARY, with({"--seed", "5", "--shard", "2/3", "--out", Path("other.h5")}), Path("o.err")).code, 0);
+  ASSERT_EQ(Spawn(COLLECT_BINARY, Concat(args, {"--seed", "5", "--shard", "2/3", "--out", Path("other.h5")}), Path("o.err")).code, 0);
   const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
       {{Path("shard0.h5"), Path("shard1.h5")}, "missing shard 2/3"},
       {{Path("shard0.h5"), Path("shard0.h5"), Path("shard1.h5")}, "are both shard 0/3"},
@@ -226,14 +222,12 @@ TEST_F(DistributedCliTest, ShardedCollectionMergesIntoTheFileOfOneRun) {
       {{Path("shard0.h5"), Path("nowhere.h5")}, "input '" + Path("nowhere.h5") + "' does not exist"},
   };
   for (const auto& [inputs, message] : bad) {
-    std::vector<std::string> a = {"--out", Path("bad.h5")};
-    a.insert(a.end(), inputs.begin(), inputs.end());
-    const Outcome o = Spawn(MERGE_BINARY, a, Path("bad.err"));
+    const Outcome o = Spawn(MERGE_BINARY, Concat({"--out", Path("bad.h5")}, inputs), Path("bad.err"));
     EXPECT_EQ(o.code, 2) << o.err;
     EXPECT_THAT(o.err, HasSubstr(message));
     EXPECT_FALSE(fs::exists(Path("bad.h5")));
   }
-  const Outcome o = Spawn(COLLECT_BINARY, with({"--shard", "3/3", "--out", Path("x.h5")}), Path("x.err"));
+  const Outcome o = Spawn(COLLECT_BINARY, Concat(args, {"--shard", "3/3", "--out", Path("x.h5")}), Path("x.err"));
   EXPECT_EQ(o.code, 2);
   EXPECT_THAT(o.err, HasSubstr("expected i/n with 0 <= i < n"));
 }
@@ -241,14 +235,9 @@ TEST_F(DistributedCliTest, ShardedCollectionMergesIntoTheFileOfOneRun) {
 TEST_F(DistributedCliTest, ShardedEvaluationMergesIntoTheTablesOfOneRun) {
   const std::vector<std::string> args = {"--checkpoint", Init(), "--episodes", "5", "--steps", "6", "--samples", "16",
                                          "--iterations", "2", "--videos", "0", "--threads", "1"};
-  auto with = [&](std::vector<std::string> extra) {
-    auto a = args;
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  };
-  ASSERT_EQ(Spawn(EVALUATE_BINARY, with({"--out", Path("eval")}), Path("eval.err")).code, 0);
+  ASSERT_EQ(Spawn(EVALUATE_BINARY, Concat(args, {"--out", Path("eval")}), Path("eval.err")).code, 0);
   for (int i = 0; i < 2; ++i) {
-    const Outcome o = Spawn(EVALUATE_BINARY, with({"--shard", std::to_string(i) + "/2", "--out", Path("eval." + std::to_string(i))}),
+    const Outcome o = Spawn(EVALUATE_BINARY, Concat(args, {"--shard", std::to_string(i) + "/2", "--out", Path("eval." + std::to_string(i))}),
                             Path("eval_shard.err"));
     ASSERT_EQ(o.code, 0) << o.err;
   }

@@ -29,6 +29,7 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 using jepa_mpc::testing::Outcome;
+using jepa_mpc::testing::Concat;
 using jepa_mpc::testing::Spawn;
 
 int Count(const std::string& text, const std::string& word) {
@@ -70,16 +71,11 @@ jepa_mpc::testing::TempDir* FaultsCliTest::dir_ = nullptr;
 TEST_F(FaultsCliTest, CollectPastTheFileSizeLimitKeepsEveryEpisodeAndResumes) {
   const std::vector<std::string> args = {"--task", "reach2d", "--episodes", "40", "--steps", "10",
                                          "--image-size", "32", "--threads", "2"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> a = args;
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  };
   const std::string ref = Path("collect_ref.h5"), out = Path("collect_full.h5");
-  ASSERT_EQ(Spawn(COLLECT_BINARY, with({"--out", ref}), Path("ref.err")).code, 0);
+  ASSERT_EQ(Spawn(COLLECT_BINARY, Concat(args, {"--out", ref}), Path("ref.err")).code, 0);
   const long size = static_cast<long>(fs::file_size(ref));
   // Room for about half of the episodes.
-  const Outcome full = Spawn(COLLECT_BINARY, with({"--out", out}), Path("full.err"), size / 2);
+  const Outcome full = Spawn(COLLECT_BINARY, Concat(args, {"--out", out}), Path("full.err"), size / 2);
   EXPECT_TRUE(full.exited) << "killed by a signal: " << full.err;
   EXPECT_EQ(full.code, 1) << full.err;
   EXPECT_EQ(Count(full.err, "error:"), 1) << full.err;
@@ -93,7 +89,7 @@ TEST_F(FaultsCliTest, CollectPastTheFileSizeLimitKeepsEveryEpisodeAndResumes) {
     for (int k = 0; k < kept.num_episodes(); ++k) EXPECT_TRUE(kept.Read(k) == reference.Read(k)) << k;
   }
   // With room again, --resume completes the file: the same episodes as the uninterrupted run.
-  const Outcome resumed = Spawn(COLLECT_BINARY, with({"--out", out, "--resume"}), Path("resume.err"));
+  const Outcome resumed = Spawn(COLLECT_BINARY, Concat(args, {"--out", out, "--resume"}), Path("resume.err"));
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   const jepa_mpc::sim::DatasetReader done(out);
   ASSERT_EQ(done.num_episodes(), 40);
