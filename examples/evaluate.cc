@@ -15,10 +15,12 @@
 #include "examples/common/evaluation.h"
 #include "planner/factory.h"
 #include "sim/collector.h"
+#include "util/allocator.h"
 
 using namespace jepa_mpc;
 
 int main(int argc, char** argv) {
+  util::KeepFreedMemory();  // large tensors are freed and allocated again every step
   CLI::App app{"jepa-mpc evaluate: plan to goal images with a trained world model."};
   tools::EvalOptions o;
   std::string planners = "cem", methods = "learned,oracle,random";
@@ -46,8 +48,8 @@ int main(int argc, char** argv) {
   app.add_option("--samples", o.controller.samples, "candidates per iteration (0: planner default)")
       ->capture_default_str();
   app.add_option("--elites", o.controller.elites, "elites (0: planner default)")->capture_default_str();
-  app.add_option("--iterations", o.controller.iterations, "planner iterations per step")->capture_default_str();
-  app.add_option("--time-budget", o.controller.time_budget, "planning seconds per step (0: none)")
+  app.add_option("--iterations", o.controller.iterations, "planner iterations per step (0: the planner's default: cem 2, others 4)")->capture_default_str();
+  app.add_option("--time-budget", o.controller.time_budget, "planning seconds per step, anytime: an iteration starts only when it should end within them (0: none)")
       ->capture_default_str();
   app.add_option("--planner-seed", o.controller.seed, "planner seed")->capture_default_str();
   app.add_flag("--last-step", last_step, "cost at the last predicted step only (default: summed)");
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
     at_least("--steps", o.steps, 0);
     at_least("--replay-offset", o.replay_offset, 0);
     at_least("--horizon", o.controller.horizon, 1);
-    at_least("--iterations", o.controller.iterations, 1);
+    at_least("--iterations", o.controller.iterations, 0);
     at_least("--action-repeat", o.controller.action_repeat, 1);
     at_least("--samples", o.controller.samples, 0);
     at_least("--elites", o.controller.elites, 0);

@@ -24,6 +24,7 @@
 #include "examples/common/report.h"
 #include "sim/collector.h"
 #include "sim/twins.h"
+#include "util/allocator.h"
 #include "world_model/checkpoint.h"
 #include "world_model/surprise.h"
 #include "util/atomic_file.h"
@@ -105,6 +106,7 @@ std::string Label(const std::string& path, const wm::ModelMeta& meta) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jepa_mpc::util::KeepFreedMemory();  // large tensors are freed and allocated again every step
   CLI::App app{"Measure surprise at impossible events: twin episodes, prediction error, pairwise accuracy and AUROC."};
   std::string checkpoints, events_arg = "teleport,vanish,reappear,colour", out_dir = "out/surprise";
   int pairs = 200, steps = 40, threads = 2, calibration = 50;

@@ -14,6 +14,7 @@
 #include "examples/common/progress.h"
 #include "sim/task.h"
 #include "sim/robot_description.h"
+#include "util/allocator.h"
 #include "world_model/checkpoint.h"
 #include "world_model/distributed.h"
 #include "world_model/goal_cost.h"
@@ -64,6 +65,7 @@ wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  util::KeepFreedMemory();  // large tensors are freed and allocated again every step
   CLI::App app{"Train a JEPA world model on a dataset written by collect."};
   std::string data_path, out_dir, config_path;
   bool resume = false;

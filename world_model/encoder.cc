@@ -37,9 +37,9 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
   conv4_ = register_module("conv4", nn::Conv2d(nn::Conv2dOptions(c, k - ko, 1)));
   if (ko > 0) {
     object_trunk_ = register_module(
-        "object_trunk", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)), nn::ReLU(),
-                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(),
-                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(),
+        "object_trunk", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, c, 5).stride(2).padding(2)), nn::ReLU(true),
+                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(true),
+                                       nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(1)), nn::ReLU(true),
                                        nn::Conv2d(nn::Conv2dOptions(c, ko, 1))));
   }
   if (!config_.projector) {
@@ -57,10 +57,13 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
       register_parameter("log_temperature", torch::full({1}, std::log(config_.softmax_scale)));
 }
 
-torch::Tensor KeypointEncoder::Maps(const torch::Tensor& images) {
-  auto x = torch::relu(conv1_(images));
-  x = torch::relu(conv2_(x));
-  x = torch::relu(conv3_(x));
+torch::Tensor KeypointEncoder::Maps(const torch::Tensor& input) {
+  // Channels-last (NHWC) images: oneDNN's convolutions then run without reordering every
+  // activation, forward and backward (docs/performance.md).
+  const auto images = input.contiguous(at::MemoryFormat::ChannelsLast);
+  auto x = conv1_(images).relu_();
+  x = conv2_(x).relu_();
+  x = conv3_(x).relu_();
   x = conv4_(x);
   if (!object_trunk_) return x;
   // Each view's arm maps, then its object maps.
