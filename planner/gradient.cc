@@ -40,7 +40,8 @@ PlanResult GradientDescent::DoPlan(const BatchCost& cost, const torch::Tensor& i
       r.cost = scored[best].item<double>();
       r.actions = actions[best].detach().clone();
     }
-    if (!HaveTime(start, it) || !finite.any().item<bool>()) break;
+    if (!HaveTime(start, it, it + 1) ||  // a step and an evaluation per iteration
+        !finite.any().item<bool>()) break;
     ++r.iterations;
     adam.zero_grad();
     // Non-finite candidates contribute no gradient.

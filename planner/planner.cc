@@ -61,10 +61,15 @@ torch::Tensor Planner::Shift(const torch::Tensor& plan) {
   return torch::cat({plan.narrow(0, 1, H - 1), plan.narrow(0, H - 1, 1)});
 }
 
-bool Planner::HaveTime(double start, int64_t iteration) const {
+bool Planner::HaveTime(double start, int64_t iteration, int64_t timed) const {
   if (iteration >= options_.iterations) return false;
-  if (iteration == 0 || options_.time_budget <= 0) return true;
-  return options_.clock() - start < options_.time_budget;
+  return iteration == 0 || TimeForAnother(start, timed);
+}
+
+bool Planner::TimeForAnother(double start, int64_t timed) const {
+  if (timed <= 0 || options_.time_budget <= 0) return true;
+  const double elapsed = options_.clock() - start;
+  return elapsed * (timed + 1) / timed <= options_.time_budget * (1 + 1e-9);
 }
 
 torch::Tensor Planner::Evaluate(const BatchCost& cost, const torch::Tensor& actions,

@@ -24,7 +24,9 @@ struct PlannerOptions {
   int64_t horizon = 10;       // H
   int64_t action_dim = 2;     // A
   int64_t iterations = 4;     // at most this many refinement iterations
-  double time_budget = 0;     // seconds; 0: no budget. Iterations stop once it is spent (anytime)
+  double time_budget = 0;     // seconds; 0: no budget. Anytime: an iteration starts only when it
+                              // should end within the budget, at the mean time of those before
+                              // it (the first always runs); the best plan so far is returned
   uint64_t seed = 0;
   Clock clock;                // default: SteadyClock()
 };
@@ -56,8 +58,13 @@ class Planner {
  protected:
   explicit Planner(PlannerOptions options);
   virtual PlanResult DoPlan(const BatchCost& cost, const torch::Tensor& init) = 0;
-  // True while another iteration may start.
-  bool HaveTime(double start, int64_t iteration) const;
+  // True while another iteration may start: iteration < the cap and, with a time budget, another
+  // of the `timed` units of work done since start (at their mean time) still ends within it.
+  bool HaveTime(double start, int64_t iteration, int64_t timed) const;
+  // The same when each iteration is one unit of work (timed = iteration).
+  bool HaveTime(double start, int64_t iteration) const { return HaveTime(start, iteration, iteration); }
+  // The time budget alone: no budget, or one more of the `timed` units still ends within it.
+  bool TimeForAnother(double start, int64_t timed) const;
   // Calls cost on candidates [N, H, A], checks that it returns [N] values and counts the
   // evaluations. The costs keep their autograd graph (for gradient planners).
   torch::Tensor Evaluate(const BatchCost& cost, const torch::Tensor& actions, PlanResult& result) const;

@@ -108,6 +108,24 @@ TYPED_TEST(PlannerTest, TimeBudgetBoundsTheIterations) {
   // At most one evaluation past the budget (MPPI scores its final mean).
   EXPECT_GE(r.seconds, 0.05 - 1e-9);
   EXPECT_LE(r.seconds, 0.06 + 1e-9);
+  // Anytime: an iteration that would end past the budget does not start. At 45 ms the fifth
+  // (40 -> 50 ms) no longer fits.
+  o.time_budget = 0.045;
+  now = 0;
+  PlanResult cut = TestFixture::Make(o)->Plan([&](const torch::Tensor& a) {
+    now += 0.01;
+    return Bowl(target)(a);
+  });
+  EXPECT_EQ(cut.iterations, 4);
+  EXPECT_LE(cut.seconds, 0.045 + 0.01 * (p->name() == "mppi"));
+  // The first iteration always runs, whatever the budget.
+  o.time_budget = 1e-6;
+  now = 0;
+  EXPECT_EQ(TestFixture::Make(o)->Plan([&](const torch::Tensor& a) {
+              now += 0.01;
+              return Bowl(target)(a);
+            }).iterations,
+            1);
   // Without a budget the iteration cap holds.
   o.time_budget = 0;
   o.iterations = 7;
@@ -198,9 +216,17 @@ TEST(GradientDescentTest, TimeBudgetBoundsTheSteps) {
     now += 0.01;
     return Bowl(target)(a);
   });
-  // Costs at 10, 20, 30, 40, 50 ms; a step follows each while under budget.
+  // Costs at 10, 20, 30, 40, 50 ms: a step and an evaluation (10 ms) follow each while they fit.
   EXPECT_EQ(r.iterations, 4);
   EXPECT_LE(r.seconds, 0.05 + 1e-9);
+  o.time_budget = 0.045;  // the fourth would end at 50 ms
+  now = 0;
+  PlanResult cut = GradientDescent(o).Plan([&](const torch::Tensor& a) {
+    now += 0.01;
+    return Bowl(target)(a);
+  });
+  EXPECT_EQ(cut.iterations, 3);
+  EXPECT_LE(cut.seconds, 0.045);
 }
 
 TEST(GradientDescentTest, NonFiniteCostsNeverYieldNaN) {
