@@ -24,7 +24,7 @@ void CheckOptions(const ControllerOptions& o) {
     }
   };
   positive(o.horizon, "horizon");
-  positive(o.iterations, "iterations");
+  if (o.iterations < 0) throw std::invalid_argument("controller option iterations must be >= 0 (0: the planner's default)");
   positive(o.action_repeat, "action_repeat");
   if (o.samples < 0) throw std::invalid_argument("controller option samples must be >= 0");
   if (o.elites < 0) throw std::invalid_argument("controller option elites must be >= 0");
@@ -89,7 +89,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   planner::PlannerOptions po;
   po.horizon = options.horizon;
   po.action_dim = impl_->model->meta().action_dim;
-  po.iterations = options.iterations;
+  po.iterations = planner::IterationsPerStep(options.planner, options.iterations);
   po.seed = options.seed;
   po.time_budget = options.time_budget;
   impl_->mpc = std::make_unique<planner::RecedingHorizon>(

@@ -31,12 +31,13 @@ struct ControllerOptions {
                                   // differentiable model) | cem-gd (CEM, then Adam from its plan;
                                   // each stage gets the budget) | your own (planner/factory.h)
   int horizon = 8;                // planned steps
-  int samples = 0;                // candidates per iteration (0: cem 256, mppi 512, gd 8)
+  int samples = 0;                // candidates per iteration (0: cem 64, mppi 512, gd 8)
   int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
-  int iterations = 4;             // planner iterations per action (gd: Adam steps)
+  int iterations = 0;             // planner iterations per action (gd: Adam steps; 0: cem 2, others 4)
   int action_repeat = 1;          // control steps each planned action is held (frame skip): the
                                   // plan looks horizon * action_repeat steps ahead; replans each step
-  double time_budget = 0;         // seconds of planning per Act(); 0: no budget (iterations cap)
+  double time_budget = 0.02;      // seconds of planning per Act(), anytime: an iteration starts only
+                                  // when it should end within it (the first always runs); 0: none
   uint64_t seed = 0;              // planner randomness; the same seed gives the same actions
   bool sum_over_horizon = true;   // cost summed over the horizon (false: last step only)
   bool l1 = false;                // L1 distance instead of L2

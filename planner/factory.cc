@@ -21,8 +21,16 @@ Options SampleSizes(const PlannerChoice& choice) {
   return o;
 }
 
+// The registered CEM plans a receding horizon: warm-started from the last plan at every step,
+// it searches near it (0.2 of the action range) with 64 samples x 2 iterations by default. Chosen
+// by success and final distance per millisecond on reach2d and reach3d (docs/performance.md).
+constexpr int64_t kCemSamples = 64;
+constexpr double kCemInitStd = 0.2;
+
 std::unique_ptr<Planner> MakeCem(const PlannerChoice& c, PlannerOptions o) {
-  return std::make_unique<Cem>(std::move(o), SampleSizes<CemOptions>(c));
+  CemOptions cem = SampleSizes<CemOptions>({c.name, c.samples ? c.samples : kCemSamples, c.elites});
+  cem.init_std = kCemInitStd;
+  return std::make_unique<Cem>(std::move(o), cem);
 }
 std::unique_ptr<Planner> MakeGradient(const PlannerChoice& c, PlannerOptions o) {
   GradientOptions g;
@@ -32,14 +40,14 @@ std::unique_ptr<Planner> MakeGradient(const PlannerChoice& c, PlannerOptions o) 
 
 Registry<PlannerEntry> BuiltIns() {
   Registry<PlannerEntry> r("planner");
-  r.Add("cem", {"cross-entropy method: refit a Gaussian to the elites (default)", CemOptions().samples, MakeCem});
+  r.Add("cem", {"cross-entropy method: refit a Gaussian to the elites (default)", kCemSamples, MakeCem, 2});
   r.Add("mppi", {"model predictive path integral: exp(-cost) weighted elites", MppiOptions().samples,
                  [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
                    return std::make_unique<Mppi>(std::move(o), SampleSizes<MppiOptions>(c));
                  }});
   r.Add("gd", {"Adam on the actions through the differentiable model, several starts",
                GradientOptions().candidates, MakeGradient});
-  r.Add("cem-gd", {"CEM, then Adam from its plan (each stage gets the budget)", CemOptions().samples,
+  r.Add("cem-gd", {"CEM, then Adam from its plan (each stage gets the budget)", kCemSamples,
                    [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
                      return std::make_unique<Chain>(MakeCem(c, o), MakeGradient({"gd", 0, 0}, o));
                    }});
@@ -59,6 +67,10 @@ std::string PlannerHelp() {
   std::string help;
   for (const auto& n : PlannerNames()) help += n + ": " + PlannerRegistry().Get(n).summary + "\n";
   return help;
+}
+
+int64_t IterationsPerStep(const std::string& planner, int64_t iterations) {
+  return iterations > 0 ? iterations : PlannerRegistry().Get(planner).default_iterations;
 }
 
 int64_t SamplesPerIteration(const PlannerChoice& choice) {

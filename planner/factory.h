@@ -24,6 +24,7 @@ struct PlannerEntry {
   int64_t default_samples = 0;  // candidates scored per iteration when the choice says 0
   // Gets a validated choice (sizes >= 0); throws std::invalid_argument for sizes it cannot use.
   std::function<std::unique_ptr<Planner>(const PlannerChoice&, PlannerOptions)> make;
+  int64_t default_iterations = 4;  // iterations per control step when the caller says 0
 };
 
 // Holds cem, mppi, gd and cem-gd on first use.
@@ -35,6 +36,8 @@ std::vector<std::string> PlannerNames();
 // Candidates a choice scores per iteration: its samples, or the planner's default. The search
 // budget of a planner is this times its iterations.
 int64_t SamplesPerIteration(const PlannerChoice& choice);
+// Iterations a planner runs per step: `iterations`, or the planner's default when it is 0.
+int64_t IterationsPerStep(const std::string& planner, int64_t iterations);
 // "name: summary" lines, one per planner, for --help.
 std::string PlannerHelp();
 

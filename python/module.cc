@@ -296,9 +296,9 @@ PYBIND11_MODULE(jepa_mpc, m) {
              o.l1 = l1;
              return std::make_unique<PyController>(checkpoint, o);
            }),
-           py::arg("checkpoint"), py::kw_only(), py::arg("planner") = "cem", py::arg("horizon") = 8,
-           py::arg("samples") = 0, py::arg("elites") = 0, py::arg("iterations") = 4, py::arg("action_repeat") = 1,
-           py::arg("time_budget") = 0.0, py::arg("seed") = 0, py::arg("sum_over_horizon") = true,
+           py::arg("checkpoint"), py::kw_only(), py::arg("planner") = "cem", py::arg("horizon") = ControllerOptions{}.horizon,
+           py::arg("samples") = 0, py::arg("elites") = 0, py::arg("iterations") = ControllerOptions{}.iterations,
+           py::arg("action_repeat") = 1, py::arg("time_budget") = ControllerOptions{}.time_budget, py::arg("seed") = 0, py::arg("sum_over_horizon") = true,
            py::arg("l1") = false)
       .def("set_goal", &PyController::SetGoal, py::arg("image"),
            "Sets the goal image (H x W x 3 uint8, the model's size) and starts a new episode.")

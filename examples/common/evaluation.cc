@@ -146,19 +146,23 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   report.options = o;
   if (o.oracle) {
     // The oracle searches at least as hard as the hardest-searching learned planner.
-    int64_t learned_samples = 0, learned_budget = 0;
+    int64_t learned_samples = 0, learned_budget = 0, learned_iterations = 0;
     std::string hardest;
     for (const auto& p : o.planners) {
       const int64_t s = planner::SamplesPerIteration({p, base.samples, base.elites});
       learned_samples = std::max(learned_samples, s);
-      if (s * base.iterations > learned_budget) learned_budget = s * base.iterations, hardest = p;
+      const int64_t budget = s * planner::IterationsPerStep(p, base.iterations);
+      if (budget > learned_budget) learned_budget = budget, hardest = p, learned_iterations = planner::IterationsPerStep(p, base.iterations);
     }
     EvalOptions& r = report.options;
     if (r.oracle_samples == 0) {
       r.oracle_samples = static_cast<int>(
           learned_samples ? learned_samples : planner::SamplesPerIteration({o.oracle_planner, 0, 0}));
     }
-    if (r.oracle_iterations == 0) r.oracle_iterations = base.iterations;
+    if (r.oracle_iterations == 0) {
+      r.oracle_iterations = static_cast<int>(
+          learned_iterations ? learned_iterations : planner::IterationsPerStep(o.oracle_planner, base.iterations));
+    }
     if (r.oracle_episodes == 0 || r.oracle_episodes > o.episodes) r.oracle_episodes = o.episodes;
     const int64_t oracle_budget = static_cast<int64_t>(r.oracle_samples) * r.oracle_iterations;
     if (oracle_budget < learned_budget) {

@@ -28,7 +28,8 @@ class ControllerTest : public ::testing::Test {
     for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7 + shade) % 251);
     return rgb;
   }
-  // A small planning budget: 32 candidates (gd: 4 starts), 2 iterations, 4 steps ahead.
+  // A small planning budget: 32 candidates (gd: 4 starts), 2 iterations, 4 steps ahead, and no
+  // time budget (the default's would make the iterations run depend on the machine's load).
   static ControllerOptions Small(const std::string& planner) {
     ControllerOptions o;
     o.planner = planner;
@@ -36,10 +37,25 @@ class ControllerTest : public ::testing::Test {
     o.elites = planner == "gd" ? 0 : 4;
     o.iterations = 2;
     o.horizon = 4;
+    o.time_budget = 0;
     return o;
   }
   jepa_mpc::testing::TempDir dir_{"jepa_controller_test"};
 };
+
+TEST_F(ControllerTest, DefaultsPlanCem64x2WithinTheTimeBudget) {
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  Controller c(dir_ / "model.pt");
+  EXPECT_EQ(c.options().iterations, 0);  // the planner's default: cem 2
+  EXPECT_GT(c.options().time_budget, 0);
+  c.SetGoal({goal.data(), 32, 32});
+  c.Act({obs.data(), 32, 32});
+  EXPECT_GE(c.last().iterations, 1);
+  EXPECT_LE(c.last().iterations, 2);
+  ControllerOptions bad;
+  bad.iterations = -1;
+  EXPECT_THROW(Controller(dir_ / "model.pt", bad), std::invalid_argument);
+}
 
 TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
   auto goal = Image(32, 1), obs = Image(32, 90);

@@ -234,7 +234,7 @@ TEST_F(DistributedCliTest, ShardedCollectionMergesIntoTheFileOfOneRun) {
 
 TEST_F(DistributedCliTest, ShardedEvaluationMergesIntoTheTablesOfOneRun) {
   const std::vector<std::string> args = {"--checkpoint", Init(), "--episodes", "5", "--steps", "6", "--samples", "16",
-                                         "--iterations", "2", "--videos", "0", "--threads", "1"};
+                                         "--iterations", "2", "--time-budget", "0", "--videos", "0", "--threads", "1"};
   ASSERT_EQ(Spawn(EVALUATE_BINARY, Concat(args, {"--out", Path("eval")}), Path("eval.err")).code, 0);
   for (int i = 0; i < 2; ++i) {
     const Outcome o = Spawn(EVALUATE_BINARY, Concat(args, {"--shard", std::to_string(i) + "/2", "--out", Path("eval." + std::to_string(i))}),

@@ -49,9 +49,10 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
       {ck + " --time-budget -1", "--time-budget"},
       {ck + " --methods learned,magic", "unknown method 'magic'"},
       {ck + " --mjcf /nonexistent/scene.xml", "/nonexistent/scene.xml"},
-      // The oracle must search at least as hard as the learned planner (cem: 256 x 4 here).
-      {ck + " --oracle-samples 64 --oracle-iterations 3", "would not be an upper bound"},
+      // The oracle must search at least as hard as the learned planner (cem: 64 x 2 here).
+      {ck + " --oracle-samples 32 --oracle-iterations 3", "would not be an upper bound"},
       {ck + " --planner mppi --oracle-samples 256", "below learned mppi's 2048"},
+      {ck + " --iterations -1", "--iterations is -1"},
   };
   for (const auto& [args, words] : cases) {
     const CliRun r = Exec(EVALUATE_BINARY, args);
