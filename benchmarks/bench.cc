@@ -2,7 +2,7 @@
 // encoding, predictor rollout, one CEM / MPPI control step, one oracle step, one rendered frame,
 // one training step, and a large matrix multiply as the machine's practical GFLOP/s ceiling.
 // Rollout and planner benchmarks report achieved GFLOP/s (counting the predictor's matrix
-// multiplies) beside it.
+// multiplies) beside it, the training step its convolutions' and matrix multiplies'.
 //
 //   build/benchmarks/jepa_mpc_bench [--benchmark_filter=Cem]
 #include <benchmark/benchmark.h>
@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <random>
 
+#include "benchmarks/op_profile.h"
 #include "control/controller.h"
 #include "planner/cem.h"
+#include "planner/factory.h"
 #include "sim/oracle.h"
 #include "sim/task.h"
+#include "util/allocator.h"
 #include "world_model/checkpoint.h"
 #include "world_model/trainer.h"
 
@@ -107,9 +110,9 @@ void ControlStep(benchmark::State& state, const std::string& planner) {
   const std::vector<double> joints(controller.proprio_dim(), 0.5);
   controller.SetGoal({goal.data(), 64, 64});
   int64_t evaluations = 0;
+  const int64_t samples = jepa_mpc::planner::SamplesPerIteration({planner, 0, 0});
   for (auto _ : state) {
     benchmark::DoNotOptimize(controller.Act({obs.data(), 64, 64}, joints));
-    const int samples = planner == "mppi" ? 512 : 256;
     evaluations += static_cast<int64_t>(controller.last().iterations) * samples + (planner == "mppi");
   }
   world_model::WorldModel model(Meta());
@@ -163,6 +166,7 @@ void TrainStep(benchmark::State& state) {
                            torch::rand({c.batch_size, c.sequence_length, 2}) * 2 - 1,
                            torch::rand({c.batch_size, c.sequence_length, 2}) * 4 - 2};
   int64_t step = 0;
+  const double flops = bench::TrainingStepFlops([&] { world_model::ComputeLosses(model, c, batch, step); });
   for (auto _ : state) {
     auto l = world_model::ComputeLosses(model, c, batch, step++);
     opt.zero_grad();
@@ -173,9 +177,18 @@ void TrainStep(benchmark::State& state) {
   // Samples are sub-trajectories of sequence_length frames, as train reports them.
   state.counters["samples"] = benchmark::Counter(static_cast<double>(c.batch_size * state.iterations()),
                                                  benchmark::Counter::kIsRate);
+  // Convolutions and matrix multiplies, forward and backward (benchmarks/op_profile.h).
+  state.counters["GFLOP"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(TrainStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  util::KeepFreedMemory();  // as the binaries that train and plan do
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
