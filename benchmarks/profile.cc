@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -231,7 +232,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   const world_model::ModelMeta meta = Meta(o, c);
   torch::manual_seed(0);
   world_model::WorldModel model(meta);
-  const std::string path = "/tmp/jepa_mpc_profile_model.pt";
+  const std::string path = (std::filesystem::temp_directory_path() / "jepa_mpc_profile_model.pt").string();
   world_model::SaveCheckpoint(path, model, nullptr, {});
   ControllerOptions co;
   co.planner = o.planner;
