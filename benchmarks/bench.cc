@@ -45,13 +45,7 @@ world_model::ModelMeta Meta() {
 }
 
 // Multiply-adds x 2 of the predictor's linear layers for one sample and one step.
-double PredictorFlops(world_model::WorldModel& model) {
-  double flops = 0;
-  for (const auto& m : model->predictor->modules(false)) {
-    if (auto* linear = m->as<torch::nn::Linear>()) flops += 2.0 * linear->weight.numel();
-  }
-  return flops;
-}
+double PredictorFlops(world_model::WorldModel& model) { return bench::LinearFlops(*model->predictor); }
 
 // A checkpoint with the default architecture (untrained weights time the same).
 const std::string& CheckpointPath() {

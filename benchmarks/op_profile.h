@@ -21,7 +21,7 @@ struct OpTime {
 };
 
 // Operator self times over the calls of fn made while profiling, per call of fn.
-std::map<std::string, OpTime> ProfileOps(const std::function<void()>& fn, int reps) {
+inline std::map<std::string, OpTime> ProfileOps(const std::function<void()>& fn, int reps) {
   namespace prof = torch::autograd::profiler;
   namespace pimpl = torch::profiler::impl;
   pimpl::ProfilerConfig config(pimpl::ProfilerState::KINETO, /*report_input_shapes=*/true,
@@ -42,9 +42,9 @@ std::map<std::string, OpTime> ProfileOps(const std::function<void()>& fn, int re
     if (e.hasShapes() && !e.shapes().empty() && e.shapes()[0].size() == 4 && e.shapes()[0][1] == 3) image = true;
     events.push_back({e.startThreadId(), e.startUs(), e.durationUs(), e.name(), static_cast<double>(e.flops()), image});
   }
+  // By thread and start; of two events starting together, the longer (the enclosing) first.
   std::sort(events.begin(), events.end(), [](const Ev& a, const Ev& b) {
-    return std::tie(a.thread, a.start) < std::tie(b.thread, b.start) ||
-           (a.thread == b.thread && a.start == b.start && a.duration > b.duration);
+    return std::tie(a.thread, a.start, b.duration) < std::tie(b.thread, b.start, a.duration);
   });
   std::map<std::string, OpTime> ops;
   // Self time: an event's duration less its direct children's (events nested in it on its thread).
@@ -86,6 +86,16 @@ inline double TrainingStepFlops(const std::function<void()>& forward) {
     if (name == "aten::conv2d") image_conv = op.image_flops;
   }
   return 3 * flops - image_conv;
+}
+
+// Multiply-adds x 2 of a module's linear layers for one input row (the predictor's cost per
+// sample and step).
+inline double LinearFlops(torch::nn::Module& module) {
+  double flops = 0;
+  for (const auto& m : module.modules(false)) {
+    if (auto* linear = m->as<torch::nn::Linear>()) flops += 2.0 * linear->weight.numel();
+  }
+  return flops;
 }
 
 }  // namespace jepa_mpc::bench

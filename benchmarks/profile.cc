@@ -42,6 +42,11 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+double Median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 // Median of the timings of fn over `reps` calls after `warmup` calls.
 double MedianSeconds(const std::function<void()>& fn, int reps, int warmup = 2) {
   for (int i = 0; i < warmup; ++i) fn();
@@ -51,8 +56,7 @@ double MedianSeconds(const std::function<void()>& fn, int reps, int warmup = 2) 
     fn();
     t.push_back(Seconds(a, Clock::now()));
   }
-  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-  return t[t.size() / 2];
+  return Median(std::move(t));
 }
 
 double CeilingGflops() {
@@ -191,13 +195,9 @@ void ProfileTraining(const Options& o, double ceiling, nlohmann::json& out) {
     k.push_back(Seconds(t2, t3));
     u.push_back(Seconds(t3, t4));
   }
-  auto median = [](std::vector<double> v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  };
   torch::Tensor images = batch.images.reshape({-1, 3, S, S});
   const double t_encoder = MedianSeconds([&] { model->encoder->forward(images); }, o.reps);
-  const double t_forward = median(f);
+  const double t_forward = Median(f);
   // FLOPs: the profiler counts a forward pass's convolutions and matrix multiplies; backward
   // costs twice the forward (input and weight gradients), less the input gradient of the
   // convolutions that read the images.
@@ -214,9 +214,9 @@ void ProfileTraining(const Options& o, double ceiling, nlohmann::json& out) {
       {"  of which uint8 -> float", t_convert},
       {"forward: encoder, predictor, losses", t_forward},
       {"  of which encoder", t_encoder},
-      {"backward", median(b)},
-      {"gradient clipping", median(k)},
-      {"optimizer (AdamW)", median(u)},
+      {"backward", Median(b)},
+      {"gradient clipping", Median(k)},
+      {"optimizer (AdamW)", Median(u)},
   };
   out["ms"] = 1e3 * total;
   out["samples_per_s"] = c.batch_size / total;
@@ -279,11 +279,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
         auto s = e.std(0, false);
       },
       o.reps);
-  double flops = 0;
-  for (const auto& m : model->predictor->modules(false)) {
-    if (auto* linear = m->as<torch::nn::Linear>()) flops += 2.0 * linear->weight.numel();
-  }
-  flops *= static_cast<double>(samples) * o.horizon * iterations;
+  const double flops = bench::LinearFlops(*model->predictor) * samples * o.horizon * iterations;
   const double gflops = flops / total / 1e9;
   std::printf("\ncontrol step: %s, %s %d samples x %d iterations, horizon %d, %dx%d image, %d threads\n",
               o.robot.c_str(), o.planner.c_str(), samples, iterations, o.horizon, S, S, o.threads);

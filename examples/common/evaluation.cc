@@ -151,8 +151,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     for (const auto& p : o.planners) {
       const int64_t s = planner::SamplesPerIteration({p, base.samples, base.elites});
       learned_samples = std::max(learned_samples, s);
-      const int64_t budget = s * planner::IterationsPerStep(p, base.iterations);
-      if (budget > learned_budget) learned_budget = budget, hardest = p, learned_iterations = planner::IterationsPerStep(p, base.iterations);
+      const int64_t iterations = planner::IterationsPerStep(p, base.iterations);
+      if (s * iterations > learned_budget) learned_budget = s * iterations, hardest = p, learned_iterations = iterations;
     }
     EvalOptions& r = report.options;
     if (r.oracle_samples == 0) {
