@@ -170,6 +170,37 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   return std::vector<float>(action.data_ptr<float>(), action.data_ptr<float>() + A);
 }
 
+PlanPreview Controller::Preview(int candidates, float spread, uint64_t seed) {
+  Impl& m = *impl_;
+  if (m.history.empty() || !m.history.back().action.defined() || !m.mpc->plan().defined()) {
+    throw std::logic_error("Controller: Preview before Act");
+  }
+  if (candidates < 0 || !(spread >= 0)) {
+    throw std::invalid_argument("preview needs candidates >= 0 and a spread >= 0");
+  }
+  torch::NoGradGuard no_grad;
+  // The plan as it stood when the last action was taken: its first action held for what remains.
+  torch::Tensor plan = planner::RecedingHorizon::Expand(m.mpc->plan().unsqueeze(0), m.mpc->action_repeat(),
+                                                        m.mpc->spent() - 1);
+  torch::Tensor actions = plan;
+  if (candidates > 0) {
+    torch::Generator gen = at::detail::createCPUGenerator(seed);
+    auto noise = at::normal(0.0, spread, {candidates, plan.size(1), plan.size(2)}, gen);
+    actions = torch::cat({plan, (plan + noise).clamp(-1, 1)});
+  }
+  actions = actions.to(torch::kFloat32).contiguous();
+  const int64_t D = m.cost->goal_embedding().size(0);
+  torch::Tensor z = m.cost->Predict(actions).narrow(2, 0, D).contiguous();
+  PlanPreview p;
+  p.sequences = static_cast<int>(actions.size(0));
+  p.steps = static_cast<int>(actions.size(1));
+  p.action_dim = static_cast<int>(actions.size(2));
+  p.dim = static_cast<int>(D);
+  p.actions.assign(actions.data_ptr<float>(), actions.data_ptr<float>() + actions.numel());
+  p.embeddings.assign(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
+  return p;
+}
+
 void Controller::SetAppliedAction(const std::vector<float>& action) {
   Impl& m = *impl_;
   if (m.history.empty() || !m.history.back().action.defined()) {

@@ -62,6 +62,17 @@ struct ActInfo {
   bool fallback = false;      // every candidate cost was non-finite: the action is zero
 };
 
+// What the last Act() intends, for drawing it: the embeddings the model predicts along the chosen
+// plan and along a few candidate sequences drawn around it.
+struct PlanPreview {
+  int sequences = 0;  // 1 + candidates; sequence 0 is the chosen plan
+  int steps = 0;      // control steps ahead (horizon x action_repeat, less what is spent)
+  int action_dim = 0;
+  int dim = 0;        // embedding size
+  std::vector<float> actions;     // [sequences][steps][action_dim], each in [-1, 1]
+  std::vector<float> embeddings;  // [sequences][steps][dim]: predicted after each action
+};
+
 class Controller {
  public:
   // Throws std::runtime_error for a missing or unreadable checkpoint and std::invalid_argument
@@ -92,6 +103,11 @@ class Controller {
   // std::invalid_argument for a joint state that is not proprio_dim() finite values.
   std::vector<float> Act(const ImageView& observation, const std::vector<double>& joint_state = {});
   const ActInfo& last() const;
+  // The last Act()'s plan and `candidates` sequences drawn around it (Gaussian, std `spread`,
+  // clipped to [-1, 1], from `seed`), rolled out in the model from the same context. Costs one
+  // model rollout of 1 + candidates sequences. Throws std::logic_error before any Act() and
+  // std::invalid_argument for negative candidates or spread.
+  PlanPreview Preview(int candidates = 4, float spread = 0.2f, uint64_t seed = 0);
   // Records the action the robot actually applied after the last Act(), when it differs from
   // the returned one (clipped by a safety layer, overridden by a person): the next plan's context
   // then holds what happened, not what was planned. Throws std::logic_error before any Act() and

@@ -25,6 +25,8 @@ class RecedingHorizon {
 
   const PlanResult& last() const { return last_; }
   const torch::Tensor& plan() const { return plan_; }  // [H, A], undefined before the first Step
+  // Steps of plan()[0] applied, counting the one the last Step returned.
+  int spent() const { return spent_; }
   int action_repeat() const { return repeat_; }
   Planner& planner() { return *planner_; }
 

@@ -1,5 +1,6 @@
 #include "sim/renderer.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -250,5 +251,27 @@ Image Renderer::Render(mjData* data, const std::vector<int>& camera_ids) {
 }
 
 Image Renderer::Render(mjData* data, int camera_id) { return Render(data, std::vector<int>{camera_id}); }
+
+std::vector<Projection> ProjectToImage(const mjModel* model, const mjData* data, const std::vector<int>& camera_ids,
+                                       const double p[3], int width, int height) {
+  std::vector<Projection> out(camera_ids.size());
+  const int views = static_cast<int>(camera_ids.size());
+  for (int v = 0; v < views; ++v) {
+    const int id = camera_ids[v];
+    if (id < 0 || id >= model->ncam) continue;
+    // The camera frame's axes are the columns of cam_xmat: x right, y up, looking along -z.
+    const mjtNum* pos = data->cam_xpos + 3 * id;
+    const mjtNum* rot = data->cam_xmat + 9 * id;
+    const double d[3] = {p[0] - pos[0], p[1] - pos[1], p[2] - pos[2]};
+    double c[3];
+    for (int k = 0; k < 3; ++k) c[k] = d[0] * rot[k] + d[1] * rot[3 + k] + d[2] * rot[6 + k];
+    if (c[2] >= -1e-6) continue;  // behind the camera
+    // MuJoCo's fovy is vertical; each view is rendered width x height, then narrowed to its share.
+    const double f = 0.5 * height / std::tan(0.5 * model->cam_fovy[id] * M_PI / 180.0);
+    const double x = 0.5 * width + f * c[0] / -c[2], y = 0.5 * height - f * c[1] / -c[2];
+    out[v] = {x / views + static_cast<double>(v) * width / views, y, true};
+  }
+  return out;
+}
 
 }  // namespace jepa_mpc::sim

@@ -29,6 +29,17 @@ struct Image {
 
 class GlContext;
 
+// Where world point p (m) appears in a width x height image that Render(data, camera_ids) draws:
+// x (column, from the left) and y (row, from the top) in pixels, one per camera's view (each view
+// occupies its share of the columns). A view in which p lies behind the camera, or a free camera
+// (-1), gives no point: `visible` is false there. Needs data's camera poses (mj_kinematics).
+struct Projection {
+  double x = 0, y = 0;
+  bool visible = false;
+};
+std::vector<Projection> ProjectToImage(const mjModel* model, const mjData* data, const std::vector<int>& camera_ids,
+                                       const double p[3], int width, int height);
+
 class Renderer {
  public:
   // Throws std::invalid_argument if the image is larger than the model's offscreen buffer

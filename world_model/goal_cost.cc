@@ -100,14 +100,17 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
   return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
 }
 
-torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
-  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+torch::Tensor LatentGoalCost::Predict(const torch::Tensor& actions) {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   const int64_t N = actions.size(0);
   auto context = context_.expand({N, context_.size(1), context_.size(2)});
-  torch::Tensor z = actions.requires_grad()
-                        ? model_->RolloutDifferentiable(context, actions, past_)
-                        : model_->Rollout(context, actions, past_);
+  return actions.requires_grad() ? model_->RolloutDifferentiable(context, actions, past_)
+                                 : model_->Rollout(context, actions, past_);
+}
+
+torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  torch::Tensor z = Predict(actions);
   auto d = Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);
   return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);

@@ -37,6 +37,9 @@ class LatentGoalCost {
 
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
+  // The states the model predicts after each action from the current context: [N, H, S] (their
+  // first D values are the embedding, D = goal_embedding().size(0)).
+  torch::Tensor Predict(const torch::Tensor& actions);
   // Distance of embeddings [..., D] (or states [..., S], whose first D values are compared) to
   // the goal, weighted by the model's goal-energy weights when it has them: [...].
   torch::Tensor Distance(const torch::Tensor& z) const;

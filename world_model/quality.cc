@@ -19,8 +19,7 @@ torch::Tensor EncodeAll(WorldModel& model, const Trajectories& data, int64_t bat
   return torch::cat(parts).reshape({E, T, -1});
 }
 
-double RidgeProbeR2(const torch::Tensor& x_train, const torch::Tensor& y_train,
-                    const torch::Tensor& x_test, const torch::Tensor& y_test, double ridge) {
+torch::Tensor RidgeFit(const torch::Tensor& x_train, const torch::Tensor& y_train, double ridge) {
   auto xt = x_train.to(torch::kDouble), yt = y_train.to(torch::kDouble);
   auto mx = xt.mean(0, true), my = yt.mean(0, true);
   auto xc = xt - mx, yc = yt - my;
@@ -29,7 +28,14 @@ double RidgeProbeR2(const torch::Tensor& x_train, const torch::Tensor& y_train,
   const double scale = gram.diagonal().mean().item<double>() + 1e-12;
   auto w = torch::linalg::solve(gram + ridge * scale * torch::eye(D, torch::kDouble),
                                 torch::matmul(xc.t(), yc) / xt.size(0), true);
-  auto pred = torch::matmul(x_test.to(torch::kDouble) - mx, w) + my;
+  return torch::cat({w, my - torch::matmul(mx, w)});
+}
+
+double RidgeProbeR2(const torch::Tensor& x_train, const torch::Tensor& y_train,
+                    const torch::Tensor& x_test, const torch::Tensor& y_test, double ridge) {
+  const auto fit = RidgeFit(x_train, y_train, ridge);
+  const int64_t D = fit.size(0) - 1;
+  auto pred = torch::matmul(x_test.to(torch::kDouble), fit.narrow(0, 0, D)) + fit.narrow(0, D, 1);
   auto yte = y_test.to(torch::kDouble);
   const double sse = (pred - yte).pow(2).sum().item<double>();
   const double sst = (yte - yte.mean(0, true)).pow(2).sum().item<double>();
@@ -109,10 +115,12 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
   const Trajectories train = data.train.Slice(0, max_train_episodes);
   auto zt = EncodeAll(model, train).reshape({-1, D});
   r.probe_r2_ee = RidgeProbeR2(zt, train.ee_pos.reshape({-1, 3}), flat, val.ee_pos.reshape({-1, 3}));
+  r.probe_ee = RidgeFit(zt, train.ee_pos.reshape({-1, 3}));
   if (val.object_pos.size(2) >= 3) {
     r.probe_r2_object =
         RidgeProbeR2(zt, train.object_pos.narrow(2, 0, 3).reshape({-1, 3}), flat,
                      val.object_pos.narrow(2, 0, 3).reshape({-1, 3}));
+    r.probe_object = RidgeFit(zt, train.object_pos.narrow(2, 0, 3).reshape({-1, 3}));
   }
 
   // Plannability: embedding distance against end-effector distance over random pairs.
@@ -168,6 +176,16 @@ nlohmann::json QualityReport::ToJson() const {
   j["dim_std"] = dim_std;
   j["probe_r2_ee"] = probe_r2_ee;
   if (!std::isnan(probe_r2_object)) j["probe_r2_object"] = probe_r2_object;
+  auto rows = [](const torch::Tensor& probe) {
+    nlohmann::json m = nlohmann::json::array();
+    auto p = probe.to(torch::kDouble).contiguous();
+    for (int64_t i = 0; i < p.size(0); ++i) {
+      m.push_back(std::vector<double>(p[i].data_ptr<double>(), p[i].data_ptr<double>() + p.size(1)));
+    }
+    return m;
+  };
+  if (probe_ee.defined()) j["probe_ee"] = rows(probe_ee);
+  if (probe_object.defined()) j["probe_object"] = rows(probe_object);
   j["spearman_ee"] = spearman_ee;
   j["pairs"] = pairs;
   if (!std::isnan(spearman_task)) {

@@ -28,6 +28,10 @@ struct QualityReport {
   std::vector<double> dim_std;     // per-dimension std of held-out embeddings
   double probe_r2_ee = 0;          // ridge probe embedding -> end-effector position, held-out R^2
   double probe_r2_object = NAN;    // -> first object's position (scenes with objects)
+  // The probes themselves, [D + 1, 3]: position = [z, 1] @ probe (world frame, m). They read the
+  // end effector (and the block) off any embedding, predicted ones included (the report draws
+  // the planner's intent with them). probe_object is undefined without objects.
+  torch::Tensor probe_ee, probe_object;
   double spearman_ee = 0;          // rank correlation of embedding and end-effector distances
   int64_t pairs = 0;               // random held-out frame pairs behind spearman_ee
   // Task-aware plannability (with a GoalSet): rank correlation, over held-out frames paired with
@@ -57,6 +61,8 @@ QualityReport EvaluateQuality(WorldModel& model, const TrainingData& data, uint6
 // Ridge regression fit on (x_train, y_train), R^2 (1 - SSE/SST summed over outputs) on the test set.
 double RidgeProbeR2(const torch::Tensor& x_train, const torch::Tensor& y_train,
                     const torch::Tensor& x_test, const torch::Tensor& y_test, double ridge = 1e-3);
+// The ridge fit itself: [D + 1, K] (double) with y ~= [x, 1] @ result.
+torch::Tensor RidgeFit(const torch::Tensor& x_train, const torch::Tensor& y_train, double ridge = 1e-3);
 double SpearmanCorrelation(const torch::Tensor& a, const torch::Tensor& b);
 
 }  // namespace jepa_mpc::world_model

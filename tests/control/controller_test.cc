@@ -241,5 +241,37 @@ TEST_F(ControllerTest, ControllersInThreadsActAsEachDoesAlone) {
   EXPECT_NE(alone[0], alone[2]);  // the seeds matter, so the comparison could fail
 }
 
+// Preview shows what the last Act() intends: the plan whose first action was returned, and
+// candidates around it, each rolled out in the model; it changes nothing the planner does next.
+TEST_F(ControllerTest, PreviewRollsOutThePlanItActedOnAndChangesNothing) {
+  Controller c(dir_ / "model.pt", Small("cem"));
+  Controller twin(dir_ / "model.pt", Small("cem"));
+  const auto goal = Image(32, 9), obs = Image(32, 40);
+  c.SetGoal({goal.data(), 32, 32});
+  twin.SetGoal({goal.data(), 32, 32});
+  EXPECT_THROW(c.Preview(), std::logic_error);
+  const std::vector<float> action = c.Act({obs.data(), 32, 32});
+  twin.Act({obs.data(), 32, 32});
+  const PlanPreview p = c.Preview(3, 0.2f, 5);
+  ASSERT_EQ(p.sequences, 4);
+  ASSERT_EQ(p.steps, 4);  // the horizon
+  ASSERT_EQ(p.action_dim, c.action_dim());
+  ASSERT_EQ(p.actions.size(), 4u * 4 * p.action_dim);
+  ASSERT_EQ(p.embeddings.size(), 4u * 4 * p.dim);
+  for (int k = 0; k < p.action_dim; ++k) EXPECT_FLOAT_EQ(p.actions[k], action[k]);  // the plan acted on
+  for (float v : p.actions) EXPECT_LE(std::abs(v), 1.0f);
+  for (float v : p.embeddings) EXPECT_TRUE(std::isfinite(v));
+  // Candidates differ from the plan, and so do their predictions; the same seed repeats them.
+  const size_t per_seq = static_cast<size_t>(p.steps) * p.dim;
+  double diff = 0;
+  for (size_t i = 0; i < per_seq; ++i) diff += std::abs(p.embeddings[i] - p.embeddings[per_seq + i]);
+  EXPECT_GT(diff, 0);
+  EXPECT_EQ(c.Preview(3, 0.2f, 5).embeddings, p.embeddings);
+  // The next action is the one a controller that never previewed takes.
+  const auto obs2 = Image(32, 77);
+  EXPECT_EQ(c.Act({obs2.data(), 32, 32}), twin.Act({obs2.data(), 32, 32}));
+  EXPECT_THROW(c.Preview(-1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jepa_mpc

@@ -136,5 +136,44 @@ TEST_F(RendererTest, RendersFromManyThreadsIdentically) {
   for (const auto& r : results) EXPECT_EQ(r, reference.rgb);
 }
 
+// The projection the report draws plans with lands where the renderer draws the point: the
+// fingertip's projected position is the centre of its red ball, in several poses, at two image
+// sizes, and in each view of a two-camera image.
+TEST_F(RendererTest, ProjectionLandsOnTheRenderedPoint) {
+  Simulation sim(robots::MakeRobot("reacher2d"));
+  for (int size : {64, 128}) {
+    RenderOptions o;
+    o.width = o.height = size;
+    Renderer renderer(sim.model(), o);
+    for (double a : {-1.0, 0.3, 1.2}) {
+      Eigen::VectorXd q(2);
+      q << a, 0.8 - a;
+      sim.SetArmPose(q);
+      const Eigen::Vector3d ee = sim.ee_pos();
+      const auto at = ProjectToImage(sim.model(), sim.data(), {sim.camera_id()}, ee.data(), size, size);
+      ASSERT_EQ(at.size(), 1u);
+      ASSERT_TRUE(at[0].visible);
+      auto [row, col] = RedCentroid(renderer.Render(sim.data(), sim.camera_id()));
+      // Pixel centres sit at +0.5 of the projected coordinate.
+      EXPECT_NEAR(at[0].x, col + 0.5, 0.03 * size) << "size " << size << " pose " << a;
+      EXPECT_NEAR(at[0].y, row + 0.5, 0.03 * size) << "size " << size << " pose " << a;
+    }
+  }
+  // Two views side by side: the same point in each half, and nothing behind a camera.
+  const int id = sim.camera_id();
+  const Eigen::Vector3d ee = sim.ee_pos();
+  const auto two = ProjectToImage(sim.model(), sim.data(), {id, id}, ee.data(), 128, 128);
+  const auto one = ProjectToImage(sim.model(), sim.data(), {id}, ee.data(), 128, 128);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_NEAR(two[0].x, one[0].x / 2, 1e-9);
+  EXPECT_NEAR(two[1].x, one[0].x / 2 + 64, 1e-9);
+  EXPECT_NEAR(two[1].y, one[0].y, 1e-9);
+  const mjtNum* pos = sim.data()->cam_xpos + 3 * id;
+  const mjtNum* rot = sim.data()->cam_xmat + 9 * id;
+  const double behind[3] = {pos[0] + rot[2], pos[1] + rot[5], pos[2] + rot[8]};  // along +z: behind it
+  EXPECT_FALSE(ProjectToImage(sim.model(), sim.data(), {id}, behind, 64, 64)[0].visible);
+  EXPECT_FALSE(ProjectToImage(sim.model(), sim.data(), {-1}, ee.data(), 64, 64)[0].visible);
+}
+
 }  // namespace
 }  // namespace jepa_mpc::sim

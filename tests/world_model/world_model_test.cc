@@ -854,6 +854,12 @@ TEST_F(WorldModelTest, QualityPiecesBehave) {
   EXPECT_GT(RidgeProbeR2(x.narrow(0, 0, 150), torch::matmul(x.narrow(0, 0, 150), w),
                          x.narrow(0, 150, 50), torch::matmul(x.narrow(0, 150, 50), w)),
             0.999);
+  // The fit itself (what the report reads plans with): [x, 1] @ fit recovers an affine map.
+  const auto b = torch::tensor({0.5, -1.0, 2.0}).to(torch::kFloat32);
+  const auto fit = RidgeFit(x, torch::matmul(x, w) + b);
+  ASSERT_EQ(fit.sizes(), (std::vector<int64_t>{6, 3}));
+  EXPECT_TRUE(torch::allclose(fit.narrow(0, 0, 5).to(torch::kFloat32), w, 1e-2, 1e-2));
+  EXPECT_TRUE(torch::allclose(fit[5].to(torch::kFloat32), b, 1e-2, 1e-2));
   auto v = torch::randn({100}, gen);
   EXPECT_NEAR(SpearmanCorrelation(v, v.exp()), 1.0, 1e-9);  // monotone
   EXPECT_NEAR(SpearmanCorrelation(v, -v), -1.0, 1e-9);
