@@ -60,7 +60,7 @@ std::string Join(const std::vector<std::string>& v) {
 int main(int argc, char** argv) {
   CLI::App app{"jepa-mpc demo: collect, train, evaluate and report on one task."};
   std::string task_name, robot, out = "out/demo";
-  int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 4, threads = 2;
+  int episodes = 0, train_steps = 0, eval_episodes = 50, videos = 2, failure_videos = 8, threads = 2, serve = -1;
   // Evaluation goals from a seed no default was chosen on (defaults: chosen on 0, checked on 1, 2).
   constexpr uint64_t kUntunedGoalSeed = 100;
   uint64_t seed = 0, goal_seed = kUntunedGoalSeed;
@@ -73,7 +73,10 @@ int main(int argc, char** argv) {
   app.add_option("--episodes", episodes, "episodes to collect (0: the task's demo default)")->capture_default_str();
   app.add_option("--train-steps", train_steps, "training steps (0: the recipe's default)")->capture_default_str();
   app.add_option("--eval-episodes", eval_episodes, "goals per method in the evaluation")->capture_default_str();
-  app.add_option("--videos", videos, "episode videos per method")->capture_default_str();
+  app.add_option("--videos", videos, "per method: videos of its first N successes")->capture_default_str();
+  app.add_option("--failure-videos", failure_videos, "per method: videos of its first N failures")
+      ->capture_default_str();
+  app.add_option("--serve", serve, "live view of the evaluation on this port (evaluate --serve)");
   app.add_option("--threads", threads, "CPU threads")->capture_default_str();
   app.add_option("--seed", seed, "seed for collection and training")->capture_default_str();
   app.add_option("--goal-seed", goal_seed,
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
     positive("--train-steps", train_steps, 0);
     positive("--eval-episodes", eval_episodes, 1);
     positive("--videos", videos, 0);
+    positive("--failure-videos", failure_videos, 0);
     positive("--threads", threads, 1);
     if (episodes == 0) episodes = entry.demo.episodes;
     // One folder per task, or per arm for a described one.
@@ -151,7 +155,8 @@ int main(int argc, char** argv) {
     const fs::path eval = dir / "eval";
     std::vector<std::string> eval_args = {"--checkpoint", (model / "checkpoint.pt").string(), "--episodes",
                                           std::to_string(eval_episodes), "--seed", std::to_string(goal_seed),
-                                          "--videos", std::to_string(videos), "--threads",
+                                          "--videos", std::to_string(videos), "--failure-videos",
+                                          std::to_string(failure_videos), "--threads",
                                           std::to_string(threads), "--out", eval.string()};
     if (entry.demo.action_repeat != 1) {
       eval_args.insert(eval_args.end(), {"--action-repeat", std::to_string(entry.demo.action_repeat)});
@@ -165,6 +170,7 @@ int main(int argc, char** argv) {
       eval_args.insert(eval_args.end(), {"--oracle-episodes", std::to_string(entry.demo.oracle_episodes)});
     }
     commands.push_back("evaluate " + Join(eval_args));
+    if (serve >= 0) eval_args.insert(eval_args.end(), {"--serve", std::to_string(serve)});
     bool cached = false;
     if (!fresh_eval && fs::exists(eval / "results.json")) {
       const auto j = nlohmann::json::parse(std::ifstream(eval / "results.json"));
@@ -175,6 +181,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "evaluate   reusing %s (--fresh-eval to run it again)\n", (eval / "results.json").c_str());
     } else {
       fs::remove_all(eval / "videos");
+      fs::remove_all(eval / "contact");
       const int code = RunSibling(self, "evaluate", eval_args);
       if (code != 0) return code;
     }

@@ -6,6 +6,7 @@
 //   evaluate --checkpoint C --planner cem,mppi --episodes 50 --samples 256 --iterations 4
 //   evaluate --checkpoint C --episodes 200 --shard 2/4 --out eval.2   (then: merge --out eval eval.*)
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -13,6 +14,7 @@
 
 #include "examples/common/cli.h"
 #include "examples/common/evaluation.h"
+#include "examples/common/live_view.h"
 #include "planner/factory.h"
 #include "sim/collector.h"
 #include "util/allocator.h"
@@ -41,7 +43,24 @@ int main(int argc, char** argv) {
                  "with --replay-offset: the least distance (m) the tracked point moves from start to goal")
       ->capture_default_str();
   app.add_option("--out", o.out, "output folder for tables and videos")->capture_default_str();
-  app.add_option("--videos", o.videos, "episodes per method written as mp4")->capture_default_str();
+  app.add_option("--videos", o.videos, "per method: its first N successes written as mp4")->capture_default_str();
+  app.add_option("--failure-videos", o.failure_videos, "per method: its first N failures written as mp4")
+      ->capture_default_str();
+  bool no_sheets = false;
+  app.add_flag("--no-contact-sheets", no_sheets, "no contact sheets (start, middle, end beside the goal) in contact/");
+  app.add_option("--trace-candidates", o.trace_candidates,
+                 "sampled candidates drawn beside the learned plan in videos and the live view")->capture_default_str();
+  int serve = -1;
+  double serve_wait = 0;
+  std::string serve_host = "127.0.0.1";
+  app.add_option("--serve", serve,
+                 "live view: serve a page on this port that streams the episodes as they run (0: any free port)");
+  app.add_option("--serve-host", serve_host, "live view: the address to listen on")->capture_default_str();
+  double serve_fps = 10;
+  app.add_option("--serve-fps", serve_fps, "live view: frames per second at most (each costs the control loop "
+                 "a render, a model rollout of the plan and its candidates, and a JPEG)")->capture_default_str();
+  app.add_option("--serve-wait", serve_wait, "live view: wait up to this many seconds for a page to open before "
+                 "the first episode")->capture_default_str();
   app.add_option("--video-size", o.video_size, "video view size (pixels, even)")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (torch and oracle)")->capture_default_str();
   app.add_option("--horizon", o.controller.horizon, "planning horizon (steps)")->capture_default_str();
@@ -105,6 +124,11 @@ int main(int argc, char** argv) {
     at_least("--elites", o.controller.elites, 0);
     at_least("--threads", o.threads, 1);
     at_least("--videos", o.videos, 0);
+    at_least("--failure-videos", o.failure_videos, 0);
+    at_least("--trace-candidates", o.trace_candidates, 0);
+    o.contact_sheets = !no_sheets;
+    if (serve > 65535) throw std::invalid_argument("--serve is " + std::to_string(serve) + ", expected a port 0-65535");
+    if (!(serve_wait >= 0)) throw std::invalid_argument("--serve-wait must be a non-negative number of seconds");
     at_least("--oracle-samples", o.oracle_samples, 0);
     at_least("--oracle-iterations", o.oracle_iterations, 0);
     at_least("--oracle-episodes", o.oracle_episodes, 0);
@@ -112,14 +136,38 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--time-budget must be a non-negative number of seconds");
     }
     const auto* stop = tools::InstallStopFlag();
-    tools::EvalReport report = tools::Evaluate(o, stop);
+    std::unique_ptr<tools::LiveView> live;
+    if (serve >= 0) {
+      if (!(serve_fps > 0)) throw std::invalid_argument("--serve-fps must be positive");
+      live = std::make_unique<tools::LiveView>(serve_host, serve, serve_fps);
+      std::fprintf(stderr, "live view: %s\n", live->url().c_str());
+      if (serve_wait > 0) {
+        const auto start = std::chrono::steady_clock::now();
+        if (live->WaitForViewer(serve_wait)) {
+          std::fprintf(stderr, "live view: a page opened the stream after %.2f s\n",
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        } else {
+          std::fprintf(stderr, "live view: no page opened within %g s, starting anyway\n", serve_wait);
+        }
+      }
+    }
+    tools::EvalReport report = tools::Evaluate(o, stop, live.get());
+    if (live) {
+      const tools::ViewerReport v = live->viewer();
+      std::fprintf(stderr, "live view: %lld frames sent", static_cast<long long>(live->frames_sent()));
+      if (v.reports > 0) {
+        std::fprintf(stderr, "; the page received %lld, %.1f per second at its last report, first after %.0f ms",
+                     static_cast<long long>(v.frames), v.fps, v.first_frame_ms);
+      }
+      std::fprintf(stderr, "\n");
+    }
     std::printf("task %s (%s), %d episodes, goal seed %llu\n", report.task.c_str(),
                 report.success_rule.c_str(), o.episodes, static_cast<unsigned long long>(o.seed));
     std::printf("%s", tools::FormatTable(report).c_str());
     if (!o.out.empty()) {
       tools::WriteReport(report, o.out);
       std::printf("wrote %s/results.json, results.csv, episodes.csv, steps.csv, episodes.json%s\n", o.out.c_str(),
-                  o.videos > 0 ? " and videos/" : "");
+                  o.videos + o.failure_videos > 0 ? " and videos/" : "");
     }
     if (report.interrupted) {
       std::fprintf(stderr, "interrupted: the table covers the episodes finished so far\n");

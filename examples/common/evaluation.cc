@@ -2,7 +2,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "examples/common/episode_view.h"
+#include "examples/common/live_view.h"
 #include "examples/common/media.h"
 #include "examples/common/progress.h"
 #include "planner/factory.h"
@@ -83,39 +88,6 @@ uint64_t GoalSeed(uint64_t seed, int episode) {
   return 0x9E3779B97F4A7C15ull ^ (seed * 1000003ull + static_cast<uint64_t>(episode));
 }
 
-// The video frame: camera view beside the goal, a caption bar below.
-class EpisodeVideo {
- public:
-  EpisodeVideo(const std::string& path, int size, double fps, const sim::Image& goal,
-               const std::string& method)
-      : size_(size), writer_(path, size + kBar, 2 * size, fps), goal_(goal), method_(method) {}
-  static constexpr int kBar = 40;
-
-  void Frame(const sim::Image& view, int step, double distance, double energy, bool success) {
-    cv::Mat frame(size_ + kBar, 2 * size_, CV_8UC3, cv::Scalar(255, 255, 255));
-    cv::Mat(size_, size_, CV_8UC3, const_cast<uint8_t*>(view.rgb.data()))
-        .copyTo(frame(cv::Rect(0, 0, size_, size_)));
-    cv::Mat(size_, size_, CV_8UC3, const_cast<uint8_t*>(goal_.rgb.data()))
-        .copyTo(frame(cv::Rect(size_, 0, size_, size_)));
-    const auto font = cv::FONT_HERSHEY_SIMPLEX;
-    cv::putText(frame, "camera", {6, 18}, font, 0.5, {255, 255, 255}, 1, cv::LINE_AA);
-    cv::putText(frame, "goal", {size_ + 6, 18}, font, 0.5, {255, 255, 255}, 1, cv::LINE_AA);
-    char line[160];
-    std::snprintf(line, sizeof(line), "%s  step %d  dist %.1f cm  energy %.3f%s", method_.c_str(),
-                  step, distance * 100, energy, success ? "  REACHED" : "");
-    cv::putText(frame, line, {6, size_ + 26}, font, 0.5,
-                success ? cv::Scalar(0, 140, 0) : cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-    writer_.Write(frame.data);
-  }
-  void Close() { writer_.Close(); }
-
- private:
-  int size_;
-  VideoWriter writer_;
-  sim::Image goal_;
-  std::string method_;
-};
-
 struct Method {
   std::string name;                                 // learned-cem, oracle-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
@@ -124,12 +96,13 @@ struct Method {
 
 }  // namespace
 
-EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
+EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveView* live) {
   if (o.episodes <= 0) throw std::invalid_argument("episodes must be positive");
   if (o.steps < 0) throw std::invalid_argument("steps must be >= 0 (0: the task's episode length)");
   if (o.replay_offset < 0) throw std::invalid_argument("replay offset must be >= 0");
   if (o.threads <= 0) throw std::invalid_argument("threads must be positive");
-  if (o.videos < 0) throw std::invalid_argument("videos must be >= 0");
+  if (o.videos < 0 || o.failure_videos < 0) throw std::invalid_argument("videos must be >= 0");
+  if (o.trace_candidates < 0) throw std::invalid_argument("trace candidates must be >= 0");
   if (o.video_size < 64 || o.video_size % 2) {
     throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
                                 ", expected an even size of at least 64");
@@ -215,12 +188,19 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
   sim::RenderOptions ro;
   ro.width = ro.height = S;
   sim::Renderer renderer(task->sim().model(), ro);
+  // What is shown of the episodes: videos, contact sheets, the live view.
+  const bool write_videos = !o.out.empty() && o.videos + o.failure_videos > 0;
+  const bool write_sheets = !o.out.empty() && o.contact_sheets;
   std::unique_ptr<sim::Renderer> video_renderer;
-  if (!o.out.empty() && o.videos > 0) {
+  std::unique_ptr<sim::Task> trace_task;  // rolls plans out on the true scene, for drawing
+  const Probes probes = LoadProbes(o.checkpoint);
+  if (write_videos || write_sheets || live) {
     sim::RenderOptions vo;
     vo.width = vo.height = o.video_size;
     video_renderer = std::make_unique<sim::Renderer>(task->sim().model(), vo);
-    fs::create_directories(fs::path(o.out) / "videos");
+    trace_task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file, report.robot});
+    if (write_videos) fs::create_directories(fs::path(o.out) / "videos");
+    if (write_sheets) fs::create_directories(fs::path(o.out) / "contact");
   }
   std::unique_ptr<sim::OracleCost> oracle;
   if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot});
@@ -237,7 +217,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
     const int end = std::min(last_goal, oracle_planner ? report.options.oracle_episodes : o.episodes);
     if (end <= first_goal) continue;  // the oracle's goals lie in other shards
     ProgressBar bar(m.name, end - first_goal, "episodes");
-    int successes = 0;
+    int successes = 0, success_videos = 0, failure_videos = 0;
     for (int ep = first_goal; ep < end; ++ep) {
       if (stop && stop->load()) {
         report.interrupted = true;
@@ -269,15 +249,20 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
         learned->SetGoal({goal.rgb.data(), S, S});
         learned->Reseed(EpisodePlannerSeed(base.seed, ep));
       }
-      const fs::path video_stem = fs::path(o.out) / "videos" / (m.name + "_ep" + std::to_string(ep));
-      std::unique_ptr<EpisodeVideo> video;
-      if (video_renderer && ep < o.videos) {
+      const std::string stem = m.name + "_ep" + std::to_string(ep);
+      const fs::path video_stem = fs::path(o.out) / "videos" / stem;
+      if (write_videos) {
         // A run into the same folder replaces this episode's video, whatever the last one's end
         // (or a .part.mp4 left by a run that was killed).
         for (const char* end : {".part.mp4", "_success.mp4", "_failure.mp4"}) fs::remove(video_stem.string() + end);
-        video = std::make_unique<EpisodeVideo>(
-            video_stem.string() + ".part.mp4",
-            o.video_size, 1.0 / task->sim().spec().control_period, task->RenderGoal(*video_renderer), m.name);
+      }
+      // The frames are kept until the episode's outcome says whether it is one to show.
+      const bool recording = write_videos && (success_videos < o.videos || failure_videos < o.failure_videos);
+      std::vector<cv::Mat> frames;
+      std::vector<sim::Image> sheet;  // start, middle, end
+      std::unique_ptr<FrameComposer> composer;
+      if (video_renderer) {
+        composer = std::make_unique<FrameComposer>(o.video_size, task->RenderGoal(*video_renderer), m.name, steps_max);
       }
       std::mt19937_64 rng(r.seed);
       std::uniform_real_distribution<float> uniform(-1.f, 1.f);
@@ -320,11 +305,36 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
         }
         r.distance.push_back(dist);
         r.energy.push_back(energy);
-        if (video) {
-          // The final frame is held for a second so the end can be seen.
-          const sim::Image view = video_renderer->Render(task->sim().data(), camera);
-          const int repeat = acting ? 1 : static_cast<int>(std::lround(1.0 / task->sim().spec().control_period));
-          for (int k = 0; k < repeat; ++k) video->Frame(view, t, dist, energy, success);
+        const bool to_live = live && live->WantsFrame();
+        const bool sheet_frame = write_sheets && (t == 0 || t == steps_max / 2 || !acting);
+        if (recording || to_live || sheet_frame) {
+          sim::Image view = video_renderer->Render(task->sim().data(), camera);
+          if (sheet_frame) sheet.push_back(view);
+          if (recording || to_live) {
+            // What the planner intends from here: its plan's predicted and true futures.
+            PlanTraces traces;
+            if (acting && learned) {
+              traces = PlanTracesOf(learned->Preview(o.trace_candidates, 0.2f, EpisodePlannerSeed(base.seed, ep) + t),
+                                    probes, *task, *trace_task);
+            } else if (acting && oracle_planner) {
+              const torch::Tensor plan =
+                  planner::RecedingHorizon::Expand(oracle_planner->plan().unsqueeze(0), oracle_planner->action_repeat(),
+                                                   oracle_planner->spent() - 1)[0].to(torch::kFloat32).contiguous();
+              TrueFuture(*task, plan.data_ptr<float>(), static_cast<int>(plan.size(0)), A, *trace_task, traces);
+            }
+            DrawTraces(view, traces, task->sim().model(), task->sim().data(), camera);
+            const cv::Mat frame = composer->Compose(view, t, r.energy, r.distance, success);
+            if (recording) {
+              // The final frame is held for a second so the end can be seen.
+              const int repeat = acting ? 1 : static_cast<int>(std::lround(1.0 / task->sim().spec().control_period));
+              for (int k = 0; k < repeat; ++k) frames.push_back(frame);
+            }
+            if (to_live) {
+              live->Publish(frame, {{"method", m.name}, {"goal", ep}, {"step", t}, {"energy", energy},
+                                    {"distance_cm", 100 * dist}, {"plan_ms", ms},
+                                    {"reached_so_far", std::to_string(successes) + " of " + std::to_string(ep - first_goal)}});
+            }
+          }
         }
         if (!acting) {
           ScoreEpisode(met, r.distance, r);
@@ -335,10 +345,19 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop) {
         for (int k = 0; k < A; ++k) a[k] = action[k];
         task->Step(a);
       }
-      if (video) {
-        video->Close();  // then the name says how it went
+      if (recording && (r.success ? success_videos < o.videos : failure_videos < o.failure_videos)) {
+        (r.success ? success_videos : failure_videos)++;
+        VideoWriter video(video_stem.string() + ".part.mp4", composer->height(), composer->width(),
+                          1.0 / task->sim().spec().control_period);
+        for (const cv::Mat& f : frames) video.Write(f.data);
+        video.Close();  // then the name says how it went
         fs::rename(video_stem.string() + ".part.mp4",
                    video_stem.string() + (r.success ? "_success" : "_failure") + ".mp4");
+      }
+      if (write_sheets && sheet.size() == 3) {
+        cv::Mat bgr;
+        cv::cvtColor(ContactSheet(sheet, task->RenderGoal(*video_renderer), 96), bgr, cv::COLOR_RGB2BGR);
+        WriteImage((fs::path(o.out) / "contact" / (stem + ".jpg")).string(), bgr, "contact sheet");
       }
       successes += r.success;
       report.episodes.push_back(std::move(r));
@@ -540,14 +559,16 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
   });
   for (const std::string& m : order) report.summary.push_back(Summarize(m, report.episodes));
   WriteTables(settings, report.summary, report.episodes, out);
-  // The videos each shard recorded (evaluate names them by method and goal).
+  // The videos and contact sheets each shard made (evaluate names them by method and goal).
   for (const Shard& s : shards) {
-    const fs::path videos = fs::path(s.folder) / "videos";
-    if (!fs::is_directory(videos)) continue;
-    fs::create_directories(fs::path(out) / "videos");
-    for (const auto& f : fs::directory_iterator(videos)) {
-      if (f.path().extension() == ".mp4" && f.path().string().find(".part.") == std::string::npos) {
-        fs::copy_file(f.path(), fs::path(out) / "videos" / f.path().filename(), fs::copy_options::overwrite_existing);
+    for (const auto& [folder, ext] : {std::pair<const char*, const char*>{"videos", ".mp4"}, {"contact", ".jpg"}}) {
+      const fs::path from = fs::path(s.folder) / folder;
+      if (!fs::is_directory(from)) continue;
+      fs::create_directories(fs::path(out) / folder);
+      for (const auto& f : fs::directory_iterator(from)) {
+        if (f.path().extension() == ext && f.path().string().find(".part.") == std::string::npos) {
+          fs::copy_file(f.path(), fs::path(out) / folder / f.path().filename(), fs::copy_options::overwrite_existing);
+        }
       }
     }
   }

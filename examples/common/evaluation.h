@@ -49,8 +49,17 @@ struct EvalOptions {
   int shard_index = 0;
   int shard_count = 0;
   std::string out;         // folder for tables and videos; "" writes nothing
-  int videos = 4;          // episodes per method with an mp4 (the first ones)
+  // Videos (videos/<method>_ep<N>_success|failure.mp4) of each method's first `videos` successes
+  // and first `failure_videos` failures: the camera with the planner's intent drawn on it, the
+  // goal, and the energy and distance curves.
+  int videos = 2;
+  int failure_videos = 8;
   int video_size = 256;
+  bool contact_sheets = true;  // contact/<method>_ep<N>.jpg: start, middle, end beside the goal
+  // Sampled candidates drawn beside a learned planner's plan. The plan is read from the predicted
+  // embeddings by the linear probes train stores in quality.json beside the checkpoint (none there:
+  // only the true future of the plan is drawn).
+  int trace_candidates = 4;
 };
 
 struct EpisodeResult {
@@ -94,8 +103,11 @@ struct EvalReport {
   bool interrupted = false;
 };
 
-// Throws std::invalid_argument for bad options or a checkpoint for another robot or task.
-EvalReport Evaluate(const EvalOptions& options, const std::atomic<bool>* stop = nullptr);
+class LiveView;
+
+// Throws std::invalid_argument for bad options or a checkpoint for another robot or task. With a
+// live view, frames of every episode go to it while a page watches.
+EvalReport Evaluate(const EvalOptions& options, const std::atomic<bool>* stop = nullptr, LiveView* live = nullptr);
 // results.json, results.csv (one row per method), episodes.csv, steps.csv and episodes.json (every
 // episode in full, what MergeReports reads) in folder.
 void WriteReport(const EvalReport& report, const std::string& folder);

@@ -9,7 +9,12 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <regex>
+#include <thread>
+
 #include "tests/cli_run.h"
+#include "tests/subprocess.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -91,6 +96,11 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
     ++videos;
   }
   EXPECT_EQ(videos, 4);
+  // A contact sheet for every episode of every method: four tiles (start, middle, end, goal).
+  for (const auto& m : methods) {
+    const fs::path sheet = fs::path(out) / "contact" / (m + "_ep0.jpg");
+    EXPECT_GT(fs::exists(sheet) ? fs::file_size(sheet) : 0, 500u) << sheet;
+  }
   // Success is judged at the end: every episode runs the task's full length (reach2d: 50 steps).
   std::ifstream episodes(fs::path(out) / "episodes.csv");
   std::string header, row;
@@ -150,10 +160,15 @@ TEST(DemoCliTest, RunsEveryStageWritesTheReportAndReusesItsCache) {
   }
   std::ifstream page(out / "report.html");
   const std::string html((std::istreambuf_iterator<char>(page)), {});
-  // Self-contained: plots and videos are embedded, nothing is linked.
-  EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
+  // Self-contained: the chart libraries, the charts' data, videos and contact sheets are embedded,
+  // nothing is linked or fetched.
+  EXPECT_NE(html.find("vegaEmbed('#success'"), std::string::npos);
+  EXPECT_NE(html.find("vegaEmbed('#training-losses'"), std::string::npos);
   EXPECT_NE(html.find("data:video/mp4;base64,"), std::string::npos);
+  EXPECT_NE(html.find("data:image/jpeg;base64,"), std::string::npos);  // contact sheets
   EXPECT_EQ(html.find("src=\"plots/"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "plots/success.vl.json"));
   EXPECT_THAT(html, HasSubstr("learned-cem"));
   EXPECT_THAT(html, HasSubstr("oracle-cem"));
   // The second run reuses the dataset, the model and the evaluation.
@@ -166,6 +181,52 @@ TEST(DemoCliTest, RunsEveryStageWritesTheReportAndReusesItsCache) {
   const CliRun bad = Exec(DEMO_BINARY, "--task juggle --out " + dir.path().string());
   EXPECT_NE(bad.code, 0);
   EXPECT_THAT(bad.err, HasSubstr("unknown task 'juggle'"));
+}
+
+}  // namespace
+
+namespace {
+
+// The live view as a user sees it: evaluate --serve, a real browser (Debian's chromium, headless)
+// opens the page, reads the MJPEG stream and reports back what it received.
+TEST_F(EvaluateCliTest, LiveViewStreamsFramesToAHeadlessBrowser) {
+  const char* chromium = std::getenv("CHROMIUM") ? std::getenv("CHROMIUM") : "/usr/bin/chromium";
+  ASSERT_TRUE(fs::exists(chromium)) << chromium << " is missing: scripts/setup.sh installs Debian's chromium";
+  const fs::path dir = *dir_ / "live";
+  fs::create_directories(dir);
+  using jepa_mpc::testing::Start;
+  const auto eval = Start(EVALUATE_BINARY,
+                          {"--checkpoint", Checkpoint(), "--methods", "learned,random", "--episodes", "4",
+                           "--samples", "16", "--iterations", "1", "--horizon", "4", "--video-size", "128",
+                           "--serve", "0", "--serve-wait", "60"},
+                          dir / "evaluate.err");
+  // The URL it serves on (a free port).
+  std::string url;
+  for (int i = 0; i < 600 && url.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream err(dir / "evaluate.err");
+    const std::string text((std::istreambuf_iterator<char>(err)), {});
+    const size_t at = text.find("live view: http://");
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      url = text.substr(at + 11, text.find('\n', at) - at - 11);
+    }
+  }
+  ASSERT_FALSE(url.empty()) << "evaluate printed no live view URL";
+  const auto browser = Start(chromium,
+                             {"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                              "--user-data-dir=" + (dir / "profile").string(), url},
+                             dir / "chromium.err");
+  const auto done = jepa_mpc::testing::Wait(eval, 300000);
+  kill(browser.pid, SIGKILL);
+  jepa_mpc::testing::Wait(browser);
+  ASSERT_TRUE(done.exited) << done.err;
+  ASSERT_EQ(done.code, 0) << done.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(done.err, m, std::regex(R"(live view: (\d+) frames sent; the page received (\d+))")))
+      << done.err;
+  const long sent = std::stol(m[1]), received = std::stol(m[2]);
+  EXPECT_GE(received, 5) << done.err;
+  EXPECT_GE(sent, received) << done.err;
 }
 
 }  // namespace

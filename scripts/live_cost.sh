@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# What the live view costs a control loop: the same evaluation (learned planner only, no videos or
+# contact sheets) without and with `--serve`, a headless chromium watching; prints the wall time per
+# control step of each, the planning time per step and the frame rate the page received.
+# VIEWER=curl reads the stream with curl instead (what the server and the loop cost, without a
+# browser on the same cores).
+# Usage: scripts/live_cost.sh CHECKPOINT [EPISODES [evaluate options for the live run, e.g. --serve-fps 25]]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+ck="$1"; episodes="${2:-20}"
+bin="$root/build/examples/evaluate"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+common=(--checkpoint "$ck" --methods learned --episodes "$episodes" --videos 0 --failure-videos 0
+        --no-contact-sheets --seed 100)
+steps=$(( episodes * 50 ))  # the reach tasks' episode length
+run() {  # name, extra args...
+  local name="$1"; shift
+  local start end
+  start=$(date +%s.%N)
+  "$bin" "${common[@]}" --out "$tmp/$name" "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
+  local pid=$!
+  if [ "$name" = live ]; then
+    local url=""
+    for _ in $(seq 1 300); do
+      url=$(grep -o 'http://[0-9.:]*/' "$tmp/$name.err" || true); [ -n "$url" ] && break; sleep 0.1
+    done
+    if [ "${VIEWER:-chromium}" = curl ]; then  # a viewer that only reads the stream
+      curl -s "${url}stream.mjpg" > /dev/null &
+    else
+      chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+        --user-data-dir="$tmp/profile" "$url" > /dev/null 2>&1 &
+    fi
+    local browser=$!
+  fi
+  wait "$pid"
+  end=$(date +%s.%N)
+  [ "$name" = live ] && kill "$browser" 2> /dev/null || true
+  local waited
+  waited=$(grep -o 'opened the stream after [0-9.]*' "$tmp/$name.err" | grep -o '[0-9.]*$' || echo 0)
+  python3 - "$name" "$start" "$end" "$waited" "$steps" "$tmp/$name/results.json" <<'PY'
+import json, sys
+name, start, end, waited, steps, results = sys.argv[1:]
+wall = float(end) - float(start) - float(waited)
+m = json.load(open(results))["methods"][0]
+print("%-8s %.2f s for %s steps (page wait excluded): %.2f ms per step; planning median %.2f ms, p95 %.2f ms"
+      % (name, wall, steps, 1000 * wall / int(steps), m["plan_ms_median"], m["plan_ms_p95"]))
+PY
+}
+run plain
+run live --serve 0 --serve-wait 60 "${@:3}"
+grep 'live view: [0-9]' "$tmp/live.err"
