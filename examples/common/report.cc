@@ -219,8 +219,8 @@ std::string WriteReport(const ReportInputs& in) {
     success_rules.push_back({100 * success_target, "target " + Fixed(100 * success_target, 0) + "%"});
   }
 
-  // The episodes with a video (evaluate records the first successes and the failures of each
-  // method): their energy and distance against control step.
+  // Energy and distance against control step for the learned planner's first goals and those with
+  // a video (evaluate records the first successes and the failures of each method).
   std::map<std::pair<std::string, int>, fs::path> videos;
   if (fs::exists(eval / "videos")) {
     for (const auto& e : fs::directory_iterator(eval / "videos")) {
@@ -239,10 +239,8 @@ std::string WriteReport(const ReportInputs& in) {
     }
     return nullptr;
   };
-  auto shown = [&](int ep) {
-    if (videos.count({learned, ep})) return true;
-    return videos.empty() && ep < 5;
-  };
+  // The first goals, and every goal with a video (its failures among them).
+  auto shown = [&](int ep) { return ep < 6 || videos.count({learned, ep}) > 0; };
   const Csv steps = ReadCsv(eval / "steps.csv");
   const int cm = steps.Col("method"), ce = steps.Col("episode"), cs = steps.Col("step"),
             cen = steps.Col("energy"), cd = steps.Col("distance_m");

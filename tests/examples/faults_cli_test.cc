@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -192,6 +193,8 @@ void ExpectComplete(const fs::path& p) {
     EXPECT_NE(text.find("</html>"), std::string::npos) << p;
   } else if (ext == ".mp4") {
     EXPECT_NE(text.find("moov"), std::string::npos) << p;
+  } else if (ext == ".jpg") {
+    EXPECT_EQ(text.substr(text.size() - 2), "\xff\xd9") << p;  // JPEG's end-of-image marker
   }
 }
 
@@ -202,7 +205,8 @@ TEST_F(FaultsCliTest, EvaluateKilledMidwayLeavesOnlyCompleteFilesAndReruns) {
   const std::vector<std::string> args = {"--checkpoint", model + "/checkpoint.pt", "--planner", "cem", "--episodes",
                                          "3", "--samples", "16", "--elites", "4", "--iterations", "1", "--horizon",
                                          "4", "--oracle-samples", "16", "--oracle-iterations", "1", "--oracle-episodes",
-                                         "2", "--videos", "2", "--video-size", "64", "--out", out};
+                                         "2", "--videos", "1", "--failure-videos", "1", "--video-size", "64",
+                                         "--out", out};
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(Spawn(EVALUATE_BINARY, args, Path("eval.err")).code, 0);
   const int full_ms = static_cast<int>(
@@ -226,15 +230,35 @@ TEST_F(FaultsCliTest, EvaluateKilledMidwayLeavesOnlyCompleteFilesAndReruns) {
   nlohmann::json j;
   std::ifstream(fs::path(out) / "results.json") >> j;
   EXPECT_EQ(j["methods"].size(), 3u);  // learned-cem, oracle-cem, random
-  int videos = 0;
+  int videos = 0, sheets = 0;
   for (const auto& e : fs::recursive_directory_iterator(out)) {
     const std::string name = e.path().filename();
     EXPECT_EQ(name.find(".part."), std::string::npos) << name;
     EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
     videos += e.path().extension() == ".mp4";
+    sheets += e.path().extension() == ".jpg";
     if (e.is_regular_file()) ExpectComplete(e.path());
   }
-  EXPECT_EQ(videos, 6);  // two per method, one outcome each
+  // Per method, a video of its first success and of its first failure (one outcome each: no
+  // video left from a killed run), and a contact sheet per episode.
+  std::map<std::string, std::pair<int, int>> outcomes;  // method -> (successes, failures)
+  std::ifstream episodes(fs::path(out) / "episodes.csv");
+  std::string row;
+  std::getline(episodes, row);
+  int rows = 0;
+  while (std::getline(episodes, row)) {
+    const std::string method = row.substr(0, row.find(','));
+    std::stringstream fields(row);
+    std::vector<std::string> f;
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 8u) << row;
+    (f[4] == "1" ? outcomes[method].first : outcomes[method].second)++;
+    ++rows;
+  }
+  int expected = 0;
+  for (const auto& [method, n] : outcomes) expected += std::min(n.first, 1) + std::min(n.second, 1);
+  EXPECT_EQ(videos, expected);
+  EXPECT_EQ(sheets, rows);
 }
 
 }  // namespace
