@@ -17,7 +17,8 @@ run() {  # name, extra args...
   local name="$1"; shift
   local start end
   start=$(date +%s.%N)
-  "$bin" "${common[@]}" --out "$tmp/$name" "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
+  /usr/bin/time -f "%U %S" -o "$tmp/$name.cpu" "$bin" "${common[@]}" --out "$tmp/$name" "$@" \
+    > "$tmp/$name.out" 2> "$tmp/$name.err" &
   local pid=$!
   if [ "$name" = live ]; then
     local url=""
@@ -25,7 +26,7 @@ run() {  # name, extra args...
       url=$(grep -o 'http://[0-9.:]*/' "$tmp/$name.err" || true); [ -n "$url" ] && break; sleep 0.1
     done
     if [ "${VIEWER:-chromium}" = curl ]; then  # a viewer that only reads the stream
-      curl -s "${url}stream.mjpg" > /dev/null &
+      curl -s "${url}stream.mjpg" -o "$tmp/stream.mjpg" &
     else
       chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
         --user-data-dir="$tmp/profile" "$url" > /dev/null 2>&1 &
@@ -34,16 +35,37 @@ run() {  # name, extra args...
   fi
   wait "$pid"
   end=$(date +%s.%N)
-  [ "$name" = live ] && kill "$browser" 2> /dev/null || true
+  local viewer_cpu=0
+  if [ "$name" = live ]; then
+    # CPU seconds the viewer used (chromium runs as several processes)
+    viewer_cpu=$(python3 - "$tmp" <<'PY'
+import os, sys
+total = 0.0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open("/proc/%s/cmdline" % pid, "rb").read().decode(errors="replace")
+        if (sys.argv[1] not in cmd and not cmd.startswith("/usr/lib/chromium/")) or "evaluate" in cmd:
+            continue
+        fields = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        pass
+print("%.2f" % total)
+PY
+)
+    kill "$browser" 2> /dev/null || true
+  fi
   local waited
   waited=$(grep -o 'opened the stream after [0-9.]*' "$tmp/$name.err" | grep -o '[0-9.]*$' || echo 0)
-  python3 - "$name" "$start" "$end" "$waited" "$steps" "$tmp/$name/results.json" <<'PY'
+  python3 - "$name" "$start" "$end" "$waited" "$steps" "$tmp/$name/results.json" "$tmp/$name.cpu" "$viewer_cpu" <<'PY'
 import json, sys
-name, start, end, waited, steps, results = sys.argv[1:]
+name, start, end, waited, steps, results, cpu_file, viewer_cpu = sys.argv[1:]
 wall = float(end) - float(start) - float(waited)
 m = json.load(open(results))["methods"][0]
-print("%-8s %.2f s for %s steps (page wait excluded): %.2f ms per step; planning median %.2f ms, p95 %.2f ms"
-      % (name, wall, steps, 1000 * wall / int(steps), m["plan_ms_median"], m["plan_ms_p95"]))
+cpu = sum(float(x) for x in open(cpu_file).read().split()[-2:])
+print("%-8s %.2f s for %s steps (page wait excluded): %.2f ms per step; planning median %.2f ms, p95 %.2f ms; "
+      "CPU: evaluate %.2f s, viewer %.2f s"
+      % (name, wall, steps, 1000 * wall / int(steps), m["plan_ms_median"], m["plan_ms_p95"], cpu, float(viewer_cpu)))
 PY
 }
 run plain

@@ -2,8 +2,9 @@
 
 // A live view of a running evaluation: an HTTP server (cpp-httplib) on its own threads that serves
 // a page streaming the latest frame (camera with the planned traces, goal, energy curve) as MJPEG,
-// with the run's state beside it. The control loop only hands over frames: the JPEG encoding and
-// the network are on the server's threads, and frames are made only while someone watches.
+// with the run's state beside it. The control loop hands over JPEG-encoded frames (encoded on its
+// own thread, between steps, so nothing runs beside the planner's threads); the network is on the
+// server's threads, and frames are made only while someone watches.
 //
 //   LiveView live("127.0.0.1", 8080);   // 0: any free port; live.port() tells which
 //   ... each control step: if (live.WantsFrame()) live.Publish(frame_rgb, state_json);
