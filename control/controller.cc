@@ -179,9 +179,7 @@ PlanPreview Controller::Preview(int candidates, float spread, uint64_t seed) {
     throw std::invalid_argument("preview needs candidates >= 0 and a spread >= 0");
   }
   torch::NoGradGuard no_grad;
-  // The plan as it stood when the last action was taken: its first action held for what remains.
-  torch::Tensor plan = planner::RecedingHorizon::Expand(m.mpc->plan().unsqueeze(0), m.mpc->action_repeat(),
-                                                        m.mpc->spent() - 1);
+  torch::Tensor plan = m.mpc->acted().unsqueeze(0);
   torch::Tensor actions = plan;
   if (candidates > 0) {
     torch::Generator gen = at::detail::createCPUGenerator(seed);

@@ -26,6 +26,11 @@ torch::Tensor RecedingHorizon::Expand(const torch::Tensor& actions, int repeat, 
   return actions.index_select(1, index);
 }
 
+torch::Tensor RecedingHorizon::acted() const {
+  if (!plan_.defined()) return {};
+  return Expand(plan_.unsqueeze(0), repeat_, spent_ - 1)[0];
+}
+
 torch::Tensor RecedingHorizon::Step(const BatchCost& cost) {
   torch::Tensor warm;
   if (plan_.defined()) {

@@ -25,8 +25,9 @@ class RecedingHorizon {
 
   const PlanResult& last() const { return last_; }
   const torch::Tensor& plan() const { return plan_; }  // [H, A], undefined before the first Step
-  // Steps of plan()[0] applied, counting the one the last Step returned.
-  int spent() const { return spent_; }
+  // The last Step's plan in control steps as it stood when its action was taken: [H * r - k, A],
+  // its first action held for what remained of it (Expand). Undefined before the first Step.
+  torch::Tensor acted() const;
   int action_repeat() const { return repeat_; }
   Planner& planner() { return *planner_; }
 

@@ -19,6 +19,7 @@ namespace {
 const cv::Scalar kPlan(255, 140, 0), kCandidate(255, 205, 150), kTrue(0, 170, 0), kPlanObject(210, 0, 210),
     kTrueObject(255, 140, 200), kEnergy(31, 119, 180), kDistance(255, 127, 14), kInk(40, 40, 40);
 const auto kFont = cv::FONT_HERSHEY_SIMPLEX;
+constexpr int kShift = 2;  // fractional bits of the traces' pixel coordinates (sub-pixel drawing)
 
 cv::Mat Wrap(const sim::Image& image) {
   return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));
@@ -30,7 +31,6 @@ std::vector<std::vector<cv::Point>> Project(const std::vector<Eigen::Vector3d>& 
                                             const mjData* data, const std::vector<int>& cameras, int width,
                                             int height) {
   std::vector<std::vector<cv::Point>> lines(cameras.size());
-  constexpr int kShift = 2;  // sub-pixel precision for OpenCV's drawing
   for (const Eigen::Vector3d& p : path) {
     const auto at = sim::ProjectToImage(model, data, cameras, p.data(), width, height);
     for (size_t v = 0; v < at.size(); ++v) {
@@ -45,7 +45,6 @@ std::vector<std::vector<cv::Point>> Project(const std::vector<Eigen::Vector3d>& 
 
 void Path(cv::Mat& img, const std::vector<std::vector<cv::Point>>& lines, const cv::Scalar& colour, int thickness,
           bool dots) {
-  constexpr int kShift = 2;
   for (const auto& line : lines) {
     if (line.size() > 1) cv::polylines(img, line, false, colour, thickness, cv::LINE_AA, kShift);
     if (dots) {

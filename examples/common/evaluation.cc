@@ -2,8 +2,6 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -261,8 +259,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
       std::vector<cv::Mat> frames;
       std::vector<sim::Image> sheet;  // start, middle, end
       std::unique_ptr<FrameComposer> composer;
+      sim::Image goal_view;  // the goal at video size, for the frames and the contact sheet
       if (video_renderer) {
-        composer = std::make_unique<FrameComposer>(o.video_size, task->RenderGoal(*video_renderer), m.name, steps_max);
+        goal_view = task->RenderGoal(*video_renderer);
+        composer = std::make_unique<FrameComposer>(o.video_size, goal_view, m.name, steps_max);
       }
       std::mt19937_64 rng(r.seed);
       std::uniform_real_distribution<float> uniform(-1.f, 1.f);
@@ -317,9 +317,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
               traces = PlanTracesOf(learned->Preview(o.trace_candidates, 0.2f, EpisodePlannerSeed(base.seed, ep) + t),
                                     probes, *task, *trace_task);
             } else if (acting && oracle_planner) {
-              const torch::Tensor plan =
-                  planner::RecedingHorizon::Expand(oracle_planner->plan().unsqueeze(0), oracle_planner->action_repeat(),
-                                                   oracle_planner->spent() - 1)[0].to(torch::kFloat32).contiguous();
+              const torch::Tensor plan = oracle_planner->acted().to(torch::kFloat32).contiguous();
               TrueFuture(*task, plan.data_ptr<float>(), static_cast<int>(plan.size(0)), A, *trace_task, traces);
             }
             DrawTraces(view, traces, task->sim().model(), task->sim().data(), camera);
@@ -356,7 +354,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
       }
       if (write_sheets && sheet.size() == 3) {
         cv::Mat bgr;
-        cv::cvtColor(ContactSheet(sheet, task->RenderGoal(*video_renderer), 96), bgr, cv::COLOR_RGB2BGR);
+        cv::cvtColor(ContactSheet(sheet, goal_view, 96), bgr, cv::COLOR_RGB2BGR);
         WriteImage((fs::path(o.out) / "contact" / (stem + ".jpg")).string(), bgr, "contact sheet");
       }
       successes += r.success;

@@ -153,7 +153,12 @@ LiveView::LiveView(const std::string& host, int port, double max_fps) : impl_(st
     }
   });
   m.server.Get("/stream.mjpg", [&m](const httplib::Request&, httplib::Response& res) {
-    ++m.streams;
+    {
+      // Under the lock WaitForViewer checks it with, so the wake-up cannot fall between its check
+      // and its wait.
+      std::lock_guard<std::mutex> lock(m.mutex);
+      ++m.streams;
+    }
     m.viewer_arrived.notify_all();
     auto last_sent = std::make_shared<int64_t>(0);
     res.set_content_provider(

@@ -115,7 +115,6 @@ namespace {
 struct EpisodeRow {
   std::string method;
   int episode = 0;
-  std::string seed;
   bool success = false;
   double initial_distance = 0, final_distance = 0;
   int first_success = -1;
@@ -123,11 +122,11 @@ struct EpisodeRow {
 
 std::vector<EpisodeRow> ReadEpisodes(const fs::path& csv_path) {
   const Csv csv = ReadCsv(csv_path);
-  const int m = csv.Col("method"), e = csv.Col("episode"), seed = csv.Col("seed"), ok = csv.Col("success"),
+  const int m = csv.Col("method"), e = csv.Col("episode"), ok = csv.Col("success"),
             d0 = csv.Col("initial_distance_m"), d1 = csv.Col("final_distance_m"), f = csv.Col("first_success_step");
   std::vector<EpisodeRow> rows;
   for (const auto& r : csv.rows) {
-    rows.push_back({r[m], std::stoi(r[e]), r[seed], r[ok] == "1", std::stod(r[d0]), std::stod(r[d1]), std::stoi(r[f])});
+    rows.push_back({r[m], std::stoi(r[e]), r[ok] == "1", std::stod(r[d0]), std::stod(r[d1]), std::stoi(r[f])});
   }
   return rows;
 }
