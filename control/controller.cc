@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -127,6 +128,28 @@ double Controller::Energy(const ImageView& observation) {
   if (!impl_->cost->has_goal()) throw std::logic_error("Controller: SetGoal before Energy");
   auto z = impl_->model->Encode(impl_->ToTensor(observation, "observation"));
   return impl_->cost->Distance(z[0]).item<double>();
+}
+
+std::vector<double> Controller::FutureCosts(const std::vector<ImageView>& frames, int steps) {
+  Impl& m = *impl_;
+  if (!m.cost->has_goal()) throw std::logic_error("Controller: SetGoal before FutureCosts");
+  if (steps <= 0 || frames.empty() || frames.size() % static_cast<size_t>(steps) != 0) {
+    throw std::invalid_argument("future frames: " + std::to_string(frames.size()) + " images for " +
+                                std::to_string(steps) + " steps, expected a positive multiple of the steps");
+  }
+  torch::NoGradGuard no_grad;
+  const int64_t S = m.model->meta().image_size;
+  constexpr size_t kBatch = 256;  // images encoded at once: bounds the activations' memory
+  std::vector<torch::Tensor> z;
+  for (size_t start = 0; start < frames.size(); start += kBatch) {
+    const size_t count = std::min(kBatch, frames.size() - start);
+    torch::Tensor images = torch::empty({static_cast<int64_t>(count), 3, S, S});
+    for (size_t i = 0; i < count; ++i) images[i] = m.ToTensor(frames[start + i], "future frame")[0];
+    z.push_back(m.model->Encode(images));
+  }
+  const int64_t n = static_cast<int64_t>(frames.size()) / steps;
+  torch::Tensor costs = m.cost->Score(torch::cat(z).reshape({n, steps, -1})).to(torch::kFloat64).contiguous();
+  return std::vector<double>(costs.data_ptr<double>(), costs.data_ptr<double>() + n);
 }
 
 std::vector<float> Controller::Act(const ImageView& observation, const std::vector<double>& joint_state) {

@@ -116,6 +116,16 @@ class Controller {
   void SetAppliedAction(const std::vector<float>& action);
   // Distance of an image's embedding to the goal's (the energy the planner lowers).
   double Energy(const ImageView& observation);
+  // Scores observed futures the way the planner scores predicted ones: frames holds
+  // frames.size() / steps sequences of `steps` images each (sequence after sequence), what the
+  // camera saw after each action; returns each sequence's cost from the images' embeddings (the
+  // energy, plus the reaching term, summed over the steps or the last step's alone as
+  // options().sum_over_horizon). Given the true future of candidate plans (rendered from a
+  // simulator) this is planning with a perfect predictor, which tells what the embedding and the
+  // energy can do from what the predictor's errors cost. Throws std::logic_error without a goal
+  // and std::invalid_argument for a count that is not a positive multiple of steps or a wrong
+  // image size.
+  std::vector<double> FutureCosts(const std::vector<ImageView>& frames, int steps);
   // Forgets the frame history and the warm start (call between episodes).
   void Reset();
   // Starts the planner's random stream anew from seed: with one seed per episode, an episode's

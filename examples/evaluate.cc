@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--mjcf", o.mjcf_file, "MJCF file replacing the robot's built-in model (as given to collect)");
   app.add_option("--planner", planners, "learned-model planner(s), comma separated:\n" + planner::PlannerHelp())
       ->capture_default_str();
-  app.add_option("--methods", methods, "which of learned, oracle, random to run")->capture_default_str();
+  app.add_option("--methods", methods,
+                 "which of learned, oracle, random, perfect to run (perfect: the first --planner on the true "
+                 "future frames, scored by the model's encoder and energy; on the oracle's goals)")->capture_default_str();
   app.add_option("--episodes", o.episodes, "goals per method")->capture_default_str();
   app.add_option("--seed", o.seed, "goal seed (same seed, same goals)")->capture_default_str();
   app.add_option("--steps", o.steps, "control steps per episode (0: the task's length)")->capture_default_str();
@@ -98,15 +100,17 @@ int main(int argc, char** argv) {
     o.planners.clear();
     std::stringstream ps(planners);
     for (std::string p; std::getline(ps, p, ',');) o.planners.push_back(p);
-    bool learned = false;
+    bool learned = false, perfect = false;
     o.oracle = o.random = false;
     std::stringstream ms(methods);
     for (std::string m; std::getline(ms, m, ',');) {
       if (m == "learned") learned = true;
       else if (m == "oracle") o.oracle = true;
       else if (m == "random") o.random = true;
-      else throw std::invalid_argument("--methods: unknown method '" + m + "', expected learned, oracle or random");
+      else if (m == "perfect") perfect = true;
+      else throw std::invalid_argument("--methods: unknown method '" + m + "', expected learned, oracle, random or perfect");
     }
+    if (perfect && !o.planners.empty()) o.perfect_planner = o.planners.front();
     if (!learned) o.planners.clear();
     auto at_least = [](const char* flag, long long value, long long min) {
       if (value < min) {

@@ -1,5 +1,6 @@
 #include "sim/oracle.h"
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <thread>
@@ -11,40 +12,12 @@ OracleCost::OracleCost(const std::string& task_name, int threads, const TaskOpti
   for (int i = 0; i < threads; ++i) copies_.push_back(MakeTask(task_name, options));
 }
 
-std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions, int n, int h,
-                                         int a, const OracleScore& score) {
-  if (a != from.action_dim()) {
-    throw std::invalid_argument("oracle: actions have " + std::to_string(a) +
-                                " dimensions, the task has " + std::to_string(from.action_dim()));
-  }
-  std::vector<double> costs(n, 0.0);
+void OracleCost::ForEachCandidate(int n, const std::function<void(int, int)>& body) {
   const int workers = std::min<int>(static_cast<int>(copies_.size()), n);
   std::vector<std::exception_ptr> errors(workers);
-  // Worker w rolls out candidates w, w + workers, ... in its own task copy.
-  auto rollouts = [&](int w) {
-    Task& task = *copies_[w];
-    Eigen::VectorXd act(a);
-    for (int i = w; i < n; i += workers) {
-      task.CopyStateFrom(from);
-      double total = 0;
-      try {
-        for (int t = 0; t < h; ++t) {
-          const float* p = actions + (static_cast<size_t>(i) * h + t) * a;
-          for (int k = 0; k < a; ++k) act[k] = p[k];
-          task.Step(act);
-          if (score.sum_over_horizon || t == h - 1) {
-            total += task.Distance() + (score.reach_weight > 0 ? score.reach_weight * task.ReachDistance() : 0);
-          }
-        }
-        costs[i] = total;
-      } catch (const SimulationUnstable&) {
-        costs[i] = INFINITY;  // a rollout whose physics diverged is never chosen
-      }
-    }
-  };
   auto work = [&](int w) {
     try {
-      rollouts(w);
+      for (int i = w; i < n; i += workers) body(w, i);
     } catch (...) {
       errors[w] = std::current_exception();  // surfaces on the calling thread
     }
@@ -56,7 +29,89 @@ std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions,
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+}
+
+namespace {
+
+void CheckActionDim(const Task& from, int a) {
+  if (a != from.action_dim()) {
+    throw std::invalid_argument("oracle: actions have " + std::to_string(a) +
+                                " dimensions, the task has " + std::to_string(from.action_dim()));
+  }
+}
+
+}  // namespace
+
+std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions, int n, int h,
+                                         int a, const OracleScore& score) {
+  CheckActionDim(from, a);
+  std::vector<double> costs(n, 0.0);
+  ForEachCandidate(n, [&](int w, int i) {
+    Task& task = *copies_[w];
+    Eigen::VectorXd act(a);
+    task.CopyStateFrom(from);
+    double total = 0;
+    try {
+      for (int t = 0; t < h; ++t) {
+        const float* p = actions + (static_cast<size_t>(i) * h + t) * a;
+        for (int k = 0; k < a; ++k) act[k] = p[k];
+        task.Step(act);
+        if (score.sum_over_horizon || t == h - 1) {
+          total += task.Distance() + (score.reach_weight > 0 ? score.reach_weight * task.ReachDistance() : 0);
+        }
+      }
+      costs[i] = total;
+    } catch (const SimulationUnstable&) {
+      costs[i] = INFINITY;  // a rollout whose physics diverged is never chosen
+    }
+  });
   return costs;
+}
+
+std::vector<uint8_t> OracleCost::RenderRollouts(const Task& from, const float* actions, int n, int h, int a,
+                                                const RenderOptions& render, std::vector<bool>* unstable) {
+  CheckActionDim(from, a);
+  if (n < 0 || h <= 0) throw std::invalid_argument("oracle: rollouts need n >= 0 sequences of h >= 1 steps");
+  if (renderers_.empty() || render.width != render_.width || render.height != render_.height ||
+      render.fast != render_.fast) {
+    renderers_.clear();
+    renderers_.resize(copies_.size());
+    render_ = render;
+  }
+  const size_t image = static_cast<size_t>(render.width) * render.height * 3;
+  std::vector<uint8_t> frames(static_cast<size_t>(n) * h * image);
+  std::vector<char> diverged(n, 0);
+  ForEachCandidate(n, [&](int w, int i) {
+    Task& task = *copies_[w];
+    if (!renderers_[w]) renderers_[w] = std::make_unique<Renderer>(task.sim().model(), render);
+    // The next call's worker w may be another thread: unbind the context from this one.
+    struct Unbind {
+      Renderer& r;
+      ~Unbind() { r.Release(); }
+    } unbind{*renderers_[w]};
+    Eigen::VectorXd act(a);
+    task.CopyStateFrom(from);
+    uint8_t* out = frames.data() + static_cast<size_t>(i) * h * image;
+    for (int t = 0; t < h; ++t, out += image) {
+      if (!diverged[i]) {
+        const float* p = actions + (static_cast<size_t>(i) * h + t) * a;
+        for (int k = 0; k < a; ++k) act[k] = p[k];
+        try {
+          task.Step(act);
+        } catch (const SimulationUnstable&) {
+          diverged[i] = 1;
+        }
+      }
+      if (diverged[i] && t > 0) {
+        std::copy(out - image, out, out);
+      } else {
+        if (diverged[i]) task.CopyStateFrom(from);  // diverged at once: the start is its last good image
+        renderers_[w]->Render(task.sim().data(), task.sim().camera_ids(), out);
+      }
+    }
+  });
+  if (unstable) unstable->assign(diverged.begin(), diverged.end());
+  return frames;
 }
 
 }  // namespace jepa_mpc::sim

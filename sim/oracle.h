@@ -4,10 +4,13 @@
 // the task's current state, scored by the task's own distance to the goal. Planners run on it
 // give the upper bound a learned world model is measured against.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "sim/renderer.h"
 #include "sim/task.h"
 
 namespace jepa_mpc::sim {
@@ -31,8 +34,22 @@ class OracleCost {
   std::vector<double> Evaluate(const Task& from, const float* actions, int n, int h, int a,
                                const OracleScore& score = {});
 
+  // The true future of each candidate as the task's cameras see it: after each of the h steps of
+  // each of the n sequences, the image Renderer::Render(data, camera_ids) draws at render's size,
+  // n * h images packed [n][h][height][width][3]. A rollout whose physics diverges repeats its
+  // last good image and is flagged in *unstable (n values) when given. From `from`'s current
+  // state, which is not changed.
+  std::vector<uint8_t> RenderRollouts(const Task& from, const float* actions, int n, int h, int a,
+                                      const RenderOptions& render, std::vector<bool>* unstable = nullptr);
+
  private:
+  // Runs body(worker, i) for every candidate i < n, worker w taking w, w + workers, ... in its
+  // own task copy; the first exception surfaces on the calling thread.
+  void ForEachCandidate(int n, const std::function<void(int, int)>& body);
+
   std::vector<std::unique_ptr<Task>> copies_;
+  std::vector<std::unique_ptr<Renderer>> renderers_;  // one per copy, made on first use
+  RenderOptions render_;
 };
 
 }  // namespace jepa_mpc::sim

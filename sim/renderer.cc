@@ -32,6 +32,7 @@ class GlContext {
       throw std::runtime_error("OSMesa: could not make the context current");
     }
   }
+  void Release() {}  // an OSMesa context is made current in any thread without being released
   const std::string& backend() const { return backend_; }
 
  private:
@@ -131,6 +132,9 @@ class GlContext {
       throw std::runtime_error("EGL: could not make the context current");
     }
   }
+  void Release() {
+    if (eglGetCurrentContext() == context_) eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+  }
   const std::string& backend() const { return backend_; }
 
  private:
@@ -188,6 +192,8 @@ Renderer::~Renderer() {
 }
 
 const std::string& Renderer::backend() const { return gl_->backend(); }
+
+void Renderer::Release() { gl_->Release(); }
 
 void Renderer::Render(mjData* data, int camera_id, uint8_t* out) { RenderView(data, camera_id, true, out); }
 

@@ -2,7 +2,8 @@
 
 // Headless MuJoCo rendering: an EGL context (the device platform on a GPU, Mesa's surfaceless
 // platform otherwise) or OSMesa when built with JEPA_MPC_RENDER_BACKEND=OSMESA. One Renderer per
-// thread; it owns its GL context and makes it current on each call.
+// thread; it owns its GL context and makes it current on each call. A renderer used in another
+// thread than the last must have been released there (Release) first.
 
 #include <mujoco/mujoco.h>
 
@@ -62,6 +63,9 @@ class Renderer {
 
   int width() const { return options_.width; }
   int height() const { return options_.height; }
+  // Unbinds the context from the calling thread, so that another thread may render with it
+  // (an EGL context is current in one thread at a time).
+  void Release();
   // "egl-device", "egl-surfaceless" or "osmesa".
   const std::string& backend() const;
 

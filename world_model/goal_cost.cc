@@ -110,7 +110,12 @@ torch::Tensor LatentGoalCost::Predict(const torch::Tensor& actions) {
 
 torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
-  torch::Tensor z = Predict(actions);
+  return Score(Predict(actions));
+}
+
+torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  if (z.dim() != 3) throw std::invalid_argument("LatentGoalCost: sequences to score must be [N, H, D]");
   auto d = Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);
   return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);

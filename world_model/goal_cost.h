@@ -37,6 +37,10 @@ class LatentGoalCost {
 
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
+  // Costs [N] of embedding sequences [N, H, D] (or states [N, H, S]) as operator() scores the
+  // predicted ones: the distance to the goal plus the reaching term, summed over the H steps or
+  // the last step's alone.
+  torch::Tensor Score(const torch::Tensor& z) const;
   // The states the model predicts after each action from the current context: [N, H, S] (their
   // first D values are the embedding, D = goal_embedding().size(0)).
   torch::Tensor Predict(const torch::Tensor& actions);

@@ -87,10 +87,33 @@ uint64_t GoalSeed(uint64_t seed, int episode) {
 }
 
 struct Method {
-  std::string name;                                 // learned-cem, oracle-cem, random
+  std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
   std::unique_ptr<planner::RecedingHorizon> oracle;  // the planner on the true simulator, or neither
+  // With `oracle`: the planner scores the true future frames with this controller's encoder and
+  // energy (the perfect-predictor check) instead of the task's true cost.
+  std::unique_ptr<Controller> perfect;
 };
+
+// The perfect-predictor costs of n candidates of h steps: their true future frames, rendered at
+// the model's image size, scored by the model's encoder and energy; a diverged rollout is never
+// chosen.
+std::vector<double> PerfectCosts(sim::OracleCost& oracle, const sim::Task& task, const float* actions, int n, int h,
+                                 int image_size, Controller& model) {
+  sim::RenderOptions ro;
+  ro.width = ro.height = image_size;
+  std::vector<bool> unstable;
+  const std::vector<uint8_t> rgb = oracle.RenderRollouts(task, actions, n, h, task.action_dim(), ro, &unstable);
+  std::vector<ImageView> frames(static_cast<size_t>(n) * h);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    frames[i] = {rgb.data() + i * image_size * image_size * 3, image_size, image_size};
+  }
+  std::vector<double> costs = model.FutureCosts(frames, h);
+  for (int i = 0; i < n; ++i) {
+    if (unstable[i]) costs[i] = INFINITY;
+  }
+  return costs;
+}
 
 }  // namespace
 
@@ -115,7 +138,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   EvalReport report;
   report.checkpoint = o.checkpoint;
   report.options = o;
-  if (o.oracle) {
+  if (o.oracle || !o.perfect_planner.empty()) {
     // The oracle searches at least as hard as the hardest-searching learned planner.
     int64_t learned_samples = 0, learned_budget = 0, learned_iterations = 0;
     std::string hardest;
@@ -168,7 +191,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const auto& p : o.planners) {
     ControllerOptions c = base;
     c.planner = p;
-    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
+    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr, nullptr});
   }
   if (o.oracle) {
     planner::PlannerOptions po;
@@ -179,9 +202,25 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     methods.push_back({"oracle-" + o.oracle_planner, nullptr,
                        std::make_unique<planner::RecedingHorizon>(
                            planner::MakePlanner({o.oracle_planner, report.options.oracle_samples, 0}, po),
-                           base.action_repeat)});
+                           base.action_repeat),
+                       nullptr});
   }
-  if (o.random) methods.push_back({"random", nullptr, nullptr});
+  if (!o.perfect_planner.empty()) {
+    // The learned planner's search (samples, elites, iterations) without its time limit: it
+    // searches at least as hard as the learned planner.
+    ControllerOptions c = base;
+    c.planner = o.perfect_planner;
+    planner::PlannerOptions po;
+    po.horizon = base.horizon;
+    po.action_dim = A;
+    po.iterations = planner::IterationsPerStep(c.planner, base.iterations);
+    po.seed = base.seed;
+    methods.push_back({"perfect-" + c.planner, nullptr,
+                       std::make_unique<planner::RecedingHorizon>(
+                           planner::MakePlanner({c.planner, base.samples, base.elites}, po), base.action_repeat),
+                       std::make_unique<Controller>(o.checkpoint, c)});
+  }
+  if (o.random) methods.push_back({"random", nullptr, nullptr, nullptr});
   if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
   sim::RenderOptions ro;
   ro.width = ro.height = S;
@@ -201,7 +240,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     if (write_sheets) fs::create_directories(fs::path(o.out) / "contact");
   }
   std::unique_ptr<sim::OracleCost> oracle;
-  if (o.oracle) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot});
+  if (o.oracle || !o.perfect_planner.empty()) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot});
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
   // This run's goals: all of them, or its shard's block.
@@ -211,6 +250,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const Method& m : methods) {
     Controller* learned = m.learned.get();
     planner::RecedingHorizon* oracle_planner = m.oracle.get();
+    Controller* perfect = m.perfect.get();
     const bool random = !learned && !oracle_planner;
     const int end = std::min(last_goal, oracle_planner ? report.options.oracle_episodes : o.episodes);
     if (end <= first_goal) continue;  // the oracle's goals lie in other shards
@@ -247,6 +287,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         learned->SetGoal({goal.rgb.data(), S, S});
         learned->Reseed(EpisodePlannerSeed(base.seed, ep));
       }
+      if (perfect) perfect->SetGoal({goal.rgb.data(), S, S});
       const std::string stem = m.name + "_ep" + std::to_string(ep);
       const fs::path video_stem = fs::path(o.out) / "videos" / stem;
       if (write_videos) {
@@ -293,9 +334,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
           const sim::OracleScore score{base.sum_over_horizon, o.oracle_reach_weight};
           const torch::Tensor act = oracle_planner->Step([&](const torch::Tensor& a) {
             auto ac = a.contiguous();
-            auto costs = oracle->Evaluate(*task, ac.data_ptr<float>(), static_cast<int>(a.size(0)),
-                                          static_cast<int>(a.size(1)), A, score);
-            return torch::tensor(costs, torch::kFloat64);
+            const int n = static_cast<int>(a.size(0)), h = static_cast<int>(a.size(1));
+            if (perfect) return torch::tensor(PerfectCosts(*oracle, *task, ac.data_ptr<float>(), n, h, S, *perfect),
+                                              torch::kFloat64);
+            return torch::tensor(oracle->Evaluate(*task, ac.data_ptr<float>(), n, h, A, score), torch::kFloat64);
           });
           for (int k = 0; k < A; ++k) action[k] = act[k].item<float>();
           ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -417,6 +459,7 @@ nlohmann::json ReportSettings(const EvalReport& report) {
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};
+  if (!o.perfect_planner.empty()) j["perfect_planner"] = o.perfect_planner;
   if (o.shard_count > 0) j["shard"] = {{"index", o.shard_index}, {"count", o.shard_count}};
   return j;
 }

@@ -27,10 +27,17 @@ struct EvalOptions {
   int oracle_samples = 0;
   int oracle_iterations = 0;
   int oracle_episodes = 0;  // the oracle runs on the first this many goals (0: all of them)
-  // (Evaluate resolves the three 0s above in EvalReport::options.)
+  // (Evaluate resolves the three 0s above in EvalReport::options; oracle_episodes also bounds
+  // the perfect-predictor check's goals.)
   // Object tasks: the oracle scores distance + this * end effector to object distance (a shaped
   // true cost; the object's distance alone is flat until the arm touches it). 0: distance only.
   double oracle_reach_weight = 0;
+  // The perfect-predictor check: this learned-model planner ("": none), with the learned
+  // planner's budget and no time limit, scoring the true future frames of each candidate (rendered
+  // from the simulator) with the model's encoder and energy (Controller::FutureCosts). It fails
+  // where the embedding or the energy fails and succeeds where only the predictor does. Costly
+  // (every candidate's frames are rendered): it runs on the oracle's goals (oracle_episodes).
+  std::string perfect_planner;
   bool random = true;
   int episodes = 50;
   int steps = 0;           // control steps per episode; 0: the task's episode length

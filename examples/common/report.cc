@@ -297,6 +297,11 @@ std::string WriteReport(const ReportInputs& in) {
     }
     h << ".";
   }
+  if (results.contains("perfect_planner")) {
+    h << " perfect-" << Escape(results["perfect_planner"].get<std::string>())
+      << " is the learned planner with a perfect predictor: the true future frames of its candidates, "
+         "scored by the model's encoder and energy, on the oracle's goals.";
+  }
   h << " Charts: drag to pan, scroll to zoom, hover for values, click a legend entry to pick a series; "
        "PNG copies and the Vega-Lite specs are in plots/.</p>\n";
   h << "<h2>Evaluation</h2>\n<p>Success is judged at the end of each episode; first passage counts an "

@@ -86,6 +86,44 @@ TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
   }
 }
 
+TEST_F(ControllerTest, FutureCostsScoreObservedFramesAsThePlannerScoresPredictions) {
+  // The perfect-predictor check's cost: each sequence's frames encoded and scored like predicted
+  // embeddings, summed over the steps (or the last step's alone).
+  auto goal = Image(32, 1), obs = Image(32, 90), other = Image(32, 170);
+  const ImageView g{goal.data(), 32, 32}, o{obs.data(), 32, 32}, x{other.data(), 32, 32};
+  Controller c(dir_ / "model.pt", Small("cem"));
+  EXPECT_THROW(c.FutureCosts({g, o}, 2), std::logic_error);  // no goal yet
+  c.SetGoal(g);
+  const double eg = c.Energy(g), eo = c.Energy(o), ex = c.Energy(x);
+  const std::vector<double> summed = c.FutureCosts({o, g, g, g, o, x}, 2);
+  ASSERT_EQ(summed.size(), 3u);
+  EXPECT_NEAR(summed[0], eo + eg, 1e-4);
+  EXPECT_NEAR(summed[1], 2 * eg, 1e-4);
+  EXPECT_NEAR(summed[2], eo + ex, 1e-4);
+  EXPECT_LT(summed[1], summed[0]);  // ending on the goal costs least
+  ControllerOptions last = Small("cem");
+  last.sum_over_horizon = false;
+  Controller l(dir_ / "model.pt", last);
+  l.SetGoal(g);
+  const std::vector<double> final_step = l.FutureCosts({o, g, g, g, o, x}, 2);
+  EXPECT_NEAR(final_step[0], eg, 1e-4);
+  EXPECT_NEAR(final_step[2], ex, 1e-4);
+  // More frames than one encoder batch: each still scored as itself.
+  std::vector<ImageView> many(300, o);
+  many[299] = x;
+  const std::vector<double> each = c.FutureCosts(many, 1);
+  ASSERT_EQ(each.size(), 300u);
+  EXPECT_NEAR(each[0], eo, 1e-4);
+  EXPECT_NEAR(each[298], eo, 1e-4);
+  EXPECT_NEAR(each[299], ex, 1e-4);
+  // Bad input: a count that is not a multiple of the steps, no steps, a wrong image size.
+  EXPECT_THROW(c.FutureCosts({o, g, x}, 2), std::invalid_argument);
+  EXPECT_THROW(c.FutureCosts({o}, 0), std::invalid_argument);
+  EXPECT_THROW(c.FutureCosts({}, 1), std::invalid_argument);
+  auto big = Image(48, 3);
+  EXPECT_THROW(c.FutureCosts({o, {big.data(), 48, 48}}, 1), std::invalid_argument);
+}
+
 TEST_F(ControllerTest, ProprioModelActsOnTheJointState) {
   {
     torch::manual_seed(0);

@@ -109,6 +109,35 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
   while (std::getline(episodes, row)) EXPECT_EQ(row.substr(row.rfind(',') + 1), "50") << row;
 }
 
+TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures) {
+  // --methods perfect: the first --planner, its budget, on the oracle's goals, scoring the true
+  // future frames with the model's encoder; its row and settings are in the tables.
+  const std::string out = *dir_ / "perfect";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
+                                             " --methods learned,perfect --planner cem --episodes 2 --oracle-episodes 1"
+                                             " --samples 8 --elites 2 --iterations 1 --horizon 3 --steps 4"
+                                             " --videos 1 --video-size 64 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j;
+  std::ifstream(fs::path(out) / "results.json") >> j;
+  EXPECT_EQ(j["perfect_planner"], "cem");
+  std::vector<std::pair<std::string, int>> methods;
+  for (const auto& m : j["methods"]) {
+    methods.emplace_back(m["method"], m["episodes"]);
+    EXPECT_GT(m["plan_ms_median"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(methods, (std::vector<std::pair<std::string, int>>{{"learned-cem", 2}, {"perfect-cem", 1}}));
+  EXPECT_TRUE(fs::exists(fs::path(out) / "contact" / "perfect-cem_ep0.jpg"));
+  // Without a learned planner named, perfect still plans with the default one.
+  const CliRun alone = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
+                                                 " --methods perfect --episodes 1 --samples 8 --elites 2"
+                                                 " --iterations 1 --horizon 2 --steps 2 --videos 0 --out " + out + "2");
+  ASSERT_EQ(alone.code, 0) << alone.err;
+  std::ifstream(fs::path(out + "2") / "results.json") >> j;
+  ASSERT_EQ(j["methods"].size(), 1u);
+  EXPECT_EQ(j["methods"][0]["method"], "perfect-cem");
+}
+
 TEST_F(EvaluateCliTest, ReplayGoalsComeFromExplorationEpisodes) {
   // The Push-T protocol: start in a held-out exploration episode, the goal 5 steps later in it,
   // the fingertip having moved at least 5 cm between them; a budget of 8 steps.

@@ -47,6 +47,11 @@ TEST_F(GoalCostTest, ScoresRolloutsAgainstTheGoalEmbedding) {
   EXPECT_TRUE(torch::allclose(l1(actions), l1_expected, 1e-4, 1e-5));
   // The goal itself is at distance zero.
   EXPECT_NEAR(last.Distance(zg).item<double>(), 0.0, 1e-5);
+  // Score: given sequences of embeddings (observed, not predicted), the same costs.
+  const auto rolled = summed.Predict(actions);
+  EXPECT_TRUE(torch::allclose(summed.Score(rolled), expected.sum(1), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(last.Score(rolled), expected.select(1, 4), 1e-4, 1e-5));
+  EXPECT_THROW(summed.Score(rolled[0]), std::invalid_argument);  // not [N, H, D]
 }
 
 TEST_F(GoalCostTest, IsDifferentiableInTheActions) {
