@@ -68,7 +68,10 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
 }
 
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  int64_t pair_gap, int64_t keep_begin, int64_t keep_end) {
+                  int64_t pair_gap, int64_t keep_begin, int64_t keep_end, const std::vector<Window>* favoured,
+                  double favoured_share) {
+  TORCH_CHECK(favoured_share >= 0 && favoured_share <= 1, "favoured share ", favoured_share, " outside [0, 1]");
+  TORCH_CHECK(favoured_share == 0 || (favoured && !favoured->empty()), "a favoured share without favoured windows");
   if (keep_end < 0) keep_end = batch;
   TORCH_CHECK(0 <= keep_begin && keep_begin < keep_end && keep_end <= batch, "keep [", keep_begin, ", ",
               keep_end, ") of a batch of ", batch);
@@ -80,7 +83,15 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   actions.reserve(batch);
   qpos.reserve(batch);
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t e = episode(rng), s = start(rng);
+    int64_t e = 0, s = 0;
+    if (favoured_share > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < favoured_share) {
+      const Window& w = (*favoured)[std::uniform_int_distribution<size_t>(0, favoured->size() - 1)(rng)];
+      TORCH_CHECK(w.episode >= 0 && w.episode < E && w.start >= 0 && w.start <= T - length, "favoured window (",
+                  w.episode, ", ", w.start, ") outside the data");
+      e = w.episode, s = w.start;
+    } else {
+      e = episode(rng), s = start(rng);
+    }
     const bool keep = b >= keep_begin && b < keep_end;
     if (keep) {
       images.push_back(data.images[e].narrow(0, s, length));
@@ -101,6 +112,30 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   Batch out{ToFloatImages(torch::stack(images)), torch::stack(actions), torch::stack(qpos), {}};
   if (pair_gap > 0) out.pair_images = ToFloatImages(torch::stack(pairs));
   return out;
+}
+
+std::vector<Window> MovingWindows(const Trajectories& data, int64_t length, double min_move) {
+  std::vector<Window> windows;
+  const int64_t E = data.episodes(), T = data.length();
+  if (!data.object_pos.defined() || data.object_pos.size(2) == 0 || length > T || length < 1) return windows;
+  const int64_t objects = data.object_pos.size(2) / 3;
+  // [E, T, objects, 3] -> per frame and object, double for the distances.
+  const auto pos = data.object_pos.reshape({E, T, objects, 3}).to(torch::kDouble).contiguous();
+  const auto p = pos.accessor<double, 4>();
+  for (int64_t e = 0; e < E; ++e) {
+    for (int64_t s = 0; s + length <= T; ++s) {
+      bool moves = false;
+      for (int64_t t = s + 1; t < s + length && !moves; ++t) {
+        for (int64_t o = 0; o < objects && !moves; ++o) {
+          double d2 = 0;
+          for (int k = 0; k < 3; ++k) d2 += (p[e][t][o][k] - p[e][s][o][k]) * (p[e][t][o][k] - p[e][s][o][k]);
+          moves = d2 > min_move * min_move;
+        }
+      }
+      if (moves) windows.push_back({e, s});
+    }
+  }
+  return windows;
 }
 
 }  // namespace jepa_mpc::world_model

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <random>
+#include <vector>
 #include <string>
 
 #include "sim/dataset.h"
@@ -48,10 +49,21 @@ struct Batch {
   // [B, 3, H, W] float; undefined otherwise.
   torch::Tensor pair_images;
 };
+// A sub-trajectory: episode and first frame.
+struct Window {
+  int64_t episode = 0, start = 0;
+};
 // pair_gap 0 draws exactly the random numbers it drew before pairs existed. With keep_end >= 0
 // only the sub-trajectories [keep_begin, keep_end) of the `batch` drawn are returned: the share
-// of one rank in data-parallel training, where every rank draws the same global batch.
+// of one rank in data-parallel training, where every rank draws the same global batch. With
+// favoured_share > 0 each sub-trajectory is drawn from `favoured` (windows of `length` frames,
+// not empty) with that probability, else uniformly; 0 draws what it drew before the option.
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
-                  int64_t pair_gap = 0, int64_t keep_begin = 0, int64_t keep_end = -1);
+                  int64_t pair_gap = 0, int64_t keep_begin = 0, int64_t keep_end = -1,
+                  const std::vector<Window>* favoured = nullptr, double favoured_share = 0);
+
+// The windows of `length` frames in which some object moves: its position at some frame is more
+// than min_move (m) from where it was at the window's first frame. None without objects.
+std::vector<Window> MovingWindows(const Trajectories& data, int64_t length, double min_move);
 
 }  // namespace jepa_mpc::world_model

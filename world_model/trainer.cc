@@ -56,6 +56,9 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option reconstruction_weight must be >= 0");
   }
   if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
+  if (!(moving_share >= 0 && moving_share < 1)) {
+    throw std::invalid_argument("training option moving_share must be in [0, 1)");
+  }
   if (object_weight > 0 && model.object_keypoints == 0) {
     throw std::invalid_argument("training option object_weight needs model option object_keypoints > 0 "
                                 "(--object-keypoints)");
@@ -429,6 +432,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   const int64_t bytes0 = group ? group->bytes_communicated() : 0;
   const double comm0 = group ? group->seconds_communicating() : 0;
   const int64_t share = c.batch_size / ranks;
+  const std::vector<Window> moving =
+      c.moving_share > 0 ? MovingWindows(data.train, c.sequence_length, 0.005) : std::vector<Window>();
   BatchShard shard;
   if (group) shard = MakeBatchShard(*group, c.batch_size);
   TrainResult result;
@@ -441,7 +446,8 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
         break;
       }
       Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
-                                c.object_weight > 0 ? c.object_pair_gap : 0, shard.offset, shard.offset + share);
+                                c.object_weight > 0 ? c.object_pair_gap : 0, shard.offset, shard.offset + share,
+                                &moving, moving.empty() ? 0.0 : c.moving_share);
       TrainingLosses l = ComputeLosses(model, c, batch, step, group ? &shard : nullptr);
       std::vector<torch::Tensor> parts = {l.total,     l.teacher_forcing, l.rollout, l.regularizer,
                                           l.inverse_dynamics, l.smoothness, l.proprio, l.object,

@@ -40,6 +40,11 @@ struct TrainConfig {
   // least steps between the two frames of its pairs.
   double object_weight = 0.0;
   int64_t object_pair_gap = 10;
+  // The share of sub-trajectories drawn from the windows in which an object moves (by more than
+  // 5 mm; MovingWindows), the rest uniformly: in exploration data the block rests in most frames,
+  // so a uniform draw rarely asks the predictor what a push does. The objects' positions choose
+  // the windows only; no loss sees them. 0: uniform; data without objects ignore it.
+  double moving_share = 0.0;
   // With model.objective "reconstruction": the weight of the pixel reconstruction loss (mean
   // squared error per pixel and channel, images in [0, 1]).
   double reconstruction_weight = 1.0;
@@ -75,6 +80,7 @@ struct TrainConfig {
     f("smoothness_weight", c.smoothness_weight);
     f("object_weight", c.object_weight);
     f("object_pair_gap", c.object_pair_gap);
+    f("moving_share", c.moving_share);
     f("reconstruction_weight", c.reconstruction_weight);
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);

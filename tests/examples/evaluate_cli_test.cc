@@ -244,7 +244,7 @@ TEST_F(EvaluateCliTest, LiveViewStreamsFramesToAHeadlessBrowser) {
   const auto browser = Start(chromium,
                              {"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                               "--user-data-dir=" + (dir / "profile").string(), url},
-                             dir / "chromium.err");
+                             dir / "chromium.err", {{"TMPDIR", dir.string()}});  // its temporary files die with dir
   const auto done = jepa_mpc::testing::Wait(eval, 300000);
   kill(browser.pid, SIGKILL);
   jepa_mpc::testing::Wait(browser);

@@ -379,6 +379,56 @@ TEST_F(WorldModelTest, PairedFramesComeFromTheSameEpisodeFarEnoughApart) {
   EXPECT_TRUE(torch::equal(plain.images[0], b.images[0]));
 }
 
+TEST_F(WorldModelTest, MovingWindowsFindTheObjectsMotionAndTheSamplerFavoursThem) {
+  // Synthetic trajectories: 3 episodes of 10 frames; the object moves 2 cm between frames 4 and 5
+  // of episode 1 and 1 mm per frame in episode 2 (below the 5 mm threshold over 3 steps).
+  Trajectories d;
+  const int64_t E = 3, T = 10;
+  d.images = torch::arange(E * T, torch::kLong).to(torch::kUInt8).reshape({E, T, 1, 1, 1}).expand({E, T, 3, 2, 2}).contiguous();
+  d.actions = torch::zeros({E, T, 2});
+  d.ee_pos = torch::zeros({E, T, 3});
+  d.qpos = torch::zeros({E, T, 2});
+  d.object_pos = torch::zeros({E, T, 3});
+  d.object_pos[1].narrow(0, 5, T - 5).select(1, 0).fill_(0.02);
+  d.object_pos[2].select(1, 1).copy_(torch::arange(T, torch::kFloat) * 0.001);
+  const std::vector<Window> moving = MovingWindows(d, 4, 0.005);
+  // Windows of 4 frames starting at 2, 3 and 4 span the jump (4 -> 5).
+  ASSERT_EQ(moving.size(), 3u);
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(moving[i].episode, 1);
+    EXPECT_EQ(moving[i].start, 2 + i);
+  }
+  EXPECT_TRUE(MovingWindows(d, 4, 0.05).empty());  // 2 cm is below 5 cm
+  Trajectories still = d;
+  still.object_pos = torch::zeros({E, T, 0});
+  EXPECT_TRUE(MovingWindows(still, 4, 0.005).empty());  // no objects
+  // Share 1: every sub-trajectory is a moving window (its first frame's value says where it is).
+  std::mt19937_64 rng(3);
+  const Batch b = SampleBatch(d, 40, 4, rng, 0, 0, -1, &moving, 1.0);
+  for (int64_t i = 0; i < 40; ++i) {
+    const int64_t first = std::lround(b.images[i][0][0][0][0].item<double>() * 255);
+    EXPECT_EQ(first / T, 1) << i;
+    EXPECT_GE(first % T, 2) << i;
+    EXPECT_LE(first % T, 4) << i;
+  }
+  // Share 0.5: about half (binomial, 400 draws: 0.5 +- 0.1 is 4 standard deviations).
+  const Batch half = SampleBatch(d, 400, 4, rng, 0, 0, -1, &moving, 0.5);
+  int favoured = 0;
+  for (int64_t i = 0; i < 400; ++i) {
+    const int64_t first = std::lround(half.images[i][0][0][0][0].item<double>() * 255);
+    favoured += first / T == 1 && first % T >= 2 && first % T <= 4;
+  }
+  EXPECT_GT(favoured, 160);  // uniform draws land there too, 3 windows in 21
+  EXPECT_LT(favoured, 280);
+  // Share 0 draws what the sampler drew without the option.
+  std::mt19937_64 a(9), c(9);
+  EXPECT_TRUE(torch::equal(SampleBatch(d, 6, 4, a).images, SampleBatch(d, 6, 4, c, 0, 0, -1, &moving, 0.0).images));
+  EXPECT_THROW(SampleBatch(d, 6, 4, a, 0, 0, -1, nullptr, 0.5), c10::Error);
+  TrainConfig cfg = TinyConfig();
+  cfg.moving_share = 1;
+  EXPECT_THROW(cfg.Validate(), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ProprioTrainingLearnsTheJointDynamics) {
   TrainConfig c = TinyConfig();
   c.model.proprio = true;
