@@ -79,12 +79,11 @@ uint64_t EpisodePlannerSeed(uint64_t planner_seed, int episode) {
   return episode == 0 ? planner_seed : sim::EpisodeSeed(planner_seed ^ 0x5EEDull, episode);
 }
 
-namespace {
-
-// Goals for evaluation come from a seed range no collection run uses by default.
 uint64_t GoalSeed(uint64_t seed, int episode) {
   return 0x9E3779B97F4A7C15ull ^ (seed * 1000003ull + static_cast<uint64_t>(episode));
 }
+
+namespace {
 
 struct Method {
   std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random

@@ -123,6 +123,8 @@ void WriteReport(const EvalReport& report, const std::string& folder);
 // Throws std::invalid_argument naming a folder that is missing, interrupted, a duplicate or of
 // another evaluation.
 EvalReport MergeReports(const std::vector<std::string>& folders, const std::string& out);
+// The seed of goal `episode` of goal seed `seed` (a range no collection run uses by default).
+uint64_t GoalSeed(uint64_t seed, int episode);
 // The planner seed of an episode's learned and oracle planners.
 uint64_t EpisodePlannerSeed(uint64_t planner_seed, int episode);
 // The table as aligned text.

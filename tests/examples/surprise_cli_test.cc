@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_run.h"
@@ -89,6 +90,44 @@ TEST_F(SurpriseCliTest, MeasuresEveryModelAndEventAndWritesTheReport) {
   const std::string page((std::istreambuf_iterator<char>(html)), {});
   EXPECT_THAT(page, HasSubstr("data:image/png;base64,"));
   EXPECT_THAT(page, HasSubstr("reappear"));
+}
+
+// energy_map on the same tiny push model: every placement scored, and the one that reproduces the
+// goal image (the object at its goal, the arm as drawn there) at zero energy.
+TEST_F(SurpriseCliTest, EnergyMapScoresEveryPlacementAndTheGoalItselfAtZero) {
+  const std::string csv = *dir_ / "map.csv";
+  const CliRun r = Exec(ENERGY_MAP_BINARY, "--checkpoint " + Ck("jepa") + " --goals 2 --out " + csv);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "goal,hand,distance_m,direction,energy,cost");
+  int rows = 0, at_goal = 0;
+  double farthest = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 6u) << line;
+    const double energy = std::stod(f[4]), cost = std::stod(f[5]);
+    EXPECT_GE(energy, 0) << line;
+    EXPECT_GE(cost, energy - 1e-6) << line;  // the cost adds the reaching term
+    if (f[1] == "0" && std::stod(f[2]) == 0) {
+      EXPECT_LT(energy, 1e-3) << line;  // the goal image itself
+      ++at_goal;
+    }
+    if (f[1] == "0" && std::stod(f[2]) > 0.14) farthest = std::max(farthest, energy);
+  }
+  EXPECT_EQ(rows, 2 * 5 * 9 * 8);  // goals x hands x distances x directions
+  EXPECT_EQ(at_goal, 16);
+  EXPECT_GT(farthest, 1e-3);  // moving the object 15 cm changes the image and its energy
+  const CliRun reach = Exec(ENERGY_MAP_BINARY, "--checkpoint " + Ck("reach"));
+  EXPECT_NE(reach.code, 0);
+  EXPECT_THAT(reach.err, HasSubstr("which has no object; energy_map needs a task with one"));
+  const CliRun none = Exec(ENERGY_MAP_BINARY, "--checkpoint " + Ck("jepa") + " --goals 0");
+  EXPECT_NE(none.code, 0);
+  EXPECT_THAT(none.err, HasSubstr("--goals is 0, expected at least 1"));
 }
 
 }  // namespace

@@ -1,0 +1,134 @@
+// energy_map: how a trained object-task model's goal energy follows the object's distance to its
+// goal, with the arm away (the pose of the goal image) and with the hand beside the object on each
+// side. For each of the task's evaluation goals the object is placed at 0-15 cm from the goal in 8
+// directions, the scene rendered and scored by the model (the energy the planner lowers, its
+// reaching term apart). It tells an energy that cannot see the object near the hand from one that
+// cannot see it at all.
+//
+//   energy_map --checkpoint runs/push/checkpoint.pt --goals 8 --out map.csv
+#include <CLI/CLI.hpp>
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "control/controller.h"
+#include "examples/common/cli.h"
+#include "examples/common/evaluation.h"
+#include "examples/common/progress.h"
+#include "sim/ik.h"
+#include "sim/renderer.h"
+#include "sim/task.h"
+
+using namespace jepa_mpc;
+
+namespace {
+
+constexpr double kDistances[] = {0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.15};  // m
+constexpr int kDirections = 8;
+// Where the hand is: the goal image's arm pose, or the end effector 5.5 cm from the object's
+// centre on one side (+x faces the table camera), 3 cm above the table.
+const char* const kHands[] = {"arm as in the goal image", "hand at +x (camera side)", "hand at -x (base side)",
+                              "hand at +y", "hand at -y"};
+const Eigen::Vector3d kHandOffset[] = {{0, 0, 0}, {0.055, 0, 0}, {-0.055, 0, 0}, {0, 0.055, 0}, {0, -0.055, 0}};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"The goal energy of an object-task model against the object's distance to its goal."};
+  std::string checkpoint, out;
+  int goals = 8;
+  uint64_t seed = 100;
+  app.add_option("--checkpoint", checkpoint, "trained model of a task with an object (push)")->required();
+  app.add_option("--goals", goals, "evaluation goals to place the object around")->capture_default_str();
+  app.add_option("--seed", seed, "goal seed (evaluate's: the same seed, the same goals)")->capture_default_str();
+  app.add_option("--out", out, "CSV of every placement (goal, hand, distance_m, direction, energy, cost)");
+  CLI11_PARSE(app, argc, argv);
+  return tools::RunMain("energy_map", [&] {
+    if (goals < 1) throw std::invalid_argument("--goals is " + std::to_string(goals) + ", expected at least 1");
+    Controller model(checkpoint);
+    const int S = model.image_size();
+    auto task = sim::MakeTask(model.task(), {std::max(256, S), "", model.robot()});
+    sim::Simulation& s = task->sim();
+    if (s.num_objects() == 0) {
+      throw std::invalid_argument("checkpoint '" + checkpoint + "' was trained on task '" + model.task() +
+                                  "', which has no object; energy_map needs a task with one (push)");
+    }
+    if (s.camera_label() != model.camera()) {
+      throw std::invalid_argument("checkpoint '" + checkpoint + "' sees camera '" + model.camera() + "', task '" +
+                                  model.task() + "' renders '" + s.camera_label() + "'");
+    }
+    sim::RenderOptions ro;
+    ro.width = ro.height = S;
+    sim::Renderer renderer(s.model(), ro);
+    sim::DifferentialIk ik(s);
+    std::ofstream csv;
+    if (!out.empty()) {
+      csv.open(out);
+      if (!csv) throw std::runtime_error("cannot write " + out);
+      csv << "goal,hand,distance_m,direction,energy,cost\n";
+    }
+    constexpr int H = std::size(kHands), N = std::size(kDistances);
+    // energy[hand][distance][goal * directions + direction]
+    std::vector<std::vector<std::vector<double>>> energy(H, std::vector<std::vector<double>>(N));
+    tools::ProgressBar bar("energy_map", goals, "goals");
+    for (int g = 0; g < goals; ++g) {
+      task->Reset(tools::GoalSeed(seed, g));
+      const sim::Image goal = task->RenderGoal(renderer);
+      model.SetGoal({goal.rgb.data(), S, S});
+      const sim::SimState goal_state = task->goal_state();
+      s.SetState(goal_state);
+      const Eigen::Vector3d centre = task->goal_position();
+      const double height = s.object_pos(0).z();
+      for (int h = 0; h < H; ++h) {
+        for (int d = 0; d < N; ++d) {
+          for (int k = 0; k < kDirections; ++k) {
+            const double angle = 2 * M_PI * k / kDirections;
+            s.SetState(goal_state);
+            const Eigen::Vector3d p(centre.x() + kDistances[d] * std::cos(angle),
+                                    centre.y() + kDistances[d] * std::sin(angle), height);
+            if (h > 0) {
+              Eigen::Vector3d hand = p + kHandOffset[h];
+              hand.z() = 0.03;
+              s.SetArmPose(ik.Solve(s, s.arm_qpos(), hand).q);
+            }
+            s.SetObjectPosition(0, p);
+            const sim::Image image = renderer.Render(s.data(), s.camera_ids());
+            const ImageView view{image.rgb.data(), S, S};
+            const double e = model.Energy(view), cost = model.FutureCosts({view}, 1)[0];
+            energy[h][d].push_back(e);
+            if (csv) csv << g << ',' << h << ',' << kDistances[d] << ',' << k << ',' << e << ',' << cost << '\n';
+          }
+        }
+      }
+      bar.Update(g + 1);
+    }
+    bar.Finish();
+    // Mean energy by distance, and how often a placement nearer the goal scores lower than one
+    // farther out in the same direction (1 cm vs 4 cm, 2 vs 6, 4 vs 10).
+    std::printf("goal energy (the object's part; the planner adds the reaching term) by the object's distance to its goal,\n"
+                "mean over %d goals x %d directions:\n%-26s", goals, kDirections, "");
+    for (double d : kDistances) std::printf(" %5.0f cm", 100 * d);
+    std::printf("   1<4 cm  2<6 cm  4<10 cm\n");
+    auto ordered = [&](int h, int near, int far) {
+      int ok = 0;
+      for (size_t i = 0; i < energy[h][near].size(); ++i) ok += energy[h][near][i] < energy[h][far][i];
+      return static_cast<double>(ok) / energy[h][near].size();
+    };
+    for (int h = 0; h < H; ++h) {
+      std::printf("%-26s", kHands[h]);
+      for (int d = 0; d < N; ++d) {
+        double mean = 0;
+        for (double e : energy[h][d]) mean += e;
+        std::printf(" %8.3f", mean / energy[h][d].size());
+      }
+      std::printf("   %6.2f  %6.2f  %7.2f\n", ordered(h, 1, 4), ordered(h, 2, 5), ordered(h, 4, 7));
+    }
+    std::printf("(the last columns: the share of placements at which the nearer one has the lower energy)\n");
+    if (!out.empty()) std::printf("wrote %s\n", out.c_str());
+    return 0;
+  });
+}
