@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
   opt("--smoothness", "smoothness_weight", "temporal smoothness loss weight");
   opt("--object-weight", "object_weight", "weight of the object group's loss (with --object-keypoints)");
   opt("--object-pair-gap", "object_pair_gap", "least steps between the frames the object group must match");
+  opt("--object-pair-still", "object_pair_still",
+      "object group: pair frames at which the objects are within this distance (m) of the first frame's place (0: any)");
   opt("--moving-share", "moving_share",
       "share of training windows drawn from those in which an object moves (0: uniform)");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");

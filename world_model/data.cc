@@ -69,7 +69,7 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
 
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
                   int64_t pair_gap, int64_t keep_begin, int64_t keep_end, const std::vector<Window>* favoured,
-                  double favoured_share) {
+                  double favoured_share, double pair_still) {
   TORCH_CHECK(favoured_share >= 0 && favoured_share <= 1, "favoured share ", favoured_share, " outside [0, 1]");
   TORCH_CHECK(favoured_share == 0 || (favoured && !favoured->empty()), "a favoured share without favoured windows");
   if (keep_end < 0) keep_end = batch;
@@ -79,6 +79,10 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
   std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
   std::vector<torch::Tensor> images, actions, qpos, pairs;
+  // Object positions [E, T, 3 * objects], for still pairs.
+  const int64_t objects = data.object_pos.defined() ? data.object_pos.size(2) / 3 : 0;
+  torch::Tensor object_pos = objects > 0 && pair_still > 0 ? data.object_pos.contiguous() : torch::Tensor();
+  const float* object = object_pos.defined() ? object_pos.data_ptr<float>() : nullptr;
   images.reserve(batch);
   actions.reserve(batch);
   qpos.reserve(batch);
@@ -98,7 +102,27 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
       actions.push_back(data.actions[e].narrow(0, s, length));
       qpos.push_back(data.qpos[e].narrow(0, s, length));
     }
-    if (pair_gap > 0) {
+    int64_t still_pair = -1;
+    if (pair_gap > 0 && pair_still > 0 && objects > 0) {
+      // The frames far enough away at which no object has moved from where it was at s.
+      std::vector<int64_t> still;
+      const float* first = object + (e * T + s) * 3 * objects;
+      for (int64_t t = 0; t < T; ++t) {
+        if (std::abs(t - s) < pair_gap) continue;
+        const float* p = object + (e * T + t) * 3 * objects;
+        bool moved = false;
+        for (int64_t o = 0; o < objects && !moved; ++o) {
+          double d2 = 0;
+          for (int k = 0; k < 3; ++k) d2 += (p[3 * o + k] - first[3 * o + k]) * (p[3 * o + k] - first[3 * o + k]);
+          moved = d2 > pair_still * pair_still;
+        }
+        if (!moved) still.push_back(t);
+      }
+      if (!still.empty()) still_pair = still[std::uniform_int_distribution<size_t>(0, still.size() - 1)(rng)];
+    }
+    if (still_pair >= 0) {
+      if (keep) pairs.push_back(data.images[e][still_pair]);
+    } else if (pair_gap > 0) {
       // Frames before s - gap + 1 and from s + gap on.
       const int64_t before = std::max<int64_t>(0, s - pair_gap + 1), after = std::max<int64_t>(0, T - s - pair_gap);
       int64_t t = s > T - 1 - s ? 0 : T - 1;  // the farthest frame

@@ -58,9 +58,13 @@ struct Window {
 // of one rank in data-parallel training, where every rank draws the same global batch. With
 // favoured_share > 0 each sub-trajectory is drawn from `favoured` (windows of `length` frames,
 // not empty) with that probability, else uniformly; 0 draws what it drew before the option.
+// With pair_still > 0 the pair frame is drawn among those, pair_gap or more steps away, at which
+// every object is within pair_still (m) of where it was at the first frame (the hand has moved,
+// the objects have not); the draw above when there is none.
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
                   int64_t pair_gap = 0, int64_t keep_begin = 0, int64_t keep_end = -1,
-                  const std::vector<Window>* favoured = nullptr, double favoured_share = 0);
+                  const std::vector<Window>* favoured = nullptr, double favoured_share = 0,
+                  double pair_still = 0);
 
 // The windows of `length` frames in which some object moves: its position at some frame is more
 // than min_move (m) from where it was at the window's first frame. None without objects.

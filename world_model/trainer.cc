@@ -56,6 +56,7 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option reconstruction_weight must be >= 0");
   }
   if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
+  if (!(object_pair_still >= 0)) throw std::invalid_argument("training option object_pair_still must be >= 0");
   if (!(moving_share >= 0 && moving_share < 1)) {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
@@ -447,7 +448,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       }
       Batch batch = SampleBatch(data.train, c.batch_size, c.sequence_length, rng,
                                 c.object_weight > 0 ? c.object_pair_gap : 0, shard.offset, shard.offset + share,
-                                &moving, moving.empty() ? 0.0 : c.moving_share);
+                                &moving, moving.empty() ? 0.0 : c.moving_share, c.object_pair_still);
       TrainingLosses l = ComputeLosses(model, c, batch, step, group ? &shard : nullptr);
       std::vector<torch::Tensor> parts = {l.total,     l.teacher_forcing, l.rollout, l.regularizer,
                                           l.inverse_dynamics, l.smoothness, l.proprio, l.object,

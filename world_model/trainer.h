@@ -40,6 +40,11 @@ struct TrainConfig {
   // least steps between the two frames of its pairs.
   double object_weight = 0.0;
   int64_t object_pair_gap = 10;
+  // With the object group: a pair's second frame is one at which every object is within this
+  // distance (m) of where it was at the first (the hand having moved on), so the group must read
+  // the same for the block wherever the hand is. The recorded positions choose the frames; no
+  // loss sees them. 0: any frame of the episode far enough away.
+  double object_pair_still = 0.0;
   // The share of sub-trajectories drawn from the windows in which an object moves (by more than
   // 5 mm; MovingWindows), the rest uniformly: in exploration data the block rests in most frames,
   // so a uniform draw rarely asks the predictor what a push does. The objects' positions choose
@@ -80,6 +85,7 @@ struct TrainConfig {
     f("smoothness_weight", c.smoothness_weight);
     f("object_weight", c.object_weight);
     f("object_pair_gap", c.object_pair_gap);
+    f("object_pair_still", c.object_pair_still);
     f("moving_share", c.moving_share);
     f("reconstruction_weight", c.reconstruction_weight);
     f("proprio_dropout", c.proprio_dropout);

@@ -427,6 +427,29 @@ TEST_F(WorldModelTest, MovingWindowsFindTheObjectsMotionAndTheSamplerFavoursThem
   TrainConfig cfg = TinyConfig();
   cfg.moving_share = 1;
   EXPECT_THROW(cfg.Validate(), std::invalid_argument);
+  cfg.moving_share = 0;
+  cfg.object_pair_still = -1;
+  EXPECT_THROW(cfg.Validate(), std::invalid_argument);
+
+  // Still pairs: 3 or more steps apart, the object within 5 mm of where it was. In episode 1 the
+  // object jumps between frames 4 and 5, so a sub-trajectory starting at 3 or 4 pairs with a frame
+  // before 5, one starting at 5 or 6 with one from 8 on (the others have no still frame 3 away and
+  // pair as without the option).
+  std::mt19937_64 r(4);
+  const Batch pairs = SampleBatch(d, 300, 2, r, 3, 0, -1, nullptr, 0, 0.005);
+  int in_one = 0;
+  for (int64_t i = 0; i < 300; ++i) {
+    const int64_t first = std::lround(pairs.images[i][0][0][0][0].item<double>() * 255);
+    const int64_t pair = std::lround(pairs.pair_images[i][0][0][0].item<double>() * 255);
+    ASSERT_EQ(pair / T, first / T) << i;  // the same episode
+    EXPECT_GE(std::abs(pair % T - first % T), 3) << i;
+    const int64_t start = first % T;
+    if (first / T == 1 && start >= 3 && start <= 6) {  // starts with a still frame 3 or more away
+      ++in_one;
+      EXPECT_EQ(pair % T >= 5, first % T >= 5) << "start " << first % T << " pair " << pair % T;
+    }
+  }
+  EXPECT_GT(in_one, 20);
 }
 
 TEST_F(WorldModelTest, ProprioTrainingLearnsTheJointDynamics) {
