@@ -37,6 +37,12 @@ class EvaluateCliTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string Checkpoint() { return *dir_ / "model/checkpoint.pt"; }
+  // The results.json an evaluation wrote in folder.
+  static nlohmann::json Results(const std::string& folder) {
+    nlohmann::json j;
+    std::ifstream(fs::path(folder) / "results.json") >> j;
+    return j;
+  }
   static jepa_mpc::testing::TempDir* dir_;
 };
 jepa_mpc::testing::TempDir* EvaluateCliTest::dir_ = nullptr;
@@ -74,8 +80,7 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
                                              " --iterations 1 --horizon 4 --oracle-samples 16"
                                              " --oracle-iterations 1 --videos 1 --video-size 64 --out " + out);
   ASSERT_EQ(r.code, 0) << r.err;
-  nlohmann::json j;
-  std::ifstream(fs::path(out) / "results.json") >> j;
+  nlohmann::json j = Results(out);
   std::vector<std::string> methods;
   for (const auto& m : j["methods"]) {
     methods.push_back(m["method"]);
@@ -118,8 +123,7 @@ TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures)
                                              " --samples 8 --elites 2 --iterations 1 --horizon 3 --steps 4"
                                              " --videos 1 --video-size 64 --out " + out);
   ASSERT_EQ(r.code, 0) << r.err;
-  nlohmann::json j;
-  std::ifstream(fs::path(out) / "results.json") >> j;
+  nlohmann::json j = Results(out);
   EXPECT_EQ(j["perfect_planner"], "cem");
   std::vector<std::pair<std::string, int>> methods;
   for (const auto& m : j["methods"]) {
@@ -133,7 +137,7 @@ TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures)
                                                  " --methods perfect --episodes 1 --samples 8 --elites 2"
                                                  " --iterations 1 --horizon 2 --steps 2 --videos 0 --out " + out + "2");
   ASSERT_EQ(alone.code, 0) << alone.err;
-  std::ifstream(fs::path(out + "2") / "results.json") >> j;
+  j = Results(out + "2");
   ASSERT_EQ(j["methods"].size(), 1u);
   EXPECT_EQ(j["methods"][0]["method"], "perfect-cem");
 }
@@ -146,8 +150,7 @@ TEST_F(EvaluateCliTest, ReplayGoalsComeFromExplorationEpisodes) {
                                              " --methods random --episodes 3 --replay-offset 5"
                                              " --replay-min-move 0.05 --steps 8 --videos 0 --out " + out);
   ASSERT_EQ(r.code, 0) << r.err;
-  nlohmann::json j;
-  std::ifstream(fs::path(out) / "results.json") >> j;
+  nlohmann::json j = Results(out);
   EXPECT_EQ(j["replay_offset"], 5);
   EXPECT_EQ(j["steps"], 8);
   std::ifstream episodes(fs::path(out) / "episodes.csv");
