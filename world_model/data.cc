@@ -67,6 +67,24 @@ torch::Tensor ToFloatImages(const torch::Tensor& images) {
   return images.to(torch::kFloat32).div_(255.0);
 }
 
+namespace {
+
+// Whether some object at `now` is more than `limit` (m) from where it was at `then` (3 values per
+// object, as Trajectories::object_pos holds them).
+bool ObjectsMoved(const float* then, const float* now, int64_t objects, double limit) {
+  for (int64_t o = 0; o < 3 * objects; o += 3) {
+    double d2 = 0;
+    for (int k = 0; k < 3; ++k) {
+      const double d = static_cast<double>(now[o + k]) - then[o + k];
+      d2 += d * d;
+    }
+    if (d2 > limit * limit) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
                   int64_t pair_gap, int64_t keep_begin, int64_t keep_end, const std::vector<Window>* favoured,
                   double favoured_share, double pair_still) {
@@ -108,15 +126,9 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
       std::vector<int64_t> still;
       const float* first = object + (e * T + s) * 3 * objects;
       for (int64_t t = 0; t < T; ++t) {
-        if (std::abs(t - s) < pair_gap) continue;
-        const float* p = object + (e * T + t) * 3 * objects;
-        bool moved = false;
-        for (int64_t o = 0; o < objects && !moved; ++o) {
-          double d2 = 0;
-          for (int k = 0; k < 3; ++k) d2 += (p[3 * o + k] - first[3 * o + k]) * (p[3 * o + k] - first[3 * o + k]);
-          moved = d2 > pair_still * pair_still;
+        if (std::abs(t - s) >= pair_gap && !ObjectsMoved(first, object + (e * T + t) * 3 * objects, objects, pair_still)) {
+          still.push_back(t);
         }
-        if (!moved) still.push_back(t);
       }
       if (!still.empty()) still_pair = still[std::uniform_int_distribution<size_t>(0, still.size() - 1)(rng)];
     }
@@ -143,18 +155,14 @@ std::vector<Window> MovingWindows(const Trajectories& data, int64_t length, doub
   const int64_t E = data.episodes(), T = data.length();
   if (!data.object_pos.defined() || data.object_pos.size(2) == 0 || length > T || length < 1) return windows;
   const int64_t objects = data.object_pos.size(2) / 3;
-  // [E, T, objects, 3] -> per frame and object, double for the distances.
-  const auto pos = data.object_pos.reshape({E, T, objects, 3}).to(torch::kDouble).contiguous();
-  const auto p = pos.accessor<double, 4>();
+  const torch::Tensor pos = data.object_pos.contiguous();  // [E, T, 3 * objects]
+  const float* object = pos.data_ptr<float>();
   for (int64_t e = 0; e < E; ++e) {
     for (int64_t s = 0; s + length <= T; ++s) {
+      const float* first = object + (e * T + s) * 3 * objects;
       bool moves = false;
       for (int64_t t = s + 1; t < s + length && !moves; ++t) {
-        for (int64_t o = 0; o < objects && !moves; ++o) {
-          double d2 = 0;
-          for (int k = 0; k < 3; ++k) d2 += (p[e][t][o][k] - p[e][s][o][k]) * (p[e][t][o][k] - p[e][s][o][k]);
-          moves = d2 > min_move * min_move;
-        }
+        moves = ObjectsMoved(first, object + (e * T + t) * 3 * objects, objects, min_move);
       }
       if (moves) windows.push_back({e, s});
     }

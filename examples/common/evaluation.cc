@@ -89,9 +89,9 @@ struct Method {
   std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
   std::unique_ptr<planner::RecedingHorizon> oracle;  // the planner on the true simulator, or neither
-  // With `oracle`: the planner scores the true future frames with this controller's encoder and
-  // energy (the perfect-predictor check) instead of the task's true cost.
-  std::unique_ptr<Controller> perfect;
+  // With `oracle`: the planner scores the true future frames with the model's encoder and energy
+  // (the perfect-predictor check) instead of the task's true cost.
+  bool perfect = false;
 };
 
 // The perfect-predictor costs of n candidates of h steps: their true future frames, rendered at
@@ -190,36 +190,32 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const auto& p : o.planners) {
     ControllerOptions c = base;
     c.planner = p;
-    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr, nullptr});
+    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
   }
-  if (o.oracle) {
+  // A planner on the true simulator: the oracle's, or the learned planner's for the check.
+  auto simulator_planner = [&](const std::string& name, int samples, int elites, int iterations) {
     planner::PlannerOptions po;
     po.horizon = base.horizon;
     po.action_dim = A;
-    po.iterations = report.options.oracle_iterations;
+    po.iterations = iterations;
     po.seed = base.seed;
+    return std::make_unique<planner::RecedingHorizon>(planner::MakePlanner({name, samples, elites}, po),
+                                                      base.action_repeat);
+  };
+  if (o.oracle) {
     methods.push_back({"oracle-" + o.oracle_planner, nullptr,
-                       std::make_unique<planner::RecedingHorizon>(
-                           planner::MakePlanner({o.oracle_planner, report.options.oracle_samples, 0}, po),
-                           base.action_repeat),
-                       nullptr});
+                       simulator_planner(o.oracle_planner, report.options.oracle_samples, 0,
+                                         report.options.oracle_iterations)});
   }
   if (!o.perfect_planner.empty()) {
     // The learned planner's search (samples, elites, iterations) without its time limit: it
     // searches at least as hard as the learned planner.
-    ControllerOptions c = base;
-    c.planner = o.perfect_planner;
-    planner::PlannerOptions po;
-    po.horizon = base.horizon;
-    po.action_dim = A;
-    po.iterations = planner::IterationsPerStep(c.planner, base.iterations);
-    po.seed = base.seed;
-    methods.push_back({"perfect-" + c.planner, nullptr,
-                       std::make_unique<planner::RecedingHorizon>(
-                           planner::MakePlanner({c.planner, base.samples, base.elites}, po), base.action_repeat),
-                       std::make_unique<Controller>(o.checkpoint, c)});
+    methods.push_back({"perfect-" + o.perfect_planner, nullptr,
+                       simulator_planner(o.perfect_planner, base.samples, base.elites,
+                                         static_cast<int>(planner::IterationsPerStep(o.perfect_planner, base.iterations))),
+                       true});
   }
-  if (o.random) methods.push_back({"random", nullptr, nullptr, nullptr});
+  if (o.random) methods.push_back({"random", nullptr, nullptr});
   if (methods.empty()) throw std::invalid_argument("nothing to evaluate: no method selected");
   sim::RenderOptions ro;
   ro.width = ro.height = S;
@@ -249,7 +245,6 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const Method& m : methods) {
     Controller* learned = m.learned.get();
     planner::RecedingHorizon* oracle_planner = m.oracle.get();
-    Controller* perfect = m.perfect.get();
     const bool random = !learned && !oracle_planner;
     const int end = std::min(last_goal, oracle_planner ? report.options.oracle_episodes : o.episodes);
     if (end <= first_goal) continue;  // the oracle's goals lie in other shards
@@ -286,7 +281,6 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         learned->SetGoal({goal.rgb.data(), S, S});
         learned->Reseed(EpisodePlannerSeed(base.seed, ep));
       }
-      if (perfect) perfect->SetGoal({goal.rgb.data(), S, S});
       const std::string stem = m.name + "_ep" + std::to_string(ep);
       const fs::path video_stem = fs::path(o.out) / "videos" / stem;
       if (write_videos) {
@@ -334,8 +328,9 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
           const torch::Tensor act = oracle_planner->Step([&](const torch::Tensor& a) {
             auto ac = a.contiguous();
             const int n = static_cast<int>(a.size(0)), h = static_cast<int>(a.size(1));
-            if (perfect) return torch::tensor(PerfectCosts(*oracle, *task, ac.data_ptr<float>(), n, h, S, *perfect),
-                                              torch::kFloat64);
+            // probe holds the goal and the learned planners' cost options (L1, summed or last).
+            if (m.perfect) return torch::tensor(PerfectCosts(*oracle, *task, ac.data_ptr<float>(), n, h, S, probe),
+                                                torch::kFloat64);
             return torch::tensor(oracle->Evaluate(*task, ac.data_ptr<float>(), n, h, A, score), torch::kFloat64);
           });
           for (int k = 0; k < A; ++k) action[k] = act[k].item<float>();
