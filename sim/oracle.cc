@@ -5,6 +5,10 @@
 #include <stdexcept>
 #include <thread>
 
+#ifdef JEPA_MPC_OPENMP
+#include <omp.h>
+#endif
+
 namespace jepa_mpc::sim {
 
 OracleCost::OracleCost(const std::string& task_name, int threads, const TaskOptions& options) {
@@ -14,18 +18,27 @@ OracleCost::OracleCost(const std::string& task_name, int threads, const TaskOpti
 
 void OracleCost::ForEachCandidate(int n, const std::function<void(int, int)>& body) {
   const int workers = std::min<int>(static_cast<int>(copies_.size()), n);
+  if (workers <= 0) return;
   std::vector<std::exception_ptr> errors(workers);
-  auto work = [&](int w) {
+  auto work = [&](int w, int stride) {
     try {
-      for (int i = w; i < n; i += workers) body(w, i);
+      for (int i = w; i < n; i += stride) body(w, i);
     } catch (...) {
       errors[w] = std::current_exception();  // surfaces on the calling thread
     }
   };
+#ifdef JEPA_MPC_OPENMP
+  // On OpenMP's own threads: after a torch call (the controller's encoder, the planner's
+  // sampling) its idle threads spin for milliseconds, and threads of our own would share the
+  // cores with them (a third slower on 2 cores); this way the spinning threads take the work.
+#pragma omp parallel num_threads(workers)
+  work(omp_get_thread_num(), omp_get_num_threads());  // fewer threads when nested: same coverage
+#else
   std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
-  if (workers > 0) work(0);
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w, workers);
+  work(0, workers);
   for (auto& t : pool) t.join();
+#endif
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
