@@ -78,6 +78,22 @@ TEST(OracleTest, RenderedRolloutsShowEachCandidatesTrueFutureAcrossCalls) {
   }
 }
 
+TEST(OracleTest, EveryCandidateIsScoredWhateverTheWorkerCount) {
+  // The workers split the candidates by stride; more candidates than workers, and a count that
+  // does not divide, must give each candidate the cost one worker gives it.
+  auto task = MakeTask("reach2d");
+  task->Reset(2);
+  const int n = 13, h = 3, a = task->action_dim();
+  std::vector<float> actions(n * h * a);
+  for (size_t i = 0; i < actions.size(); ++i) actions[i] = std::cos(1.3 * i);
+  OracleCost one("reach2d", 1), three("reach2d", 3);
+  const auto expected = one.Evaluate(*task, actions.data(), n, h, a, {true, 0.0});
+  EXPECT_EQ(three.Evaluate(*task, actions.data(), n, h, a, {true, 0.0}), expected);
+  EXPECT_EQ(three.Evaluate(*task, actions.data(), 2, h, a, {true, 0.0}),
+            std::vector<double>(expected.begin(), expected.begin() + 2));
+  EXPECT_TRUE(three.Evaluate(*task, actions.data(), 0, h, a).empty());
+}
+
 TEST(OracleTest, RealErrorsSurfaceInsteadOfBecomingInfiniteCosts) {
   // Only diverged physics (SimulationUnstable) is an infinite cost; a task the oracle cannot copy
   // is a caller's error and must reach the caller from the worker threads.
