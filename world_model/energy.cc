@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "world_model/energy.h"
 
 #include <cmath>
@@ -32,7 +33,8 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
   return 1 - sse / sst.clamp_min(1e-12);
 }
 
-GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight) {
+GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
+                            bool group_by_variance) {
   const ModelConfig& c = model->meta().config;
   if (c.projector) {
     throw std::invalid_argument("an object goal energy needs a keypoint embedding (model option projector off)");
@@ -73,12 +75,18 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     const auto ee_train = train.ee_pos.reshape({-1, 3}), ee_val = val.ee_pos.reshape({-1, 3});
     for (int64_t i = 0; i < KV; ++i) {
       if (in_group[i]) {
-        e.weights[i] = e.weights[KV + i] = 1.0;
         object[i] = var[i].item<double>() + var[KV + i].item<double>();
+        e.weights[i] = e.weights[KV + i] = group_by_variance ? object[i] : 1.0;
       } else {
         auto idx = torch::tensor({i, KV + i}, torch::kLong);
         const double r2 = RidgeProbeR2(zt.index_select(1, idx), ee_train, zv.index_select(1, idx), ee_val);
         arm[i] = std::pow(std::max(r2, 0.0), 16);
+      }
+    }
+    if (group_by_variance) {
+      const double top = *std::max_element(e.weights.begin(), e.weights.end());
+      if (top > 0) {
+        for (auto& w : e.weights) w /= top;
       }
     }
   } else {

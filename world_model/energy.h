@@ -29,7 +29,10 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
 // with weight reach_weight. A model with an object group (ModelConfig::object_keypoints) weighs
 // that group 1 and the rest 0, and its reaching term runs from the rest (weighted by the 16th
 // power of the held-out R^2 of a probe from each keypoint to the end effector's position: the
-// hand) to the group (weighted by variance). Fit on up to 20000 training and 10000 held-out frames.
-GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight);
+// hand) to the group (weighted by variance). With group_by_variance the group's goal-energy
+// weights are its keypoints' variances too (the largest 1) instead of 1. Fit on up to 20000
+// training and 10000 held-out frames.
+GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
+                            bool group_by_variance = false);
 
 }  // namespace jepa_mpc::world_model

@@ -51,6 +51,10 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option energy is '" + energy + "', expected all or object");
   }
   if (!(reach_weight >= 0)) throw std::invalid_argument("training option reach_weight must be >= 0");
+  if (group_weights != "uniform" && group_weights != "variance") {
+    throw std::invalid_argument("training option group_weights is '" + group_weights +
+                                "', expected uniform or variance");
+  }
   if (!(object_weight >= 0)) throw std::invalid_argument("training option object_weight must be >= 0");
   if (!(reconstruction_weight >= 0)) {
     throw std::invalid_argument("training option reconstruction_weight must be >= 0");
@@ -303,7 +307,7 @@ void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now,
   from_json(nlohmann::json::parse(saved_json), before);
   const nlohmann::json saved = nlohmann::json(before).flatten(), current = now.flatten();
   static const std::set<std::string> free = {"/steps", "/checkpoint_every", "/threads", "/energy",
-                                             "/reach_weight"};
+                                             "/reach_weight", "/group_weights"};
   std::string differ;
   for (const auto& [key, value] : current.items()) {
     if (free.count(key)) continue;
@@ -543,7 +547,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   }
   if (result.interrupted && step > first) save();
   if (!result.interrupted && c.energy == "object" && writer) {
-    model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight));
+    model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
     save();
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

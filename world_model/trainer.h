@@ -62,6 +62,10 @@ struct TrainConfig {
   // term of weight reach_weight; world_model/energy.h), set once training ends.
   std::string energy = "all";
   double reach_weight = 0.0;
+  // With an object group and energy "object": how its coordinates weigh in the goal energy,
+  // "uniform" (1 each) or "variance" (each keypoint by its variance over held-out frames, the
+  // largest 1: the keypoints that follow the object, not those that stay put).
+  std::string group_weights = "uniform";
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -91,6 +95,7 @@ struct TrainConfig {
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);
     f("reach_weight", c.reach_weight);
+    f("group_weights", c.group_weights);
     f("grad_clip", c.grad_clip);
     f("checkpoint_every", c.checkpoint_every);
     f("log_every", c.log_every);

@@ -281,6 +281,29 @@ TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
   EXPECT_EQ(CameraViews("top"), 1);
 }
 
+TEST_F(WorldModelTest, ObjectEnergyWeighsTheGroupUniformlyOrByItsVariance) {
+  ModelMeta m = TinyMeta();
+  m.config.object_keypoints = 2;  // keypoints 2 and 3 of 4: coordinates 2, 3 (x) and 6, 7 (y)
+  WorldModel model(m);
+  model->eval();
+  const auto uniform = ObjectGoalEnergy(model, *data_, 1.0);
+  const auto by_variance = ObjectGoalEnergy(model, *data_, 1.0, true);
+  EXPECT_EQ(uniform.weights, (std::vector<double>{0, 0, 1, 1, 0, 0, 1, 1}));
+  // Each group keypoint by the variance of its x and y over the held-out frames, the largest 1.
+  torch::NoGradGuard g;
+  auto var = EncodeAll(model, data_->val).reshape({-1, 8}).to(torch::kDouble).var(0);
+  const double v2 = (var[2] + var[6]).item<double>(), v3 = (var[3] + var[7]).item<double>();
+  const double top = std::max(v2, v3);
+  const std::vector<double> expected = {0, 0, v2 / top, v3 / top, 0, 0, v2 / top, v3 / top};
+  ASSERT_EQ(by_variance.weights.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(by_variance.weights[i], expected[i], 1e-9) << i;
+  EXPECT_LT(std::min(v2, v3) / top, 1.0);  // the two keypoints differ, so the weights do
+  EXPECT_EQ(by_variance.reach, uniform.reach);  // the reaching term is the same
+  TrainConfig c = TinyConfig();
+  c.group_weights = "spread";
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ObjectGroupComesFromItsOwnTrunkInEachView) {
   ModelConfig kc = TwoViewKeypoints();
   kc.object_keypoints = 1;
