@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "worker threads")->capture_default_str();
   app.add_option("--out", o.out, "output HDF5 file")->required();
   app.add_option("--mjcf", o.mjcf_file, "MJCF file replacing the robot's built-in model");
+  app.add_option("--cameras", o.cameras,
+                 "the observation's cameras side by side, joined by + (e.g. table+side; default: the task's)");
   app.add_flag("--resume", o.resume, "continue an interrupted collection in --out");
   app.add_flag("--overwrite", o.overwrite, "replace --out if it exists");
   std::string shard;

@@ -17,6 +17,7 @@
 
 #include "control/controller.h"
 #include "examples/common/cli.h"
+#include "examples/common/episode_view.h"
 #include "examples/common/evaluation.h"
 #include "examples/common/progress.h"
 #include "sim/ik.h"
@@ -51,16 +52,8 @@ int main(int argc, char** argv) {
     if (goals < 1) throw std::invalid_argument("--goals is " + std::to_string(goals) + ", expected at least 1");
     Controller model(checkpoint);
     const int S = model.image_size();
-    auto task = sim::MakeTask(model.task(), {std::max(256, S), "", model.robot()});
+    auto task = tools::MakeObjectTask(checkpoint, model.task(), model.robot(), model.camera(), S, "energy_map");
     sim::Simulation& s = task->sim();
-    if (s.num_objects() == 0) {
-      throw std::invalid_argument("checkpoint '" + checkpoint + "' was trained on task '" + model.task() +
-                                  "', which has no object; energy_map needs a task with one (push)");
-    }
-    if (s.camera_label() != model.camera()) {
-      throw std::invalid_argument("checkpoint '" + checkpoint + "' sees camera '" + model.camera() + "', task '" +
-                                  model.task() + "' renders '" + s.camera_label() + "'");
-    }
     sim::RenderOptions ro;
     ro.width = ro.height = S;
     sim::Renderer renderer(s.model(), ro);

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "examples/common/cli.h"
+#include "examples/common/episode_view.h"
 #include "examples/common/media.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
@@ -160,15 +161,7 @@ int main(int argc, char** argv) {
     }
     const wm::ModelMeta meta = models.front()->meta();
     const int S = static_cast<int>(meta.image_size);
-    auto task = sim::MakeTask(meta.task, {std::max(256, S), "", meta.robot});
-    if (task->sim().num_objects() == 0) {
-      throw std::invalid_argument("checkpoint '" + paths[0] + "' was trained on task '" + meta.task +
-                                  "', which has no object; surprise needs a task with one (push)");
-    }
-    if (task->sim().camera_label() != meta.camera) {
-      throw std::invalid_argument("checkpoint '" + paths[0] + "' sees camera '" + meta.camera + "', task '" +
-                                  meta.task + "' renders '" + task->sim().camera_label() + "'");
-    }
+    auto task = tools::MakeObjectTask(paths[0], meta.task, meta.robot, meta.camera, S, "surprise");
     sim::RenderOptions ro;
     ro.width = ro.height = S;
     sim::Renderer renderer(task->sim().model(), ro);

@@ -31,6 +31,7 @@ TaskOptions MakeTaskOptions(const CollectOptions& o) {
   TaskOptions t;
   t.mjcf_file = o.mjcf_file;
   t.robot = o.robot;
+  t.cameras = o.cameras;
   return t;
 }
 

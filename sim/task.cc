@@ -337,10 +337,32 @@ std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& optio
   robots::RobotSpec spec;
   try {
     spec = MakeRobotSpec(robot, scene);
+    std::string label;
+    for (const auto& c : spec.cameras) label += (label.empty() ? "" : "+") + c;
+    if (!options.cameras.empty() && options.cameras != label) {
+      scene.cameras.clear();
+      for (size_t start = 0;;) {
+        const size_t end = options.cameras.find('+', start);
+        scene.cameras.push_back(options.cameras.substr(start, end - start));
+        if (scene.cameras.back().empty()) {
+          throw std::invalid_argument("cameras '" + options.cameras + "' name an empty camera");
+        }
+        if (end == std::string::npos) break;
+        start = end + 1;
+      }
+      spec = MakeRobotSpec(robot, scene);
+    }
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument("task " + name + " on robot " + robot + ": " + e.what());
   }
-  std::unique_ptr<Task> task = entry.make(std::move(spec), options);
+  std::unique_ptr<Task> task;
+  try {
+    task = entry.make(std::move(spec), options);
+  } catch (const std::invalid_argument& e) {
+    if (options.cameras.empty()) throw;
+    throw std::invalid_argument("task " + name + " on robot " + robot + " with cameras '" + options.cameras +
+                                "': " + e.what());
+  }
   if (!task) throw std::logic_error("task factory for '" + name + "' returned nothing");
   return task;
 }

@@ -24,6 +24,9 @@ struct TaskOptions {
   std::string mjcf_file;     // replace the robot's built-in MJCF with this file ("" = built-in)
   std::string robot;         // a registered robot or a description file (sim/robot_description.h);
                              // "": the task's default robot
+  // The observation's cameras by their MJCF names, left to right, joined by "+" ("table+side",
+  // as Simulation::camera_label writes them); "": the task's own.
+  std::string cameras;
 };
 
 struct TaskInfo {

@@ -13,6 +13,21 @@ namespace jepa_mpc::tools {
 
 namespace fs = std::filesystem;
 
+std::unique_ptr<sim::Task> MakeObjectTask(const std::string& checkpoint, const std::string& task,
+                                          const std::string& robot, const std::string& camera, int image_size,
+                                          const std::string& program) {
+  auto t = sim::MakeTask(task, {std::max(256, image_size), "", robot, camera});
+  if (t->sim().num_objects() == 0) {
+    throw std::invalid_argument("checkpoint '" + checkpoint + "' was trained on task '" + task +
+                                "', which has no object; " + program + " needs a task with one (push)");
+  }
+  if (t->sim().camera_label() != camera) {
+    throw std::invalid_argument("checkpoint '" + checkpoint + "' sees camera '" + camera + "', task '" + task +
+                                "' renders '" + t->sim().camera_label() + "'");
+  }
+  return t;
+}
+
 namespace {
 
 // RGB colours (the frames are RGB).

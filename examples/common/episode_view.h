@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,13 @@
 #include "sim/task.h"
 
 namespace jepa_mpc::tools {
+
+// The task a model of an object task was trained on (`task`, `robot`), its frames at least 256 px
+// wide and image_size: throws naming `checkpoint` if the task has no object (which `program`
+// needs) or renders another camera than the model saw.
+std::unique_ptr<sim::Task> MakeObjectTask(const std::string& checkpoint, const std::string& task,
+                                          const std::string& robot, const std::string& camera, int image_size,
+                                          const std::string& program);
 
 // Paths in the world frame (m) to draw over the camera view.
 struct PlanTraces {

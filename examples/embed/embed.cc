@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     // The "robot": a simulated task with a goal, and a camera at the model's image size.
     jepa_mpc::sim::TaskOptions task_options;
     task_options.robot = controller.robot();
+    task_options.cameras = controller.camera();
     auto robot = jepa_mpc::sim::MakeTask(controller.task(), task_options);
     robot->Reset(args.size() > 1 ? std::strtoull(args[1], nullptr, 10) : 7);
     jepa_mpc::sim::RenderOptions size;

@@ -72,6 +72,29 @@ INSTANTIATE_TEST_SUITE_P(AllTasks, TaskTest,
 
 class TaskSuccessTest : public MujocoTest {};
 
+TEST_F(TaskSuccessTest, CamerasOptionChoosesTheObservationsViews) {
+  // The task's own cameras by default and when named as they are; others side by side, left to right.
+  EXPECT_EQ(MakeTask("push")->sim().camera_label(), "table");
+  EXPECT_EQ(MakeTask("push", {256, "", "", "table"})->sim().camera_label(), "table");
+  auto two = MakeTask("push", {256, "", "", "table+side"});
+  EXPECT_EQ(two->sim().camera_label(), "table+side");
+  EXPECT_EQ(two->sim().camera_ids().size(), 2u);
+  // The same episode from the same seed: the cameras change what is seen, not what happens.
+  auto one = MakeTask("push");
+  one->Reset(5);
+  two->Reset(5);
+  EXPECT_EQ(one->goal_position(), two->goal_position());
+  EXPECT_EQ(one->sim().object_pos(0), two->sim().object_pos(0));
+  for (const std::string bad : {"table+roof", "table++side"}) {
+    try {
+      MakeTask("push", {256, "", "", bad});
+      FAIL() << bad << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("task push on robot panda7"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(TaskSuccessTest, Reach2dSucceedsWhenDrivenToTheGoalPose) {
   auto task = MakeTask("reach2d");
   task->Reset(11);
