@@ -170,7 +170,14 @@ int main(int argc, char** argv) {
     sim::Renderer recoloured(blue.get(), ro);
 
     const size_t M = models.size(), E = events.size();
-    const std::vector<std::string> signals = {"scaled", "raw"};
+    // "object": the scaled errors of the object group's coordinates alone (models with a group
+    // and a latent error; the others' scaled surprise), where the events happen.
+    const std::vector<std::string> signals = {"scaled", "raw", "object"};
+    std::vector<torch::Tensor> groups;  // per model: the group's features, undefined for all
+    for (auto& m : models) {
+      const auto& c = m->meta().config;
+      groups.push_back(c.object_keypoints > 0 && !m->has_decoder() ? wm::ObjectGroupIndices(c) : torch::Tensor());
+    }
     // The typical error of each feature, per model, on ordinary episodes apart from the pairs.
     std::vector<torch::Tensor> scales;
     {
@@ -187,8 +194,9 @@ int main(int argc, char** argv) {
     }
     // impossible[signal][m][e][pair], possible[signal][m][pair]: surprise series.
     using Series = std::vector<std::vector<double>>;
-    std::vector<std::vector<std::vector<Series>>> impossible(2, std::vector<std::vector<Series>>(M, std::vector<Series>(E)));
-    std::vector<std::vector<Series>> possible(2, std::vector<Series>(M));
+    const size_t G = signals.size();
+    std::vector<std::vector<std::vector<Series>>> impossible(G, std::vector<std::vector<Series>>(M, std::vector<Series>(E)));
+    std::vector<std::vector<Series>> possible(G, std::vector<Series>(M));
     std::vector<int> event_steps;
     std::vector<std::vector<int>> visible(E);  // [e][pair]: pixels the event changes in its frame
     sim::EpisodeData example_possible;
@@ -203,6 +211,9 @@ int main(int argc, char** argv) {
         const torch::Tensor errors = wm::PredictionErrors(models[m], x.images, x.qpos, x.actions);
         series(0, m).push_back(ToVector(wm::Surprise(errors, scales[m])));
         series(1, m).push_back(ToVector(wm::Surprise(errors)));
+        series(2, m).push_back(ToVector(groups[m].defined()
+                                            ? wm::Surprise(errors.index_select(1, groups[m]), scales[m].index_select(0, groups[m]))
+                                            : wm::Surprise(errors, scales[m])));
       }
     };
     for (int i = 0; i < pairs; ++i) {
@@ -318,7 +329,8 @@ int main(int argc, char** argv) {
          << "), the event at a step drawn from the middle third. Surprise: the one-step prediction error "
             "(per embedding dimension for JEPA and a frozen encoder, per pixel for a reconstruction model), "
             "averaged raw or scaled by each feature's mean error on " << calibration << " ordinary episodes "
-            "(seed " << seed + 1 << "). Pairwise accuracy: the share of pairs whose impossible twin scores "
+            "(seed " << seed + 1 << "); object: scaled, over the object group's features alone (models with "
+            "one; the others' scaled). Pairwise accuracy: the share of pairs whose impossible twin scores "
             "higher from the event step on; AUROC: impossible against possible episodes taken one at a time, "
             "over the whole episode. Scores: the mean or the maximum, or the maximum over the episode's own "
             "median (relative).</p>\n<table><tr><th>signal</th><th>model</th><th>event</th>"

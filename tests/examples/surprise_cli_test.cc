@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -69,8 +71,8 @@ TEST_F(SurpriseCliTest, MeasuresEveryModelAndEventAndWritesTheReport) {
   nlohmann::json j;
   std::ifstream(fs::path(out) / "results.json") >> j;
   EXPECT_EQ(j["pairs"], 3);
-  // Two signals x two models x four events.
-  ASSERT_EQ(j["results"].size(), 16u);
+  // Three signals x two models x four events.
+  ASSERT_EQ(j["results"].size(), 24u);
   std::set<std::string> objectives, events;
   for (const auto& row : j["results"]) {
     objectives.insert(row["objective"].get<std::string>());
@@ -90,6 +92,32 @@ TEST_F(SurpriseCliTest, MeasuresEveryModelAndEventAndWritesTheReport) {
   const std::string page((std::istreambuf_iterator<char>(html)), {});
   EXPECT_THAT(page, HasSubstr("data:image/png;base64,"));
   EXPECT_THAT(page, HasSubstr("reappear"));
+  // The object signal: the JEPA model's object group alone, not its scaled surprise over every
+  // feature; the reconstruction model (pixel errors, no group) falls back to its scaled surprise.
+  std::map<std::string, std::string> series;  // "signal,model,event,pair,twin,t" minus the signal -> value
+  std::ifstream all(fs::path(out) / "surprise.csv");
+  std::string line;
+  std::getline(all, line);
+  int differ[2] = {0, 0}, compared[2] = {0, 0};
+  std::vector<std::string> rows;
+  while (std::getline(all, line)) rows.push_back(line);
+  for (const auto& row : rows) {
+    const size_t comma = row.find(',');
+    if (row.compare(0, comma, "scaled") == 0) series[row.substr(comma, row.rfind(',') - comma)] = row.substr(row.rfind(',') + 1);
+  }
+  for (const auto& row : rows) {
+    const size_t comma = row.find(',');
+    if (row.compare(0, comma, "object") != 0) continue;
+    const std::string key = row.substr(comma, row.rfind(',') - comma);
+    const int model = key[1] - '0';
+    ASSERT_TRUE(series.count(key)) << key;
+    ++compared[model];
+    differ[model] += series[key] != row.substr(row.rfind(',') + 1);
+  }
+  EXPECT_GT(compared[0], 0);
+  EXPECT_GT(differ[0], 0) << "the JEPA model's object signal equals its scaled surprise";
+  EXPECT_EQ(compared[1], compared[0]);
+  EXPECT_EQ(differ[1], 0) << "the reconstruction model has no object group to read";
 }
 
 // energy_map on the same tiny push model: every placement scored, and the one that reproduces the
