@@ -170,8 +170,9 @@ int main(int argc, char** argv) {
     sim::Renderer recoloured(blue.get(), ro);
 
     const size_t M = models.size(), E = events.size();
-    // "object": the scaled errors of the object group's coordinates alone (models with a group
-    // and a latent error; the others' scaled surprise), where the events happen.
+    // "object": the scaled errors of the object group's coordinates alone, each keypoint weighted
+    // by its variance over the calibration episodes (models with a group and a latent error; the
+    // others' scaled surprise): where the block is, where the events happen.
     const std::vector<std::string> signals = {"scaled", "raw", "object"};
     std::vector<torch::Tensor> groups;  // per model: the group's features, undefined for all
     for (auto& m : models) {
@@ -179,18 +180,36 @@ int main(int argc, char** argv) {
       groups.push_back(c.object_keypoints > 0 && !m->has_decoder() ? wm::ObjectGroupIndices(c) : torch::Tensor());
     }
     // The typical error of each feature, per model, on ordinary episodes apart from the pairs.
-    std::vector<torch::Tensor> scales;
+    std::vector<torch::Tensor> scales, group_weights;  // group_weights: see "object"
     {
-      std::vector<std::vector<torch::Tensor>> errors(M);
+      std::vector<std::vector<torch::Tensor>> errors(M), zs(M);
       tools::ProgressBar cal("calibrate", calibration, "episodes");
       for (int i = 0; i < calibration; ++i) {
         const sim::EpisodeData e = sim::RunEpisode(*task, renderer, steps, sim::EpisodeSeed(seed + 1, i));
         const EpisodeTensors x = ToTensors(e, S, task->action_dim());
-        for (size_t m = 0; m < M; ++m) errors[m].push_back(wm::PredictionErrors(models[m], x.images, x.qpos, x.actions));
+        for (size_t m = 0; m < M; ++m) {
+          errors[m].push_back(wm::PredictionErrors(models[m], x.images, x.qpos, x.actions));
+          if (groups[m].defined()) {
+            torch::NoGradGuard ng;
+            zs[m].push_back(models[m]->Encode(x.images).index_select(1, groups[m]).to(torch::kDouble));
+          }
+        }
         cal.Update(i + 1);
       }
       cal.Finish();
-      for (size_t m = 0; m < M; ++m) scales.push_back(wm::ErrorScale(errors[m], models[m]->history()));
+      for (size_t m = 0; m < M; ++m) {
+        scales.push_back(wm::ErrorScale(errors[m], models[m]->history()));
+        if (groups[m].defined()) {
+          // Each group keypoint's x and y weigh its variance (x and y pooled) over the ordinary
+          // episodes: the keypoint that follows the object, not those that stay put.
+          auto v = torch::cat(zs[m]).var(0);
+          const int64_t K = v.size(0) / 2;  // the group's features: K x coordinates, then K y
+          v = (v.narrow(0, 0, K) + v.narrow(0, K, K)).repeat({2});
+          group_weights.push_back(v / v.max());
+        } else {
+          group_weights.push_back(torch::Tensor());
+        }
+      }
     }
     // impossible[signal][m][e][pair], possible[signal][m][pair]: surprise series.
     using Series = std::vector<std::vector<double>>;
@@ -211,9 +230,13 @@ int main(int argc, char** argv) {
         const torch::Tensor errors = wm::PredictionErrors(models[m], x.images, x.qpos, x.actions);
         series(0, m).push_back(ToVector(wm::Surprise(errors, scales[m])));
         series(1, m).push_back(ToVector(wm::Surprise(errors)));
-        series(2, m).push_back(ToVector(groups[m].defined()
-                                            ? wm::Surprise(errors.index_select(1, groups[m]), scales[m].index_select(0, groups[m]))
-                                            : wm::Surprise(errors, scales[m])));
+        if (groups[m].defined()) {
+          const auto e = errors.index_select(1, groups[m]).to(torch::kDouble) /
+                         scales[m].index_select(0, groups[m]).to(torch::kDouble);
+          series(2, m).push_back(ToVector((e * group_weights[m]).sum(1) / group_weights[m].sum()));
+        } else {
+          series(2, m).push_back(ToVector(wm::Surprise(errors, scales[m])));
+        }
       }
     };
     for (int i = 0; i < pairs; ++i) {
@@ -329,8 +352,8 @@ int main(int argc, char** argv) {
          << "), the event at a step drawn from the middle third. Surprise: the one-step prediction error "
             "(per embedding dimension for JEPA and a frozen encoder, per pixel for a reconstruction model), "
             "averaged raw or scaled by each feature's mean error on " << calibration << " ordinary episodes "
-            "(seed " << seed + 1 << "); object: scaled, over the object group's features alone (models with "
-            "one; the others' scaled). Pairwise accuracy: the share of pairs whose impossible twin scores "
+            "(seed " << seed + 1 << "); object: scaled, over the object group's features alone, each keypoint "
+            "weighted by its variance on those episodes (models with a group; the others' scaled). Pairwise accuracy: the share of pairs whose impossible twin scores "
             "higher from the event step on; AUROC: impossible against possible episodes taken one at a time, "
             "over the whole episode. Scores: the mean or the maximum, or the maximum over the episode's own "
             "median (relative).</p>\n<table><tr><th>signal</th><th>model</th><th>event</th>"
