@@ -254,11 +254,24 @@ double Simulation::gripper_opening() const {
   return gripper_qpos_adr_ >= 0 ? data_->qpos[gripper_qpos_adr_] : 0.0;
 }
 
-std::string Simulation::camera_label() const {
+std::string CameraLabel(const std::vector<std::string>& cameras) {
   std::string label;
-  for (const auto& name : spec_.cameras) label += (label.empty() ? "" : "+") + name;
+  for (const auto& name : cameras) label += (label.empty() ? "" : "+") + name;
   return label;
 }
+
+std::vector<std::string> ParseCameraLabel(const std::string& label) {
+  std::vector<std::string> cameras;
+  for (size_t start = 0;;) {
+    const size_t end = label.find('+', start);
+    cameras.push_back(label.substr(start, end - start));
+    if (cameras.back().empty()) throw std::invalid_argument("cameras '" + label + "' name an empty camera");
+    if (end == std::string::npos) return cameras;
+    start = end + 1;
+  }
+}
+
+std::string Simulation::camera_label() const { return CameraLabel(spec_.cameras); }
 
 std::vector<double> Simulation::joint_state() const {
   const Eigen::VectorXd q = arm_qpos();

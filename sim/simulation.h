@@ -32,6 +32,11 @@ struct SimState {
   std::vector<double> arm_targets;  // (n_arm) joint targets the arm's drive holds
 };
 
+// The label datasets and checkpoints give a list of cameras: their names joined by "+"
+// ("front+side"), and back; ParseCameraLabel throws std::invalid_argument for an empty name.
+std::string CameraLabel(const std::vector<std::string>& cameras);
+std::vector<std::string> ParseCameraLabel(const std::string& label);
+
 class Simulation {
  public:
   // Compiles spec.mjcf and resolves every name in the spec. Throws std::runtime_error for a bad

@@ -337,19 +337,10 @@ std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& optio
   robots::RobotSpec spec;
   try {
     spec = MakeRobotSpec(robot, scene);
-    std::string label;
-    for (const auto& c : spec.cameras) label += (label.empty() ? "" : "+") + c;
-    if (!options.cameras.empty() && options.cameras != label) {
-      scene.cameras.clear();
-      for (size_t start = 0;;) {
-        const size_t end = options.cameras.find('+', start);
-        scene.cameras.push_back(options.cameras.substr(start, end - start));
-        if (scene.cameras.back().empty()) {
-          throw std::invalid_argument("cameras '" + options.cameras + "' name an empty camera");
-        }
-        if (end == std::string::npos) break;
-        start = end + 1;
-      }
+    // Other cameras than the robot's own: built again with them (a described arm's own cameras
+    // are left as its description sets them up).
+    if (!options.cameras.empty() && options.cameras != CameraLabel(spec.cameras)) {
+      scene.cameras = ParseCameraLabel(options.cameras);
       spec = MakeRobotSpec(robot, scene);
     }
   } catch (const std::invalid_argument& e) {
