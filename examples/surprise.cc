@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
           errors[m].push_back(wm::PredictionErrors(models[m], x.images, x.qpos, x.actions));
           if (groups[m].defined()) {
             torch::NoGradGuard ng;
-            zs[m].push_back(models[m]->Encode(x.images).index_select(1, groups[m]).to(torch::kDouble));
+            zs[m].push_back(models[m]->Encode(x.images).index_select(1, groups[m]));
           }
         }
         cal.Update(i + 1);
@@ -200,12 +200,9 @@ int main(int argc, char** argv) {
       for (size_t m = 0; m < M; ++m) {
         scales.push_back(wm::ErrorScale(errors[m], models[m]->history()));
         if (groups[m].defined()) {
-          // Each group keypoint's x and y weigh its variance (x and y pooled) over the ordinary
-          // episodes: the keypoint that follows the object, not those that stay put.
-          auto v = torch::cat(zs[m]).var(0);
-          const int64_t K = v.size(0) / 2;  // the group's features: K x coordinates, then K y
-          v = (v.narrow(0, 0, K) + v.narrow(0, K, K)).repeat({2});
-          group_weights.push_back(v / v.max());
+          // Each group keypoint by its variance over the ordinary episodes, as the goal energy
+          // weighs them (train --group-weights variance).
+          group_weights.push_back(wm::KeypointVarianceWeights(torch::cat(zs[m])));
         } else {
           group_weights.push_back(torch::Tensor());
         }

@@ -1,5 +1,6 @@
-#include <algorithm>
 #include "world_model/energy.h"
+
+#include <algorithm>
 
 #include <cmath>
 #include <stdexcept>
@@ -73,20 +74,17 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
       if (index < KV) in_group[index] = true;  // the x coordinates name the keypoints
     }
     const auto ee_train = train.ee_pos.reshape({-1, 3}), ee_val = val.ee_pos.reshape({-1, 3});
+    const torch::Tensor by_variance = KeypointVarianceWeights(zv.index_select(1, group));
+    for (int64_t j = 0; j < group.size(0); ++j) {
+      e.weights[group[j].item<int64_t>()] = group_by_variance ? by_variance[j].item<double>() : 1.0;
+    }
     for (int64_t i = 0; i < KV; ++i) {
       if (in_group[i]) {
         object[i] = var[i].item<double>() + var[KV + i].item<double>();
-        e.weights[i] = e.weights[KV + i] = group_by_variance ? object[i] : 1.0;
       } else {
         auto idx = torch::tensor({i, KV + i}, torch::kLong);
         const double r2 = RidgeProbeR2(zt.index_select(1, idx), ee_train, zv.index_select(1, idx), ee_val);
         arm[i] = std::pow(std::max(r2, 0.0), 16);
-      }
-    }
-    if (group_by_variance) {
-      const double top = *std::max_element(e.weights.begin(), e.weights.end());
-      if (top > 0) {
-        for (auto& w : e.weights) w /= top;
       }
     }
   } else {

@@ -19,6 +19,14 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   c.Validate();
 }
 
+torch::Tensor KeypointVarianceWeights(const torch::Tensor& z) {
+  TORCH_CHECK(z.dim() == 2 && z.size(1) % 2 == 0, "keypoint coordinates must be [N, 2K], got ", z.sizes());
+  auto v = z.to(torch::kDouble).var(0);
+  const int64_t K = v.size(0) / 2;
+  v = (v.narrow(0, 0, K) + v.narrow(0, K, K)).repeat({2});
+  return v / v.max().clamp_min(1e-30);
+}
+
 torch::Tensor ObjectGroupIndices(const ModelConfig& c) {
   const int64_t K = c.keypoints, V = c.views, KV = K * V;
   std::vector<int64_t> index;

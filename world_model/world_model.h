@@ -61,6 +61,11 @@ torch::Tensor JointFeatures(const torch::Tensor& qpos);
 // the x coordinates of the last object_keypoints keypoints of each view, then their y. [2 Ko V].
 torch::Tensor ObjectGroupIndices(const ModelConfig& config);
 
+// Weights for keypoint coordinates z [N, 2K] (K x coordinates, then the K y): each keypoint's
+// variance over the N frames, x and y pooled, scaled so that the largest is 1, for its x and its
+// y. [2K] double. The keypoints that follow an object weigh most, those that stay put nothing.
+torch::Tensor KeypointVarianceWeights(const torch::Tensor& z);
+
 class WorldModelImpl : public torch::nn::Module {
  public:
   explicit WorldModelImpl(ModelMeta meta);
