@@ -38,7 +38,14 @@ wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, i
                  " program (train from your own program to measure it)\n", info.task.c_str(), info.robot.c_str());
     return goals;
   }
-  auto task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot, info.camera});
+  std::unique_ptr<sim::Task> task;
+  try {
+    task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot, info.camera});
+  } catch (const std::invalid_argument& e) {  // e.g. the data's cameras are not in this scene
+    std::fprintf(stderr, "           task plannability skipped: %s (give --mjcf the file the data was collected with)\n",
+                 e.what());
+    return goals;
+  }
   if (task->sim().camera_label() != info.camera) {
     std::fprintf(stderr, "           task plannability skipped: the scene renders camera '%s', the data '%s'"
                  " (give --mjcf the file the data was collected with)\n",
