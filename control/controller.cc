@@ -86,6 +86,8 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   world_model::GoalCostOptions co;
   co.l1 = options.l1;
   co.sum_over_horizon = options.sum_over_horizon;
+  co.withdraw_steps = options.withdraw_steps;
+  co.withdraw_action = options.withdraw_action;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
   planner::PlannerOptions po;
   po.horizon = options.horizon;

@@ -40,6 +40,11 @@ struct ControllerOptions {
                                   // when it should end within it (the first always runs); 0: none
   uint64_t seed = 0;              // planner randomness; the same seed gives the same actions
   bool sum_over_horizon = true;   // cost summed over the horizon (false: last step only)
+  // The goal judged after a withdrawal (world_model::GoalCostOptions): each plan is followed in
+  // the model by withdraw_steps of withdraw_action (for push: {0, 0, 1}, the hand lifted), and
+  // its distance to the goal taken there. 0: along the plan.
+  int withdraw_steps = 0;
+  std::vector<float> withdraw_action;
   bool l1 = false;                // L1 distance instead of L2
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:

@@ -75,6 +75,12 @@ int main(int argc, char** argv) {
   app.add_option("--planner-seed", o.controller.seed, "planner seed")->capture_default_str();
   app.add_flag("--last-step", last_step, "cost at the last predicted step only (default: summed)");
   app.add_flag("--l1", o.controller.l1, "L1 latent distance instead of L2");
+  app.add_option("--withdraw-steps", o.controller.withdraw_steps,
+                 "judge each plan's distance to the goal after this many steps of --withdraw-action, "
+                 "predicted after the plan (0: along the plan)")->capture_default_str();
+  app.add_option("--withdraw-action", o.controller.withdraw_action,
+                 "the withdrawal's action, comma separated (push: 0,0,1 lifts the hand)")
+      ->delimiter(',');
   app.add_option("--oracle-planner", o.oracle_planner, "oracle planner")->capture_default_str();
   app.add_option("--oracle-samples", o.oracle_samples,
                  "oracle candidates per iteration (0: the learned planner's; never a smaller budget)")

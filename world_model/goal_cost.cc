@@ -22,6 +22,24 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!e.reach.empty() && e.reach_weight > 0) {
     reach_ = torch::tensor(e.reach, torch::kDouble).to(torch::kFloat32).reshape({-1, D}) * e.reach_weight;
   }
+  const int64_t A = model_->meta().action_dim;
+  if (options_.withdraw_steps < 0) {
+    throw std::invalid_argument("withdraw steps is " + std::to_string(options_.withdraw_steps) +
+                                ", expected 0 (none) or more");
+  }
+  if (options_.withdraw_steps > 0) {
+    if (static_cast<int64_t>(options_.withdraw_action.size()) != A) {
+      throw std::invalid_argument("withdraw action has " + std::to_string(options_.withdraw_action.size()) +
+                                  " values, expected the model's " + std::to_string(A) + " action values");
+    }
+    for (float v : options_.withdraw_action) {
+      if (!(v >= -1 && v <= 1)) throw std::invalid_argument("withdraw action values must lie in [-1, 1]");
+    }
+    withdraw_ = torch::tensor(options_.withdraw_action, torch::kFloat32)
+                    .reshape({1, 1, A})
+                    .expand({1, options_.withdraw_steps, A})
+                    .contiguous();
+  }
 }
 
 void LatentGoalCost::SetGoal(const torch::Tensor& goal_image) {
@@ -110,12 +128,27 @@ torch::Tensor LatentGoalCost::Predict(const torch::Tensor& actions) {
 
 torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
-  return Score(Predict(actions));
+  if (!withdraw_.defined()) return Score(Predict(actions));
+  const int64_t N = actions.size(0);
+  return Score(Predict(torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)));
 }
 
 torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   if (z.dim() != 3) throw std::invalid_argument("LatentGoalCost: sequences to score must be [N, H, D]");
+  const int64_t W = options_.withdraw_steps;
+  if (W > 0) {
+    if (z.size(1) <= W) {
+      throw std::invalid_argument("LatentGoalCost: sequences of " + std::to_string(z.size(1)) +
+                                  " steps to score with a withdrawal of " + std::to_string(W) +
+                                  ", expected the plan's steps and then the withdrawal's");
+    }
+    const int64_t H = z.size(1) - W;
+    auto plan = z.narrow(1, 0, H);
+    auto withdrawn = Distance(z.select(1, z.size(1) - 1));  // [N]
+    if (options_.sum_over_horizon) return withdrawn * static_cast<double>(H) + Reach(plan).sum(1);
+    return withdrawn + Reach(plan.select(1, H - 1));
+  }
   auto d = Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);
   return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);

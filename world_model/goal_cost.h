@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "world_model/world_model.h"
 
@@ -15,6 +16,14 @@ namespace jepa_mpc::world_model {
 struct GoalCostOptions {
   bool l1 = false;               // L1 distance instead of L2 (the JEPA-WM study found L2 better)
   bool sum_over_horizon = true;  // sum the distance over the H predicted steps, not only the last
+  // The goal judged after a withdrawal: when withdraw_steps > 0, every candidate is followed in
+  // the model by withdraw_steps of withdraw_action (e.g. the hand lifted off the table), and the
+  // distance to the goal is taken at the end of that withdrawal instead of along the plan (H
+  // times it when summing over the horizon); the reaching term still runs along the plan. For a
+  // goal image that shows the arm away from the object it moves: near the object the arm
+  // changes how the object is seen, so the object's place is judged with the arm withdrawn.
+  int withdraw_steps = 0;
+  std::vector<float> withdraw_action;  // [A]
 };
 
 class LatentGoalCost {
@@ -39,7 +48,8 @@ class LatentGoalCost {
   torch::Tensor operator()(const torch::Tensor& actions);
   // Costs [N] of embedding sequences [N, H, D] (or states [N, H, S]) as operator() scores the
   // predicted ones: the distance to the goal plus the reaching term, summed over the H steps or
-  // the last step's alone.
+  // the last step's alone. With a withdrawal (GoalCostOptions::withdraw_steps W > 0) the
+  // sequences are [N, H + W, D]: the plan's H steps, then the withdrawal's W.
   torch::Tensor Score(const torch::Tensor& z) const;
   // The states the model predicts after each action from the current context: [N, H, S] (their
   // first D values are the embedding, D = goal_embedding().size(0)).
@@ -58,6 +68,7 @@ class LatentGoalCost {
   torch::Tensor goal_;     // [D]
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
   torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
+  torch::Tensor withdraw_;  // [1, withdraw_steps, A]; undefined: no withdrawal
   torch::Tensor context_;  // [1, W, S]
   torch::Tensor past_;     // [1, W-1, A]
 };

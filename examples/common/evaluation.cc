@@ -96,13 +96,26 @@ struct Method {
 
 // The perfect-predictor costs of n candidates of h steps: their true future frames, rendered at
 // the model's image size, scored by the model's encoder and energy; a diverged rollout is never
-// chosen.
+// chosen. With a withdrawal (ControllerOptions::withdraw_steps) each candidate is followed by it
+// in the simulator too, as the model's cost follows it in prediction.
 std::vector<double> PerfectCosts(sim::OracleCost& oracle, const sim::Task& task, const float* actions, int n, int h,
                                  int image_size, Controller& model) {
   sim::RenderOptions ro;
   ro.width = ro.height = image_size;
+  const int A = task.action_dim(), W = model.options().withdraw_steps;
+  std::vector<float> extended;
+  if (W > 0) {  // [n, h + W, A]: each candidate, then the withdrawal
+    for (int i = 0; i < n; ++i) {
+      extended.insert(extended.end(), actions + static_cast<size_t>(i) * h * A, actions + static_cast<size_t>(i + 1) * h * A);
+      for (int k = 0; k < W; ++k) {
+        extended.insert(extended.end(), model.options().withdraw_action.begin(), model.options().withdraw_action.end());
+      }
+    }
+    actions = extended.data();
+    h += W;
+  }
   std::vector<bool> unstable;
-  const std::vector<uint8_t> rgb = oracle.RenderRollouts(task, actions, n, h, task.action_dim(), ro, &unstable);
+  const std::vector<uint8_t> rgb = oracle.RenderRollouts(task, actions, n, h, A, ro, &unstable);
   std::vector<ImageView> frames(static_cast<size_t>(n) * h);
   for (size_t i = 0; i < frames.size(); ++i) {
     frames[i] = {rgb.data() + i * image_size * image_size * 3, image_size, image_size};
@@ -449,7 +462,9 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"time_budget_s", o.controller.time_budget},
                           {"sum_over_horizon", o.controller.sum_over_horizon},
                           {"action_repeat", o.controller.action_repeat},
-                          {"l1", o.controller.l1},               {"seed", o.controller.seed}};
+                          {"l1", o.controller.l1},               {"seed", o.controller.seed},
+                          {"withdraw_steps", o.controller.withdraw_steps},
+                          {"withdraw_action", o.controller.withdraw_action}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

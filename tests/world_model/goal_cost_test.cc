@@ -137,5 +137,45 @@ TEST_F(GoalCostTest, WithAPredictorThatChangesNothingTheCostIsTheDistanceTimesTh
   EXPECT_NEAR(last(torch::zeros({1, 6, 2}))[0].item<double>(), distance, 1e-5);
 }
 
+TEST_F(GoalCostTest, AWithdrawalIsPredictedAfterThePlanAndTheDistanceTakenAtItsEnd) {
+  WorldModel model(Meta());
+  auto goal = torch::rand({3, 32, 32}), now = torch::rand({1, 3, 32, 32});
+  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
+  GoalCostOptions o;
+  o.withdraw_steps = 3;
+  o.withdraw_action = {0.f, 1.f};
+  LatentGoalCost summed(model, o);
+  summed.SetGoal(goal);
+  summed.SetContext(model->Encode(now));
+  auto lift = torch::tensor({0.f, 1.f}).reshape({1, 1, 2}).expand({5, 3, 2});
+  auto rolled = summed.Predict(torch::cat({actions, lift}, 1));  // [5, 7, 8]
+  auto at_end = summed.Distance(rolled.select(1, 6));
+  // Summed: the withdrawn distance counts once for every planned step (the scale of the plain
+  // summed cost); the plan's own steps are not scored (this model has no reaching term).
+  EXPECT_TRUE(torch::allclose(summed(actions), 4 * at_end, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(summed.Score(rolled), 4 * at_end, 1e-4, 1e-5));
+  // Another withdrawal, another cost: the withdrawal is rolled out, not ignored.
+  o.withdraw_action = {0.f, -1.f};
+  LatentGoalCost other(model, o);
+  other.SetGoal(goal);
+  other.SetContext(model->Encode(now));
+  EXPECT_FALSE(torch::allclose(other(actions), summed(actions), 1e-4, 1e-5));
+  o.withdraw_action = {0.f, 1.f};
+  o.sum_over_horizon = false;
+  LatentGoalCost last(model, o);
+  last.SetGoal(goal);
+  last.SetContext(model->Encode(now));
+  EXPECT_TRUE(torch::allclose(last(actions), at_end, 1e-4, 1e-5));
+  // Sequences too short to hold a plan and the withdrawal are refused.
+  EXPECT_THROW(last.Score(rolled.narrow(1, 0, 3)), std::invalid_argument);
+  // Bad withdrawals are refused when the cost is made.
+  o.withdraw_action = {0.f, 1.f, 0.f};
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+  o.withdraw_action = {0.f, 2.f};
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+  o.withdraw_steps = -1;
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jepa_mpc::world_model
