@@ -2,6 +2,8 @@
 # What the live view costs a control loop: the same evaluation (learned planner only, no videos or
 # contact sheets) without and with `--serve`, a headless chromium watching; prints the wall time per
 # control step of each, the planning time per step and the frame rate the page received.
+# VIEWER_NICE=N starts the browser at that niceness (19: the lowest CPU priority), as a browser
+# watching on the robot's own computer should run.
 # VIEWER=curl reads the stream with curl instead (what the server and the loop cost, without a
 # browser on the same cores).
 # Usage: scripts/live_cost.sh CHECKPOINT [EPISODES [evaluate options for the live run, e.g. --serve-fps 25]]
@@ -28,7 +30,7 @@ run() {  # name, extra args...
     if [ "${VIEWER:-chromium}" = curl ]; then  # a viewer that only reads the stream
       curl -s "${url}stream.mjpg" -o "$tmp/stream.mjpg" &
     else
-      chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+      nice -n "${VIEWER_NICE:-0}" chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
         --user-data-dir="$tmp/profile" "$url" > /dev/null 2>&1 &
     fi
     local browser=$!
