@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
   opt("--moving-share", "moving_share",
       "share of training windows drawn from those in which an object moves (0: uniform)");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");
+  opt("--predictor-steps", "predictor_steps",
+      "after training: steps of the predictor alone on the frozen encoder's embeddings (0: none)");
+  opt("--predictor-length", "predictor_length", "frames per window of those steps (rollouts of length - history)");
+  opt("--predictor-goal-weight", "predictor_goal_weight",
+      "in those steps, each feature's error weighs 1 + this x its goal-energy weight (0: alike)");
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
   opt("--group-weights", "group_weights", "object energy: the object group's weights, uniform | variance");
@@ -238,6 +243,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "           %d ranks: %.2f MB all-reduced and gathered per step; ms per step in "
                    "collectives, by rank: %s\n", group->size(), result.communicated_bytes_per_step / 1e6,
                    per_rank.c_str());
+    }
+    if (result.predictor_seconds > 0) {
+      std::fprintf(stderr, "predictor  %lld steps on the frozen encoder's embeddings in %.1f s, final loss %.4g\n",
+                   static_cast<long long>(config.predictor_steps), result.predictor_seconds, result.predictor_loss);
     }
     std::fprintf(stderr, "evaluate   held-out quality\n");
     const wm::GoalSet goals = MakeGoalSet(data.info, mjcf, 100);

@@ -64,6 +64,12 @@ void TrainConfig::Validate() const {
   if (!(moving_share >= 0 && moving_share < 1)) {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
+  if (!(predictor_goal_weight >= 0)) throw std::invalid_argument("training option predictor_goal_weight must be >= 0");
+  if (predictor_steps < 0) throw std::invalid_argument("training option predictor_steps must be >= 0");
+  if (predictor_length < model.history + 1) {
+    throw std::invalid_argument("training option predictor_length is " + std::to_string(predictor_length) +
+                                ", expected at least the model's history + 1 (" + std::to_string(model.history + 1) + ")");
+  }
   if (object_weight > 0 && model.object_keypoints == 0) {
     throw std::invalid_argument("training option object_weight needs model option object_keypoints > 0 "
                                 "(--object-keypoints)");
@@ -307,7 +313,8 @@ void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now,
   from_json(nlohmann::json::parse(saved_json), before);
   const nlohmann::json saved = nlohmann::json(before).flatten(), current = now.flatten();
   static const std::set<std::string> free = {"/steps", "/checkpoint_every", "/threads", "/energy",
-                                             "/reach_weight", "/group_weights"};
+                                             "/reach_weight", "/group_weights", "/predictor_steps",
+                                             "/predictor_length", "/predictor_goal_weight"};
   std::string differ;
   for (const auto& [key, value] : current.items()) {
     if (free.count(key)) continue;
@@ -342,6 +349,79 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
 }
 
 }  // namespace
+
+// The predictor trained alone on the frozen encoder's embeddings (TrainConfig::predictor_steps).
+// Returns the last step's loss.
+double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajectories& train, std::mt19937_64& rng,
+                         const std::atomic<bool>* stop) {
+  const int64_t E = train.episodes(), T = train.length(), L = std::min(c.predictor_length, T);
+  const int64_t W = c.model.history;
+  if (L < W + 1) return 0;
+  torch::Tensor states;  // [E, T, S]
+  {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    std::vector<torch::Tensor> per_episode;
+    for (int64_t e = 0; e < E; ++e) {
+      auto z = model->Encode(ToFloatImages(train.images[e]));
+      per_episode.push_back(model->State(z, model->proprio_dim() > 0 ? train.qpos[e] : torch::Tensor()));
+    }
+    states = torch::stack(per_episode);
+  }
+  const std::vector<Window> moving =
+      c.moving_share > 0 ? MovingWindows(train, L, 0.005) : std::vector<Window>();
+  // Per-feature loss weights [S]: 1, plus predictor_goal_weight x the goal energy's weight.
+  torch::Tensor feature_weights = torch::ones({states.size(2)});
+  const auto& energy_weights = model->meta().energy.weights;
+  if (c.predictor_goal_weight > 0 && !energy_weights.empty()) {
+    auto w = torch::tensor(energy_weights, torch::kDouble).to(torch::kFloat32);
+    feature_weights.narrow(0, 0, w.size(0)).add_(c.predictor_goal_weight * w / w.max().clamp_min(1e-12));
+  }
+  feature_weights = feature_weights / feature_weights.mean();
+  auto weighted_mse = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a - b).pow(2) * feature_weights).mean();
+  };
+  model->predictor->train();
+  torch::optim::AdamW optimizer(model->predictor->parameters(),
+                                torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
+  constexpr int64_t kBatch = 256;
+  std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - L);
+  std::uniform_real_distribution<double> coin(0, 1);
+  double last = 0;
+  for (int64_t step = 0; step < c.predictor_steps; ++step) {
+    if (stop && stop->load()) break;
+    std::vector<torch::Tensor> s, a;
+    for (int64_t b = 0; b < kBatch; ++b) {
+      Window w;
+      if (!moving.empty() && coin(rng) < c.moving_share) {
+        w = moving[std::uniform_int_distribution<size_t>(0, moving.size() - 1)(rng)];
+      } else {
+        w = {episode(rng), start(rng)};
+      }
+      s.push_back(states[w.episode].narrow(0, w.start, L));
+      a.push_back(train.actions[w.episode].narrow(0, w.start, L));
+    }
+    auto state = torch::stack(s), actions = torch::stack(a);  // [B, L, S], [B, L, A]
+    std::vector<torch::Tensor> sw, aw, targets;
+    for (int64_t t = W - 1; t + 1 < L; ++t) {
+      sw.push_back(state.narrow(1, t - W + 1, W));
+      aw.push_back(actions.narrow(1, t - W + 1, W));
+      targets.push_back(state.select(1, t + 1));
+    }
+    auto teacher = weighted_mse(model->predictor->forward(torch::cat(sw), torch::cat(aw)), torch::cat(targets));
+    auto rolled = RolloutPredictor(model->predictor, state.narrow(1, 0, W), actions.narrow(1, 0, W - 1),
+                                   actions.narrow(1, W - 1, L - W));
+    auto rollout = weighted_mse(rolled, state.narrow(1, W, L - W));
+    auto loss = 0.5 * (teacher + rollout);
+    optimizer.zero_grad();
+    loss.backward();
+    if (c.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->predictor->parameters(), c.grad_clip);
+    optimizer.step();
+    last = loss.item<double>();
+    if (!std::isfinite(last)) throw NonFiniteLoss("predictor loss became non-finite at step " + std::to_string(step + 1));
+  }
+  return last;
+}
 
 TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
                   bool resume, const std::function<void(const StepMetrics&)>& on_step,
@@ -546,7 +626,22 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     result.communication_seconds_per_rank.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
   }
   if (result.interrupted && step > first) save();
-  if (!result.interrupted && c.energy == "object" && writer) {
+  bool energy_set = false;
+  if (!result.interrupted && c.predictor_steps > 0 && writer) {
+    // The goal energy depends on the encoder alone, which the phase leaves as it is: set first,
+    // so the phase can weigh the features by it.
+    if (c.energy == "object") {
+      model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
+      energy_set = true;
+    }
+    const auto p0 = std::chrono::steady_clock::now();
+    result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop);
+    result.predictor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
+    // Stopped in the phase: the checkpoint keeps the jointly trained model; --resume runs it again.
+    if (stop && stop->load()) result.interrupted = true;
+    else save();
+  }
+  if (!result.interrupted && c.energy == "object" && writer && !energy_set) {
     model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
     save();
   }

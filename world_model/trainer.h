@@ -50,6 +50,17 @@ struct TrainConfig {
   // so a uniform draw rarely asks the predictor what a push does. The objects' positions choose
   // the windows only; no loss sees them. 0: uniform; data without objects ignore it.
   double moving_share = 0.0;
+  // After the joint training, the predictor alone trained further for predictor_steps steps on
+  // the frozen encoder's embeddings of every training frame (encoded once, so a step costs a
+  // predictor pass, not an encoder pass): rollouts of predictor_length - history steps, batches
+  // of 256 windows, windows drawn as moving_share says, the joint state always given (as the
+  // controller gives it). 0: none. Free to change on --resume (a finished run gains the phase).
+  int64_t predictor_steps = 0;
+  int64_t predictor_length = 8;
+  // In that phase, each embedding feature's squared error weighs 1 + predictor_goal_weight x its
+  // goal-energy weight (the largest 1): the predictor is fitted hardest where the planner's cost
+  // reads it (for push, the block's keypoint). 0: every feature alike.
+  double predictor_goal_weight = 0;
   // With model.objective "reconstruction": the weight of the pixel reconstruction loss (mean
   // squared error per pixel and channel, images in [0, 1]).
   double reconstruction_weight = 1.0;
@@ -91,6 +102,9 @@ struct TrainConfig {
     f("object_pair_gap", c.object_pair_gap);
     f("object_pair_still", c.object_pair_still);
     f("moving_share", c.moving_share);
+    f("predictor_steps", c.predictor_steps);
+    f("predictor_length", c.predictor_length);
+    f("predictor_goal_weight", c.predictor_goal_weight);
     f("reconstruction_weight", c.reconstruction_weight);
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);
@@ -143,6 +157,10 @@ struct TrainResult {
   double seconds = 0;           // wall time of this run (the final checkpoint and goal energy included)
   double samples_per_second = 0;  // sub-trajectories per second of the optimisation steps
   bool interrupted = false;
+  // The predictor's phase on frozen embeddings (TrainConfig::predictor_steps): its wall time and
+  // last loss; 0 without it.
+  double predictor_seconds = 0;
+  double predictor_loss = 0;
   // With a process group, over this run's steps: bytes this rank sent to all-reduces and
   // all-gathers per step, and seconds per step spent in collectives (waiting for the slowest rank
   // included).

@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 
@@ -748,6 +750,54 @@ TEST_F(WorldModelTest, ReconstructionObjectiveLearnsToDrawTheFramesWithoutARegul
   WorldModel jepa(TinyMeta());
   EXPECT_FALSE(jepa->has_decoder());
   EXPECT_THROW(jepa->Decode(torch::zeros({1, 8})), std::logic_error);
+}
+
+TEST_F(WorldModelTest, ThePredictorPhaseTrainsThePredictorAloneOnFrozenEmbeddings) {
+  TrainConfig c = TinyConfig();
+  c.model.proprio = true;
+  c.steps = 30;
+  c.checkpoint_every = 1000;
+  auto joint = Train(c, *data_, Out("phase"), false);
+  const auto before = joint.model->named_parameters(true);
+  std::map<std::string, torch::Tensor> saved;
+  for (const auto& p : before) saved[p.key()] = p.value().clone();
+  // The prediction error on the training episodes (the phase's data; six episodes of 24 steps are
+  // too few for the held-out ones to follow).
+  TrainingData on_train = *data_;
+  on_train.val = data_->train;
+  const QualityReport q0 = EvaluateQuality(joint.model, on_train);
+  // A finished run resumed with the phase (the option may change on resume).
+  c.predictor_steps = 150;
+  c.predictor_length = 6;
+  auto tuned = Train(c, *data_, Out("phase"), true);
+  EXPECT_EQ(tuned.steps_done, 30);
+  EXPECT_GT(tuned.predictor_seconds, 0);
+  int encoder = 0, predictor = 0;
+  for (const auto& p : tuned.model->named_parameters(true)) {
+    const bool same = torch::equal(p.value(), saved[p.key()]);
+    if (p.key().rfind("predictor.", 0) == 0) predictor += !same;
+    else EXPECT_TRUE(same) << p.key() << " changed";  // the encoder and heads are frozen
+    encoder += p.key().rfind("encoder.", 0) == 0;
+  }
+  EXPECT_GT(encoder, 0);
+  EXPECT_GT(predictor, 0) << "the predictor did not train";
+  // The prediction error falls at every horizon (the encoder, and so the targets, unchanged).
+  const QualityReport q1 = EvaluateQuality(tuned.model, on_train);
+  ASSERT_EQ(q0.prediction_ratio.size(), q1.prediction_ratio.size());
+  for (size_t i = 0; i < q0.prediction_ratio.size(); ++i) {
+    EXPECT_LT(q1.prediction_ratio[i], 0.8 * q0.prediction_ratio[i]) << "horizon " << q0.horizons[i];
+  }
+  // The checkpoint holds the tuned predictor.
+  auto loaded = LoadCheckpoint(Out("phase") + "/checkpoint.pt").model->named_parameters(true);
+  for (const auto& p : tuned.model->named_parameters(true)) EXPECT_TRUE(torch::equal(p.value(), loaded[p.key()])) << p.key();
+  c.predictor_steps = -1;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.predictor_steps = 10;
+  c.predictor_length = 1;  // no step to predict with a history of 1
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.predictor_length = 6;
+  c.predictor_goal_weight = -1;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, FrozenRandomObjectiveTrainsOnlyWhatFollowsTheEncoder) {
