@@ -1,9 +1,9 @@
 // energy_map: how a trained object-task model's goal energy follows the object's distance to its
 // goal, with the arm away (the pose of the goal image) and with the hand beside the object on each
-// side. For each of the task's evaluation goals the object is placed at 0-15 cm from the goal in 8
-// directions, the scene rendered and scored by the model (the energy the planner lowers, its
-// reaching term apart). It tells an energy that cannot see the object near the hand from one that
-// cannot see it at all.
+// side, at pushing height and lifted 15 cm. For each of the task's evaluation goals the object is
+// placed at 0-15 cm from the goal in 8 directions, the scene rendered and scored by the model (the
+// energy the planner lowers, its reaching term apart). It tells an energy that cannot see the
+// object near the hand from one that cannot see it at all.
 //
 //   energy_map --checkpoint runs/push/checkpoint.pt --goals 8 --out map.csv
 #include <CLI/CLI.hpp>
@@ -31,10 +31,14 @@ namespace {
 constexpr double kDistances[] = {0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.15};  // m
 constexpr int kDirections = 8;
 // Where the hand is: the goal image's arm pose, or the end effector 5.5 cm from the object's
-// centre on one side (+x faces the table camera), 3 cm above the table.
+// centre on one side (+x faces the table camera), 3 cm above the table (pushing) or 15 cm (lifted
+// after a push: what a plan judged after a withdrawal shows, evaluate --withdraw-steps).
 const char* const kHands[] = {"arm as in the goal image", "hand at +x (camera side)", "hand at -x (base side)",
-                              "hand at +y", "hand at -y"};
-const Eigen::Vector3d kHandOffset[] = {{0, 0, 0}, {0.055, 0, 0}, {-0.055, 0, 0}, {0, 0.055, 0}, {0, -0.055, 0}};
+                              "hand at +y", "hand at -y", "hand at +x, lifted", "hand at -x, lifted",
+                              "hand at +y, lifted", "hand at -y, lifted"};
+const Eigen::Vector3d kHandOffset[] = {{0, 0, 0},        {0.055, 0, 0.03},  {-0.055, 0, 0.03},
+                                       {0, 0.055, 0.03}, {0, -0.055, 0.03}, {0.055, 0, 0.15},
+                                       {-0.055, 0, 0.15}, {0, 0.055, 0.15}, {0, -0.055, 0.15}};
 
 }  // namespace
 
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
                                     centre.y() + kDistances[d] * std::sin(angle), height);
             if (h > 0) {
               Eigen::Vector3d hand = p + kHandOffset[h];
-              hand.z() = 0.03;
+              hand.z() = kHandOffset[h].z();
               s.SetArmPose(ik.Solve(s, s.arm_qpos(), hand).q);
             }
             s.SetObjectPosition(0, p);

@@ -147,7 +147,7 @@ TEST_F(SurpriseCliTest, EnergyMapScoresEveryPlacementAndTheGoalItselfAtZero) {
     }
     if (f[1] == "0" && std::stod(f[2]) > 0.14) farthest = std::max(farthest, energy);
   }
-  EXPECT_EQ(rows, 2 * 5 * 9 * 8);  // goals x hands x distances x directions
+  EXPECT_EQ(rows, 2 * 9 * 9 * 8);  // goals x hands x distances x directions
   EXPECT_EQ(at_goal, 16);
   EXPECT_GT(farthest, 1e-3);  // moving the object 15 cm changes the image and its energy
   const CliRun reach = Exec(ENERGY_MAP_BINARY, "--checkpoint " + Ck("reach"));

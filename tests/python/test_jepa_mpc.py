@@ -86,6 +86,12 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
         jepa_mpc.Controller("/nonexistent/checkpoint.pt")
     with pytest.raises(ValueError, match="unknown planner 'nope'"):
         jepa_mpc.Controller(checkpoint, planner="nope")
+    with pytest.raises(ValueError, match="withdraw action has 3 values, expected the model's 2"):
+        jepa_mpc.Controller(checkpoint, withdraw_steps=2, withdraw_action=[0, 0, 1])
+    withdrawing = jepa_mpc.Controller(checkpoint, samples=16, iterations=1, time_budget=0, withdraw_steps=2,
+                                      withdraw_action=[0.0, -1.0])
+    withdrawing.set_goal(image)
+    assert withdrawing.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
     fresh = jepa_mpc.Controller(checkpoint)
     with pytest.raises(RuntimeError, match="SetGoal before Act"):
         fresh.act(image, np.zeros(controller.proprio_dim))
