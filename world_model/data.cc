@@ -85,6 +85,18 @@ bool ObjectsMoved(const float* then, const float* now, int64_t objects, double l
 
 }  // namespace
 
+Window DrawWindow(int64_t E, int64_t T, int64_t length, std::mt19937_64& rng, const std::vector<Window>* favoured,
+                  double favoured_share) {
+  if (favoured_share > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < favoured_share) {
+    const Window& w = (*favoured)[std::uniform_int_distribution<size_t>(0, favoured->size() - 1)(rng)];
+    TORCH_CHECK(w.episode >= 0 && w.episode < E && w.start >= 0 && w.start <= T - length, "favoured window (",
+                w.episode, ", ", w.start, ") outside the data");
+    return w;
+  }
+  const int64_t e = std::uniform_int_distribution<int64_t>(0, E - 1)(rng);
+  return {e, std::uniform_int_distribution<int64_t>(0, T - length)(rng)};
+}
+
 Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::mt19937_64& rng,
                   int64_t pair_gap, int64_t keep_begin, int64_t keep_end, const std::vector<Window>* favoured,
                   double favoured_share, double pair_still) {
@@ -95,7 +107,6 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
               keep_end, ") of a batch of ", batch);
   const int64_t E = data.episodes(), T = data.length();
   TORCH_CHECK(length <= T, "sub-trajectory of ", length, " frames from episodes of ", T);
-  std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - length);
   std::vector<torch::Tensor> images, actions, qpos, pairs;
   // Object positions [E, T, 3 * objects], for still pairs.
   const int64_t objects = data.object_pos.defined() ? data.object_pos.size(2) / 3 : 0;
@@ -105,15 +116,8 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
   actions.reserve(batch);
   qpos.reserve(batch);
   for (int64_t b = 0; b < batch; ++b) {
-    int64_t e = 0, s = 0;
-    if (favoured_share > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < favoured_share) {
-      const Window& w = (*favoured)[std::uniform_int_distribution<size_t>(0, favoured->size() - 1)(rng)];
-      TORCH_CHECK(w.episode >= 0 && w.episode < E && w.start >= 0 && w.start <= T - length, "favoured window (",
-                  w.episode, ", ", w.start, ") outside the data");
-      e = w.episode, s = w.start;
-    } else {
-      e = episode(rng), s = start(rng);
-    }
+    const Window w = DrawWindow(E, T, length, rng, favoured, favoured_share);
+    const int64_t e = w.episode, s = w.start;
     const bool keep = b >= keep_begin && b < keep_end;
     if (keep) {
       images.push_back(data.images[e].narrow(0, s, length));

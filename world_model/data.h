@@ -66,6 +66,11 @@ Batch SampleBatch(const Trajectories& data, int64_t batch, int64_t length, std::
                   const std::vector<Window>* favoured = nullptr, double favoured_share = 0,
                   double pair_still = 0);
 
+// One sub-trajectory of `length` frames from E episodes of T: with probability favoured_share
+// one of `favoured` (not empty then), else uniformly. The draw SampleBatch makes for each row.
+Window DrawWindow(int64_t E, int64_t T, int64_t length, std::mt19937_64& rng, const std::vector<Window>* favoured,
+                  double favoured_share);
+
 // The windows of `length` frames in which some object moves: its position at some frame is more
 // than min_move (m) from where it was at the window's first frame. None without objects.
 std::vector<Window> MovingWindows(const Trajectories& data, int64_t length, double min_move);

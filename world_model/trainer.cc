@@ -15,6 +15,7 @@
 #include "world_model/config_fields.h"
 #include "world_model/energy.h"
 #include "world_model/losses.h"
+#include "world_model/quality.h"
 #include "util/atomic_file.h"
 
 namespace jepa_mpc::world_model {
@@ -207,6 +208,33 @@ BatchShard MakeBatchShard(ProcessGroup& group, int64_t global_batch) {
   return shard;
 }
 
+namespace {
+
+// The predictor on sub-trajectories of states [B, L, S] and actions [B, L, A], both ways training
+// scores it: teacher forcing (every window of W true states predicts the next one; predictions and
+// targets time-major, [(L - W) B, S]) and a rollout from the first W states, fed its own outputs
+// for L - W steps ([B, L - W, S] and its targets).
+struct PredictorPass {
+  torch::Tensor teacher, teacher_target, rolled, rolled_target;
+};
+PredictorPass RunPredictor(Predictor& predictor, const torch::Tensor& state, const torch::Tensor& a, int64_t W) {
+  const int64_t L = state.size(1);
+  std::vector<torch::Tensor> sw, aw, targets;
+  for (int64_t t = W - 1; t + 1 < L; ++t) {
+    sw.push_back(state.narrow(1, t - W + 1, W));
+    aw.push_back(a.narrow(1, t - W + 1, W));
+    targets.push_back(state.select(1, t + 1));
+  }
+  PredictorPass p;
+  p.teacher = predictor->forward(torch::cat(sw), torch::cat(aw));
+  p.teacher_target = torch::cat(targets);
+  p.rolled = RolloutPredictor(predictor, state.narrow(1, 0, W), a.narrow(1, 0, W - 1), a.narrow(1, W - 1, L - W));
+  p.rolled_target = state.narrow(1, W, L - W);
+  return p;
+}
+
+}  // namespace
+
 TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batch& batch, int64_t step,
                              const BatchShard* shard) {
   const int64_t B = batch.images.size(0), L = batch.images.size(1);
@@ -228,24 +256,17 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     state = torch::cat({z, state.narrow(-1, D, S - D) * keep}, -1);
   }
   const auto& a = batch.actions;
-  // Teacher forcing: every window of W true states predicts the next one.
-  std::vector<torch::Tensor> sw, aw, targets;
-  for (int64_t t = W - 1; t + 1 < L; ++t) {
-    sw.push_back(state.narrow(1, t - W + 1, W));
-    aw.push_back(a.narrow(1, t - W + 1, W));
-    targets.push_back(state.select(1, t + 1));
-  }
-  auto pred_tf = model->predictor->forward(torch::cat(sw), torch::cat(aw));
-  auto target_tf = torch::cat(targets);
+  PredictorPass pass = RunPredictor(model->predictor, state, a, W);
+  auto& pred_tf = pass.teacher;
+  auto target_tf = pass.teacher_target;
   // A reconstruction model's embedding is what its decoder needs: the latent targets carry no
   // gradient, so predicting them cannot pull the encoder toward a constant.
   if (objective == "reconstruction") target_tf = target_tf.detach();
   TrainingLosses l;
   l.teacher_forcing = torch::mse_loss(pred_tf.narrow(-1, 0, D), target_tf.narrow(-1, 0, D));
   // Rollout: from the first W states, the predictor fed its own outputs for L - W steps.
-  auto rolled = RolloutPredictor(model->predictor, state.narrow(1, 0, W), a.narrow(1, 0, W - 1),
-                                 a.narrow(1, W - 1, L - W));
-  auto target_roll = state.narrow(1, W, L - W);
+  auto& rolled = pass.rolled;
+  auto target_roll = pass.rolled_target;
   if (objective == "reconstruction") target_roll = target_roll.detach();
   l.rollout = torch::mse_loss(rolled.narrow(-1, 0, D), target_roll.narrow(-1, 0, D));
   // The joint-state part of the prediction, scored the same way (features are standardised).
@@ -348,28 +369,21 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
   if (kept != text) util::WriteFileAtomically(csv_path, kept);
 }
 
-}  // namespace
-
 // The predictor trained alone on the frozen encoder's embeddings (TrainConfig::predictor_steps).
 // Returns the last step's loss.
 double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajectories& train, std::mt19937_64& rng,
                          const std::atomic<bool>* stop) {
-  const int64_t E = train.episodes(), T = train.length(), L = std::min(c.predictor_length, T);
+  const int64_t T = train.length(), L = std::min(c.predictor_length, T);
   const int64_t W = c.model.history;
   if (L < W + 1) return 0;
   torch::Tensor states;  // [E, T, S]
   {
     torch::NoGradGuard no_grad;
-    model->eval();
-    std::vector<torch::Tensor> per_episode;
-    for (int64_t e = 0; e < E; ++e) {
-      auto z = model->Encode(ToFloatImages(train.images[e]));
-      per_episode.push_back(model->State(z, model->proprio_dim() > 0 ? train.qpos[e] : torch::Tensor()));
-    }
-    states = torch::stack(per_episode);
+    states = model->State(EncodeAll(model, train), model->proprio_dim() > 0 ? train.qpos : torch::Tensor());
   }
   const std::vector<Window> moving =
       c.moving_share > 0 ? MovingWindows(train, L, 0.005) : std::vector<Window>();
+  const double moving_share = moving.empty() ? 0.0 : c.moving_share;
   // Per-feature loss weights [S]: 1, plus predictor_goal_weight x the goal energy's weight.
   torch::Tensor feature_weights = torch::ones({states.size(2)});
   const auto& energy_weights = model->meta().energy.weights;
@@ -385,34 +399,17 @@ double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajecto
   torch::optim::AdamW optimizer(model->predictor->parameters(),
                                 torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
   constexpr int64_t kBatch = 256;
-  std::uniform_int_distribution<int64_t> episode(0, E - 1), start(0, T - L);
-  std::uniform_real_distribution<double> coin(0, 1);
   double last = 0;
   for (int64_t step = 0; step < c.predictor_steps; ++step) {
     if (stop && stop->load()) break;
     std::vector<torch::Tensor> s, a;
     for (int64_t b = 0; b < kBatch; ++b) {
-      Window w;
-      if (!moving.empty() && coin(rng) < c.moving_share) {
-        w = moving[std::uniform_int_distribution<size_t>(0, moving.size() - 1)(rng)];
-      } else {
-        w = {episode(rng), start(rng)};
-      }
+      const Window w = DrawWindow(train.episodes(), T, L, rng, &moving, moving_share);
       s.push_back(states[w.episode].narrow(0, w.start, L));
       a.push_back(train.actions[w.episode].narrow(0, w.start, L));
     }
-    auto state = torch::stack(s), actions = torch::stack(a);  // [B, L, S], [B, L, A]
-    std::vector<torch::Tensor> sw, aw, targets;
-    for (int64_t t = W - 1; t + 1 < L; ++t) {
-      sw.push_back(state.narrow(1, t - W + 1, W));
-      aw.push_back(actions.narrow(1, t - W + 1, W));
-      targets.push_back(state.select(1, t + 1));
-    }
-    auto teacher = weighted_mse(model->predictor->forward(torch::cat(sw), torch::cat(aw)), torch::cat(targets));
-    auto rolled = RolloutPredictor(model->predictor, state.narrow(1, 0, W), actions.narrow(1, 0, W - 1),
-                                   actions.narrow(1, W - 1, L - W));
-    auto rollout = weighted_mse(rolled, state.narrow(1, W, L - W));
-    auto loss = 0.5 * (teacher + rollout);
+    const PredictorPass pass = RunPredictor(model->predictor, torch::stack(s), torch::stack(a), W);
+    auto loss = 0.5 * (weighted_mse(pass.teacher, pass.teacher_target) + weighted_mse(pass.rolled, pass.rolled_target));
     optimizer.zero_grad();
     loss.backward();
     if (c.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->predictor->parameters(), c.grad_clip);
@@ -422,6 +419,8 @@ double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajecto
   }
   return last;
 }
+
+}  // namespace
 
 TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::string& out_dir,
                   bool resume, const std::function<void(const StepMetrics&)>& on_step,
@@ -626,24 +625,20 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     result.communication_seconds_per_rank.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
   }
   if (result.interrupted && step > first) save();
-  bool energy_set = false;
-  if (!result.interrupted && c.predictor_steps > 0 && writer) {
-    // The goal energy depends on the encoder alone, which the phase leaves as it is: set first,
-    // so the phase can weigh the features by it.
+  if (!result.interrupted && writer && (c.energy == "object" || c.predictor_steps > 0)) {
+    // The goal energy depends on the encoder alone, which the predictor phase leaves as it is:
+    // set first, so the phase can weigh the features by it.
     if (c.energy == "object") {
       model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
-      energy_set = true;
     }
-    const auto p0 = std::chrono::steady_clock::now();
-    result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop);
-    result.predictor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
-    // Stopped in the phase: the checkpoint keeps the jointly trained model; --resume runs it again.
-    if (stop && stop->load()) result.interrupted = true;
-    else save();
-  }
-  if (!result.interrupted && c.energy == "object" && writer && !energy_set) {
-    model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
-    save();
+    if (c.predictor_steps > 0) {
+      const auto p0 = std::chrono::steady_clock::now();
+      result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop);
+      result.predictor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
+      // Stopped in the phase: the checkpoint keeps the jointly trained model; --resume runs it again.
+      result.interrupted = stop && stop->load();
+    }
+    if (!result.interrupted) save();
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   model->eval();

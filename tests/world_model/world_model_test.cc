@@ -1,10 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "sim/collector.h"
 #include "tests/temp_dir.h"
