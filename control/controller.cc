@@ -32,6 +32,12 @@ void CheckOptions(const ControllerOptions& o) {
   if (!(o.time_budget >= 0) || !std::isfinite(o.time_budget)) {
     throw std::invalid_argument("controller option time_budget must be a non-negative number of seconds");
   }
+  if (!(o.disagreement_weight >= 0) || !std::isfinite(o.disagreement_weight)) {
+    throw std::invalid_argument("controller option disagreement_weight must be a number >= 0");
+  }
+  if (o.disagreement_weight > 0 && o.ensemble.empty()) {
+    throw std::invalid_argument("controller option disagreement_weight needs ensemble checkpoints to disagree");
+  }
 }
 
 // One step of the controller's history: what was seen, and the action applied after it.
@@ -88,7 +94,15 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   co.sum_over_horizon = options.sum_over_horizon;
   co.withdraw_steps = options.withdraw_steps;
   co.withdraw_action = options.withdraw_action;
+  co.disagreement_weight = options.disagreement_weight;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
+  for (const std::string& path : options.ensemble) {
+    try {
+      impl_->cost->AddMember(world_model::LoadCheckpoint(path).model);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("ensemble checkpoint '" + path + "': " + e.what());
+    }
+  }
   planner::PlannerOptions po;
   po.horizon = options.horizon;
   po.action_dim = impl_->model->meta().action_dim;

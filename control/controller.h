@@ -46,6 +46,12 @@ struct ControllerOptions {
   int withdraw_steps = 0;
   std::vector<float> withdraw_action;
   bool l1 = false;                // L1 distance instead of L2
+  // More predictors for the same model (checkpoints of the same trained run, each from
+  // `train --resume --predictor-seed S` on a copy of it): every plan is predicted by each, its
+  // cost is their mean plus disagreement_weight x their spread where the goal is judged, so the
+  // planner avoids plans only some predictors believe in. Each adds a rollout per candidate.
+  std::vector<std::string> ensemble;
+  double disagreement_weight = 0;
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
                  "with --replay-offset: the least distance (m) the tracked point moves from start to goal")
       ->capture_default_str();
   app.add_option("--out", o.out, "output folder for tables and videos")->capture_default_str();
+  app.add_option("--record", o.record,
+                 "write the learned planners' episodes to this new HDF5 dataset (collect's format; for "
+                 "train --extra-data)");
   app.add_option("--videos", o.videos, "per method: its first N successes written as mp4")->capture_default_str();
   app.add_option("--failure-videos", o.failure_videos, "per method: its first N failures written as mp4")
       ->capture_default_str();
@@ -81,6 +84,13 @@ int main(int argc, char** argv) {
   app.add_option("--withdraw-action", o.controller.withdraw_action,
                  "the withdrawal's action, comma separated (push: 0,0,1 lifts the hand)")
       ->delimiter(',');
+  app.add_option("--ensemble", o.controller.ensemble,
+                 "more predictors of the same run (checkpoints from train --resume --predictor-seed on copies), "
+                 "comma separated: each plan's cost is their mean")
+      ->delimiter(',');
+  app.add_option("--disagreement-weight", o.controller.disagreement_weight,
+                 "with --ensemble: add this times the predictors' spread to each plan's cost")
+      ->capture_default_str();
   app.add_option("--oracle-planner", o.oracle_planner, "oracle planner")->capture_default_str();
   app.add_option("--oracle-samples", o.oracle_samples,
                  "oracle candidates per iteration (0: the learned planner's; never a smaller budget)")

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   util::KeepFreedMemory();  // large tensors are freed and allocated again every step
   CLI::App app{"Train a JEPA world model on a dataset written by collect."};
   std::string data_path, out_dir, config_path;
+  std::vector<std::string> extra_data;
   bool resume = false;
   // CLI overrides, applied over the robot's defaults and the config file.
   nlohmann::json overrides = nlohmann::json::object(), model_overrides = nlohmann::json::object();
@@ -93,6 +94,10 @@ int main(int argc, char** argv) {
         help);
   };
   app.add_option("--data", data_path, "dataset (HDF5) from collect")->required();
+  app.add_option("--extra-data", extra_data,
+                 "more datasets of the same kind whose episodes join the training part only (e.g. a planner's "
+                 "own episodes from evaluate --record), comma separated")
+      ->delimiter(',');
   app.add_option("--out", out_dir, "output folder: checkpoint, metrics, quality report")->required();
   app.add_option("--config", config_path, "JSON file with training options (see config.json of a run)");
   app.add_flag("--resume", resume, "continue from the checkpoint in --out");
@@ -118,6 +123,8 @@ int main(int argc, char** argv) {
   opt("--predictor-length", "predictor_length", "frames per window of those steps (rollouts of length - history)");
   opt("--predictor-goal-weight", "predictor_goal_weight",
       "in those steps, each feature's error weighs 1 + this x its goal-energy weight (0: alike)");
+  opt("--predictor-seed", "predictor_seed",
+      "> 0: those steps start from a predictor initialised afresh from this seed (an ensemble member)");
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
   opt("--group-weights", "group_weights", "object energy: the object group's weights, uniform | variance");
@@ -199,8 +206,11 @@ int main(int argc, char** argv) {
     }
 
     if (rank0) std::fprintf(stderr, "load       %s\n", data_path.c_str());
+    for (const std::string& more : extra_data) {
+      if (rank0) std::fprintf(stderr, "           + %s (training only)\n", more.c_str());
+    }
     const wm::TrainingData data =
-        wm::LoadTrainingData(data_path, config.val_fraction, config.sequence_length);
+        wm::LoadTrainingData(data_path, config.val_fraction, config.sequence_length, extra_data);
     if (rank0) {
       std::fprintf(stderr, "           %lld training and %lld held-out episodes of %lld steps (%s)\n",
                    static_cast<long long>(data.train.episodes()),
@@ -250,7 +260,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "evaluate   held-out quality\n");
     const wm::GoalSet goals = MakeGoalSet(data.info, mjcf, 100);
-    wm::QualityReport q = wm::EvaluateQuality(result.model, data, config.seed, &goals);
+    wm::QualityReport q = wm::EvaluateQuality(result.model, data.Primary(), config.seed, &goals);
     nlohmann::json report = q.ToJson();
     report["train_seconds"] = result.seconds;
     report["samples_per_second"] = result.samples_per_second;

@@ -36,19 +36,7 @@ TaskOptions MakeTaskOptions(const CollectOptions& o) {
 }
 
 DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
-  const Simulation& sim = task.sim();
-  DatasetInfo info;
-  info.robot = sim.spec().name;
-  info.task = task.info().name;
-  info.action_mode = robots::ActionModeName(sim.spec().action_mode);
-  info.camera = sim.camera_label();
-  info.control_period = sim.spec().control_period;
-  info.image_height = info.image_width = o.image_size;
-  info.action_dim = task.action_dim();
-  info.qpos_dim = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
-  info.num_objects = sim.num_objects();
-  info.seed = o.seed;
-  info.episode_steps = steps;
+  DatasetInfo info = DatasetInfoFor(task, o.image_size, steps, o.seed);
   if (o.shard_count > 0) {
     const auto [first, last] = ShardRange(o.episodes, o.shard_index, o.shard_count);
     info.shard_index = o.shard_index;
@@ -60,6 +48,23 @@ DatasetInfo MakeInfo(const CollectOptions& o, Task& task, int steps) {
 }
 
 }  // namespace
+
+DatasetInfo DatasetInfoFor(const Task& task, int image_size, int steps, uint64_t seed) {
+  const Simulation& sim = task.sim();
+  DatasetInfo info;
+  info.robot = sim.spec().name;
+  info.task = task.info().name;
+  info.action_mode = robots::ActionModeName(sim.spec().action_mode);
+  info.camera = sim.camera_label();
+  info.control_period = sim.spec().control_period;
+  info.image_height = info.image_width = image_size;
+  info.action_dim = task.action_dim();
+  info.qpos_dim = sim.num_arm_joints() + (sim.has_gripper() ? 1 : 0);
+  info.num_objects = sim.num_objects();
+  info.seed = seed;
+  info.episode_steps = steps;
+  return info;
+}
 
 uint64_t EpisodeSeed(uint64_t seed, int k) {
   return SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(k));

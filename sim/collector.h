@@ -63,6 +63,9 @@ struct CollectResult {
   bool interrupted = false;  // stopped by the stop flag
 };
 
+// What a dataset of `steps`-step episodes of this task's scene, images image_size square, holds.
+DatasetInfo DatasetInfoFor(const Task& task, int image_size, int steps, uint64_t seed);
+
 // The seed of episode k of a collection seeded with seed.
 uint64_t EpisodeSeed(uint64_t seed, int k);
 

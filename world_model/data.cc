@@ -9,26 +9,14 @@ Trajectories Trajectories::Slice(int64_t begin, int64_t end) const {
           object_pos.slice(0, begin, end), qpos.slice(0, begin, end)};
 }
 
-TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length) {
-  if (!(val_fraction > 0 && val_fraction < 1)) {
-    throw std::invalid_argument("validation fraction " + std::to_string(val_fraction) +
-                                " is out of range, expected 0 < f < 1");
-  }
-  sim::DatasetReader reader(path);
+namespace {
+
+// Every episode of one dataset as tensors.
+Trajectories ReadEpisodes(const sim::DatasetReader& reader, const std::string& path) {
   const sim::DatasetInfo& info = reader.info();
   const int64_t E = reader.num_episodes();
-  if (E < 2) {
-    throw std::runtime_error("dataset '" + path + "' holds " + std::to_string(E) +
-                             " episodes, expected at least 2 (one is held out)");
-  }
   const int64_t T = info.episode_steps, H = info.image_height, W = info.image_width;
   const int64_t A = info.action_dim, O = info.num_objects, Q = info.qpos_dim;
-  if (T < min_length) {
-    throw std::runtime_error("dataset '" + path + "' has episodes of " + std::to_string(T) +
-                             " steps, training needs at least " + std::to_string(min_length));
-  }
-  TrainingData data;
-  data.info = info;
   Trajectories all;
   all.images = torch::empty({E, T, 3, H, W}, torch::kUInt8);
   all.actions = torch::empty({E, T, A}, torch::kFloat32);
@@ -57,10 +45,56 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
   if (!torch::isfinite(all.qpos).all().item<bool>()) {
     throw std::runtime_error("dataset '" + path + "' has non-finite joint states (obs/qpos)");
   }
+  return all;
+}
+
+}  // namespace
+
+TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length,
+                              const std::vector<std::string>& extra) {
+  if (!(val_fraction > 0 && val_fraction < 1)) {
+    throw std::invalid_argument("validation fraction " + std::to_string(val_fraction) +
+                                " is out of range, expected 0 < f < 1");
+  }
+  sim::DatasetReader reader(path);
+  const sim::DatasetInfo& info = reader.info();
+  const int64_t E = reader.num_episodes();
+  if (E < 2) {
+    throw std::runtime_error("dataset '" + path + "' holds " + std::to_string(E) +
+                             " episodes, expected at least 2 (one is held out)");
+  }
+  if (info.episode_steps < min_length) {
+    throw std::runtime_error("dataset '" + path + "' has episodes of " + std::to_string(info.episode_steps) +
+                             " steps, training needs at least " + std::to_string(min_length));
+  }
+  TrainingData data;
+  data.info = info;
+  const Trajectories all = ReadEpisodes(reader, path);
   const int64_t n_val = std::max<int64_t>(1, static_cast<int64_t>(E * val_fraction + 0.5));
   data.train = all.Slice(0, E - n_val);
   data.val = all.Slice(E - n_val, E);
+  for (const std::string& more : extra) {
+    sim::DatasetReader r(more);
+    sim::DatasetInfo a = r.info().Whole(), b = info.Whole();
+    a.seed = b.seed = 0;  // another collection of the same kind
+    if (!a.SameCollection(b)) {
+      throw std::runtime_error("extra dataset '" + more + "' is " + r.info().Describe() + ", camera " + r.info().camera +
+                               ", expected data like '" + path + "': " + info.Describe() + ", camera " + info.camera);
+    }
+    const Trajectories t = ReadEpisodes(r, more);
+    data.train = {torch::cat({data.train.images, t.images}), torch::cat({data.train.actions, t.actions}),
+                  torch::cat({data.train.ee_pos, t.ee_pos}), torch::cat({data.train.object_pos, t.object_pos}),
+                  torch::cat({data.train.qpos, t.qpos})};
+    data.extra_episodes += t.images.size(0);
+  }
   return data;
+}
+
+TrainingData TrainingData::Primary() const {
+  TrainingData p = *this;
+  p.train = train.Slice(0, train.episodes() - extra_episodes);
+  p.extra_episodes = 0;
+  return p;
 }
 
 torch::Tensor ToFloatImages(const torch::Tensor& images) {

@@ -29,11 +29,21 @@ struct Trajectories {
 struct TrainingData {
   sim::DatasetInfo info;
   Trajectories train, val;
+  // The last extra_episodes training episodes come from extra datasets (LoadTrainingData).
+  int64_t extra_episodes = 0;
+  // The data without them: what the statistics a model keeps (joint-state normalisation, goal
+  // energy) and the quality report are computed on, so that extra episodes change what the model
+  // is trained on and nothing else.
+  TrainingData Primary() const;
 };
 
 // Loads every episode of an HDF5 dataset; the last val_fraction of the episodes (at least one)
-// are held out. Throws std::runtime_error for an empty, malformed or too-short dataset.
-TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length);
+// are held out. The episodes of the `extra` datasets (e.g. a planner's own episodes, evaluate
+// --record) join the training part only, so the held-out episodes stay those of `path`; each must
+// be of the same robot, task, cameras, image size, actions and episode length. Throws
+// std::runtime_error for an empty, malformed or too-short dataset or an extra one of another kind.
+TrainingData LoadTrainingData(const std::string& path, double val_fraction, int64_t min_length,
+                              const std::vector<std::string>& extra = {});
 
 // uint8 images [..., 3, H, W] -> float in [0, 1].
 torch::Tensor ToFloatImages(const torch::Tensor& images);

@@ -1,5 +1,6 @@
 #include "world_model/goal_cost.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +24,9 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
     reach_ = torch::tensor(e.reach, torch::kDouble).to(torch::kFloat32).reshape({-1, D}) * e.reach_weight;
   }
   const int64_t A = model_->meta().action_dim;
+  if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
+    throw std::invalid_argument("disagreement weight must be a number >= 0");
+  }
   if (options_.withdraw_steps < 0) {
     throw std::invalid_argument("withdraw steps is " + std::to_string(options_.withdraw_steps) +
                                 ", expected 0 (none) or more");
@@ -118,19 +122,72 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
   return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
 }
 
-torch::Tensor LatentGoalCost::Predict(const torch::Tensor& actions) {
+void LatentGoalCost::AddMember(WorldModel member) {
+  if (!member) throw std::invalid_argument("ensemble member: no model");
+  const ModelMeta &a = model_->meta(), &b = member->meta();
+  if (member->state_dim() != model_->state_dim() || member->history() != model_->history() ||
+      b.action_dim != a.action_dim || b.image_size != a.image_size || b.robot != a.robot) {
+    throw std::invalid_argument("ensemble member is a model of another shape (robot, image, action, embedding or "
+                                "history), expected another predictor of the same trained run");
+  }
+  auto mine = model_->encoder->parameters(), theirs = member->encoder->parameters();
+  bool same = mine.size() == theirs.size();
+  for (size_t i = 0; same && i < mine.size(); ++i) {
+    same = mine[i].sizes() == theirs[i].sizes() && torch::equal(mine[i], theirs[i]);
+  }
+  if (!same) {
+    throw std::invalid_argument("ensemble member has another encoder, expected the same trained run's encoder "
+                                "with another predictor (train --resume --predictor-seed on a copy of the run)");
+  }
+  member->eval();
+  members_.push_back(std::move(member));
+}
+
+torch::Tensor LatentGoalCost::Rollout(WorldModel& model, const torch::Tensor& actions) {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   const int64_t N = actions.size(0);
   auto context = context_.expand({N, context_.size(1), context_.size(2)});
-  return actions.requires_grad() ? model_->RolloutDifferentiable(context, actions, past_)
-                                 : model_->Rollout(context, actions, past_);
+  return actions.requires_grad() ? model->RolloutDifferentiable(context, actions, past_)
+                                 : model->Rollout(context, actions, past_);
+}
+
+torch::Tensor LatentGoalCost::Predict(const torch::Tensor& actions) { return Rollout(model_, actions); }
+
+torch::Tensor LatentGoalCost::PredictAll(const torch::Tensor& actions) {
+  std::vector<torch::Tensor> z{Rollout(model_, actions)};
+  for (auto& m : members_) z.push_back(Rollout(m, actions));
+  return torch::stack(z);
+}
+
+torch::Tensor LatentGoalCost::Spread(const torch::Tensor& z) const {
+  auto e = z.narrow(-1, 0, model_->latent_dim());
+  auto var = e.var(0, /*unbiased=*/false);  // [N, H, D]
+  if (weights_.defined()) var = var * weights_;
+  return var.sum(-1).add(1e-12).sqrt();
 }
 
 torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
-  if (!withdraw_.defined()) return Score(Predict(actions));
   const int64_t N = actions.size(0);
-  return Score(Predict(torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)));
+  const torch::Tensor full =
+      withdraw_.defined() ? torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)
+                          : actions;
+  if (members_.empty()) return Score(Predict(full));
+  const torch::Tensor z = PredictAll(full);  // [K, N, T, S]
+  const int64_t K = z.size(0);
+  torch::Tensor cost = Score(z.flatten(0, 1)).view({K, N}).mean(0);
+  if (options_.disagreement_weight > 0) cost = cost + options_.disagreement_weight * Judged(Spread(z));
+  return cost;
+}
+
+torch::Tensor LatentGoalCost::Judged(const torch::Tensor& per_step) const {
+  const int64_t W = options_.withdraw_steps;
+  if (W > 0) {
+    const int64_t H = per_step.size(1) - W;
+    auto end = per_step.select(1, per_step.size(1) - 1);
+    return options_.sum_over_horizon ? end * static_cast<double>(H) : end;
+  }
+  return options_.sum_over_horizon ? per_step.sum(1) : per_step.select(1, per_step.size(1) - 1);
 }
 
 torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
@@ -145,13 +202,13 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
     }
     const int64_t H = z.size(1) - W;
     auto plan = z.narrow(1, 0, H);
-    auto withdrawn = Distance(z.select(1, z.size(1) - 1));  // [N]
-    if (options_.sum_over_horizon) return withdrawn * static_cast<double>(H) + Reach(plan).sum(1);
+    auto withdrawn = Judged(Distance(z));  // [N]
+    if (options_.sum_over_horizon) return withdrawn + Reach(plan).sum(1);
     return withdrawn + Reach(plan.select(1, H - 1));
   }
   auto d = Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);
-  return options_.sum_over_horizon ? d.sum(1) : d.select(1, d.size(1) - 1);
+  return Judged(d);
 }
 
 torch::Tensor ImagesFromRgb(const uint8_t* rgb, int64_t count, int64_t height, int64_t width) {

@@ -24,6 +24,12 @@ struct GoalCostOptions {
   // changes how the object is seen, so the object's place is judged with the arm withdrawn.
   int withdraw_steps = 0;
   std::vector<float> withdraw_action;  // [A]
+  // With ensemble members (LatentGoalCost::AddMember), every predictor rolls each candidate out;
+  // its cost is the mean of their costs plus disagreement_weight x how far apart they predict it
+  // (the weighted standard deviation across the predictors at each step the distance is taken,
+  // summed as the distance is): a plan whose outcome only some predictors believe in is one the
+  // planner would be exploiting an error with.
+  double disagreement_weight = 0;
 };
 
 class LatentGoalCost {
@@ -60,10 +66,26 @@ class LatentGoalCost {
   // The model's reaching term (GoalEnergy): reach_weight * ||R z||, [...]; zeros without one.
   torch::Tensor Reach(const torch::Tensor& z) const;
 
+  // Adds a predictor to the ensemble: `member` must be the same trained run's encoder with
+  // another predictor (train --predictor-seed), or std::invalid_argument names what differs.
+  void AddMember(WorldModel member);
+  int64_t members() const { return static_cast<int64_t>(members_.size()); }
+  // Predicted states of every predictor, the model's first then the members': [1 + members, N, H, S].
+  torch::Tensor PredictAll(const torch::Tensor& actions);
+  // How far apart the predictors are for states [K, N, H, S]: at each step, the standard deviation
+  // across the K of each embedding value, weighted as the distance weighs it: [N, H].
+  torch::Tensor Spread(const torch::Tensor& z) const;
+
   WorldModel& model() { return model_; }
 
  private:
+  torch::Tensor Rollout(WorldModel& model, const torch::Tensor& actions);
+  // Per-step values [N, H(+W)] summed as the distance is: over the plan, at its last step or H
+  // times at the withdrawal's end.
+  torch::Tensor Judged(const torch::Tensor& per_step) const;
+
   WorldModel model_;
+  std::vector<WorldModel> members_;
   GoalCostOptions options_;
   torch::Tensor goal_;     // [D]
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1

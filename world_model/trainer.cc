@@ -66,6 +66,7 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
   if (!(predictor_goal_weight >= 0)) throw std::invalid_argument("training option predictor_goal_weight must be >= 0");
+  if (predictor_seed < 0) throw std::invalid_argument("training option predictor_seed must be >= 0");
   if (predictor_steps < 0) throw std::invalid_argument("training option predictor_steps must be >= 0");
   if (predictor_length < model.history + 1) {
     throw std::invalid_argument("training option predictor_length is " + std::to_string(predictor_length) +
@@ -335,7 +336,8 @@ void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now,
   const nlohmann::json saved = nlohmann::json(before).flatten(), current = now.flatten();
   static const std::set<std::string> free = {"/steps", "/checkpoint_every", "/threads", "/energy",
                                              "/reach_weight", "/group_weights", "/predictor_steps",
-                                             "/predictor_length", "/predictor_goal_weight"};
+                                             "/predictor_length", "/predictor_goal_weight",
+                                             "/predictor_seed"};
   std::string differ;
   for (const auto& [key, value] : current.items()) {
     if (free.count(key)) continue;
@@ -371,11 +373,20 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
 
 // The predictor trained alone on the frozen encoder's embeddings (TrainConfig::predictor_steps).
 // Returns the last step's loss.
-double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajectories& train, std::mt19937_64& rng,
+double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajectories& train, std::mt19937_64& run_rng,
                          const std::atomic<bool>* stop) {
   const int64_t T = train.length(), L = std::min(c.predictor_length, T);
   const int64_t W = c.model.history;
   if (L < W + 1) return 0;
+  std::mt19937_64 own_rng(static_cast<uint64_t>(c.predictor_seed));
+  std::mt19937_64& rng = c.predictor_seed > 0 ? own_rng : run_rng;
+  if (c.predictor_seed > 0) {
+    torch::manual_seed(static_cast<uint64_t>(c.predictor_seed));
+    Predictor fresh(model->predictor->options);
+    torch::NoGradGuard no_grad;
+    auto own = model->predictor->named_parameters();
+    for (const auto& p : fresh->named_parameters()) own[p.key()].copy_(p.value());
+  }
   torch::Tensor states;  // [E, T, S]
   {
     torch::NoGradGuard no_grad;
@@ -454,7 +465,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   if (writer) fs::remove(util::TemporaryPathFor(ckpt_path));
 
   torch::manual_seed(c.seed);
-  WorldModel model(MakeMeta(c, data));
+  WorldModel model(MakeMeta(c, data.Primary()));
   auto optimizer = std::make_unique<torch::optim::AdamW>(
       model->parameters(),
       torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
@@ -629,7 +640,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     // The goal energy depends on the encoder alone, which the predictor phase leaves as it is:
     // set first, so the phase can weigh the features by it.
     if (c.energy == "object") {
-      model->set_energy(ObjectGoalEnergy(model, data, c.reach_weight, c.group_weights == "variance"));
+      model->set_energy(ObjectGoalEnergy(model, data.Primary(), c.reach_weight, c.group_weights == "variance"));
     }
     if (c.predictor_steps > 0) {
       const auto p0 = std::chrono::steady_clock::now();

@@ -61,6 +61,12 @@ struct TrainConfig {
   // goal-energy weight (the largest 1): the predictor is fitted hardest where the planner's cost
   // reads it (for push, the block's keypoint). 0: every feature alike.
   double predictor_goal_weight = 0;
+  // > 0: that phase starts from a predictor initialised afresh from this seed, and draws its
+  // windows from a stream seeded with it; several runs of the phase on copies of one trained run
+  // (the same encoder) with different seeds give an ensemble of predictors whose disagreement
+  // tells where they are unsure (ControllerOptions::ensemble). 0: the phase continues the jointly
+  // trained predictor.
+  int64_t predictor_seed = 0;
   // With model.objective "reconstruction": the weight of the pixel reconstruction loss (mean
   // squared error per pixel and channel, images in [0, 1]).
   double reconstruction_weight = 1.0;
@@ -105,6 +111,7 @@ struct TrainConfig {
     f("predictor_steps", c.predictor_steps);
     f("predictor_length", c.predictor_length);
     f("predictor_goal_weight", c.predictor_goal_weight);
+    f("predictor_seed", c.predictor_seed);
     f("reconstruction_weight", c.reconstruction_weight);
     f("proprio_dropout", c.proprio_dropout);
     f("energy", c.energy);

@@ -251,6 +251,15 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   if (o.oracle || !o.perfect_planner.empty()) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot, probe.camera()});
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
+  std::unique_ptr<sim::DatasetWriter> recorder;
+  if (!o.record.empty()) {
+    if (fs::exists(o.record)) {
+      throw std::invalid_argument("--record '" + o.record + "' already exists, expected a new file (recorded "
+                                  "episodes are never overwritten)");
+    }
+    recorder = std::make_unique<sim::DatasetWriter>(sim::DatasetWriter::Create(
+        o.record, sim::DatasetInfoFor(*task, static_cast<int>(S), steps_max, o.seed), false));
+  }
   // This run's goals: all of them, or its shard's block.
   const auto [first_goal, last_goal] =
       o.shard_count > 0 ? sim::ShardRange(o.episodes, o.shard_index, o.shard_count) : std::pair<int, int>{0, o.episodes};
@@ -318,7 +327,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         oracle_planner->planner().Reseed(EpisodePlannerSeed(base.seed, ep));
       }
       std::vector<bool> met;
+      sim::EpisodeData record;  // the episode as a dataset holds it (learned planners, with --record)
+      if (recorder && learned) record = sim::EmptyEpisode(*task, renderer, steps_max, r.seed);
       for (int t = 0;; ++t) {
+        if (recorder && learned && t < steps_max) sim::RecordFrame(*task, renderer, t, record);
         const sim::Image obs = renderer.Render(task->sim().data(), camera);
         const double dist = task->Distance();
         const bool success = task->Success();
@@ -388,6 +400,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
           break;
         }
         r.plan_ms.push_back(ms);
+        if (recorder && learned) std::copy(action.begin(), action.end(), record.actions.begin() + static_cast<size_t>(t) * A);
         Eigen::VectorXd a(A);
         for (int k = 0; k < A; ++k) a[k] = action[k];
         task->Step(a);
@@ -406,6 +419,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         cv::cvtColor(ContactSheet(sheet, goal_view, 96), bgr, cv::COLOR_RGB2BGR);
         WriteImage((fs::path(o.out) / "contact" / (stem + ".jpg")).string(), bgr, "contact sheet");
       }
+      if (recorder && learned) recorder->Append(record);
       successes += r.success;
       report.episodes.push_back(std::move(r));
       char extra[64];
@@ -464,7 +478,9 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"action_repeat", o.controller.action_repeat},
                           {"l1", o.controller.l1},               {"seed", o.controller.seed},
                           {"withdraw_steps", o.controller.withdraw_steps},
-                          {"withdraw_action", o.controller.withdraw_action}};
+                          {"withdraw_action", o.controller.withdraw_action},
+                          {"ensemble", o.controller.ensemble},
+                          {"disagreement_weight", o.controller.disagreement_weight}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

@@ -56,6 +56,11 @@ struct EvalOptions {
   int shard_index = 0;
   int shard_count = 0;
   std::string out;         // folder for tables and videos; "" writes nothing
+  // An HDF5 dataset (collect's format) to write the learned planners' episodes to, each as it
+  // ends: the camera at the model's image size, the joint states, positions and the actions
+  // applied. A planner's own episodes, for training the predictor where the planner takes it
+  // (train --extra-data). A new file; "" writes none.
+  std::string record;
   // Videos (videos/<method>_ep<N>_success|failure.mp4) of each method's first `videos` successes
   // and first `failure_videos` failures: the camera with the planner's intent drawn on it, the
   // goal, and the energy and distance curves.

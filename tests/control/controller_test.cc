@@ -311,5 +311,48 @@ TEST_F(ControllerTest, PreviewRollsOutThePlanItActedOnAndChangesNothing) {
   EXPECT_THROW(c.Preview(-1), std::invalid_argument);
 }
 
+TEST_F(ControllerTest, AnEnsembleOfTheSameRunsPredictorsPlansAndOthersAreRefused) {
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  auto model = world_model::LoadCheckpoint(dir_ / "model.pt").model;
+  {  // the same encoder with a predictor initialised afresh, as train --predictor-seed leaves it
+    torch::manual_seed(7);
+    WorldModel member(Meta());
+    torch::NoGradGuard no_grad;
+    auto from = model->encoder->parameters(), to = member->encoder->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+    world_model::SaveCheckpoint(dir_ / "member.pt", member, nullptr, {});
+    WorldModel stranger(Meta());  // another encoder
+    world_model::SaveCheckpoint(dir_ / "stranger.pt", stranger, nullptr, {});
+  }
+  ControllerOptions o = Small("cem");
+  o.seed = 3;
+  Controller alone(dir_ / "model.pt", o);
+  o.ensemble = {dir_ / "member.pt"};
+  o.disagreement_weight = 1;
+  Controller both(dir_ / "model.pt", o);
+  alone.SetGoal({goal.data(), 32, 32});
+  both.SetGoal({goal.data(), 32, 32});
+  auto a = alone.Act({obs.data(), 32, 32}), b = both.Act({obs.data(), 32, 32});
+  ASSERT_EQ(b.size(), 2u);
+  for (float v : b) EXPECT_LE(std::abs(v), 1.0f);
+  // The same candidates (same seed) scored by another cost: another plan.
+  EXPECT_NE(a, b);
+  EXPECT_NE(alone.last().planned_cost, both.last().planned_cost);
+  o.ensemble = {dir_ / "stranger.pt"};
+  try {
+    Controller bad(dir_ / "model.pt", o);
+    ADD_FAILURE() << "a member with another encoder was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("stranger.pt"), std::string::npos) << e.what();
+  }
+  o.ensemble = {dir_ / "missing.pt"};
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::runtime_error);
+  o.ensemble.clear();  // a disagreement weight with nothing to disagree
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
+  o.ensemble = {dir_ / "member.pt"};
+  o.disagreement_weight = -1;
+  EXPECT_THROW(Controller(dir_ / "model.pt", o), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jepa_mpc

@@ -142,6 +142,35 @@ TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures)
   EXPECT_EQ(j["methods"][0]["method"], "perfect-cem");
 }
 
+TEST_F(EvaluateCliTest, RecordsTheLearnedPlannersEpisodesForTraining) {
+  // The learned planner's own episodes as a dataset (not the random baseline's), which training
+  // takes as extra training episodes beside the collected ones.
+  const std::string rec = *dir_ / "record.h5";
+  const std::string plan = " --samples 16 --elites 4 --iterations 1 --horizon 4 --time-budget 0 --videos 0";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() + " --methods learned,random --episodes 2" +
+                                             plan + " --record " + rec);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const CliRun t = Exec(TRAIN_BINARY, "--data " + (*dir_ / "data.h5") + " --extra-data " + rec + " --out " +
+                                          (*dir_ / "model_more") + " --steps 2 --batch-size 4 --threads 2");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_THAT(t.err, HasSubstr("+ " + rec + " (training only)"));
+  EXPECT_THAT(t.err, HasSubstr("5 training and 1 held-out episodes"));  // 3 + the 2 recorded
+  // An existing file is not overwritten.
+  const CliRun again = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() + " --methods learned --episodes 1" +
+                                                 plan + " --record " + rec);
+  EXPECT_NE(again.code, 0);
+  EXPECT_THAT(again.err, HasSubstr(rec));
+  EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 1) << again.err;
+  // Episodes shorter than the collected ones are not data like them.
+  const std::string shorter = *dir_ / "record8.h5";
+  ASSERT_EQ(Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() + " --methods learned --episodes 1 --steps 8" +
+                                      plan + " --record " + shorter).code, 0);
+  const CliRun bad = Exec(TRAIN_BINARY, "--data " + (*dir_ / "data.h5") + " --extra-data " + shorter + " --out " +
+                                            (*dir_ / "model_bad") + " --steps 2 --batch-size 4 --threads 2");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("extra dataset '" + shorter + "'"));
+}
+
 TEST_F(EvaluateCliTest, ReplayGoalsComeFromExplorationEpisodes) {
   // The Push-T protocol: start in a held-out exploration episode, the goal 5 steps later in it,
   // the fingertip having moved at least 5 cm between them; a budget of 8 steps.

@@ -92,6 +92,13 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
                                       withdraw_action=[0.0, -1.0])
     withdrawing.set_goal(image)
     assert withdrawing.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
+    with pytest.raises(ValueError, match="disagreement_weight needs ensemble checkpoints"):
+        jepa_mpc.Controller(checkpoint, disagreement_weight=1.0)
+    # The model's own checkpoint as a member: the same encoder, an ensemble of two equal predictors.
+    ensemble = jepa_mpc.Controller(checkpoint, samples=16, iterations=1, time_budget=0, ensemble=[checkpoint],
+                                   disagreement_weight=1.0)
+    ensemble.set_goal(image)
+    assert ensemble.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
     fresh = jepa_mpc.Controller(checkpoint)
     with pytest.raises(RuntimeError, match="SetGoal before Act"):
         fresh.act(image, np.zeros(controller.proprio_dim))

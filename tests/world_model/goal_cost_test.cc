@@ -177,5 +177,51 @@ TEST_F(GoalCostTest, AWithdrawalIsPredictedAfterThePlanAndTheDistanceTakenAtItsE
   EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
 }
 
+TEST_F(GoalCostTest, AnEnsembleAveragesItsPredictorsAndChargesTheirDisagreement) {
+  WorldModel model(Meta());
+  WorldModel member(Meta());  // another predictor; the encoder made the same below
+  WorldModel stranger(Meta());  // another encoder too
+  {
+    torch::NoGradGuard no_grad;
+    auto from = model->encoder->parameters(), to = member->encoder->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  auto goal = torch::rand({3, 32, 32}), now = torch::rand({1, 3, 32, 32});
+  auto actions = torch::rand({5, 4, 2}) * 2 - 1;
+  auto make = [&](WorldModel m, double weight, bool with_member) {
+    GoalCostOptions o;
+    o.disagreement_weight = weight;
+    auto c = std::make_unique<LatentGoalCost>(m, o);
+    if (with_member) c->AddMember(member);
+    c->SetGoal(goal);
+    c->SetContext(m->Encode(now));
+    return c;
+  };
+  auto alone = make(model, 0, false), other = make(member, 0, false);
+  auto mean = make(model, 0, true), charged = make(model, 2, true);
+  EXPECT_EQ(mean->members(), 1);
+  // The cost is the mean of the two predictors' costs...
+  EXPECT_TRUE(torch::allclose((*mean)(actions), 0.5 * ((*alone)(actions) + (*other)(actions)), 1e-4, 1e-5));
+  // ...plus the weight times the spread: for two, half the distance between their predictions at
+  // each step, summed over the plan.
+  auto za = alone->Predict(actions), zb = other->Predict(actions);
+  auto spread = 0.5 * (za - zb).pow(2).sum(-1).sqrt().sum(1);
+  EXPECT_GT(spread.min().item<double>(), 1e-3);
+  EXPECT_TRUE(torch::allclose((*charged)(actions) - (*mean)(actions), 2 * spread, 1e-4, 1e-5));
+  auto all = charged->PredictAll(actions);
+  ASSERT_EQ(all.sizes(), (std::vector<int64_t>{2, 5, 4, 8}));
+  EXPECT_TRUE(torch::allclose(all[1], zb, 1e-5, 1e-6));
+  // A member with the model's own predictor adds nothing.
+  {
+    torch::NoGradGuard no_grad;
+    auto from = model->predictor->parameters(), to = member->predictor->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  EXPECT_TRUE(torch::allclose((*make(model, 2, true))(actions), (*alone)(actions), 1e-4, 1e-4));
+  // A member with another encoder, or a negative weight, is refused.
+  EXPECT_THROW(alone->AddMember(stranger), std::invalid_argument);
+  EXPECT_THROW(make(model, -1, false), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace jepa_mpc::world_model

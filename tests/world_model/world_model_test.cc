@@ -1011,6 +1011,41 @@ TEST_F(WorldModelTest, QualityPiecesBehave) {
   EXPECT_LT(std::abs(SpearmanCorrelation(v, torch::randn({100}, gen))), 0.3);
 }
 
+TEST_F(WorldModelTest, ExtraDatasetsJoinTheTrainingEpisodesOnly) {
+  // Another collection of the same kind (another seed): its episodes follow the training ones and
+  // the held-out part is the first dataset's alone.
+  sim::CollectOptions o;
+  o.task = "reach2d";
+  o.episodes = 3;
+  o.steps = 24;
+  o.image_size = 32;
+  o.seed = 9;
+  o.threads = 2;
+  o.out = Out("more.h5");
+  sim::Collect(o);
+  const TrainingData both = LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {o.out});
+  ASSERT_EQ(both.train.episodes(), data_->train.episodes() + 3);
+  EXPECT_TRUE(torch::equal(both.val.images, data_->val.images));
+  EXPECT_TRUE(torch::equal(both.train.images.narrow(0, 0, data_->train.episodes()), data_->train.images));
+  // The model's statistics are taken without them.
+  EXPECT_EQ(both.extra_episodes, 3);
+  EXPECT_TRUE(torch::equal(both.Primary().train.qpos, data_->train.qpos));
+  const sim::EpisodeData first = sim::DatasetReader(o.out).Read(0);
+  EXPECT_TRUE(torch::equal(both.train.actions[data_->train.episodes()],
+                           torch::from_blob(const_cast<float*>(first.actions.data()), {24, 2}, torch::kFloat32)));
+  // Data of another kind (another image size) is refused, naming the file.
+  o.image_size = 16;
+  o.out = Out("small.h5");
+  o.episodes = 1;
+  sim::Collect(o);
+  try {
+    LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {o.out});
+    ADD_FAILURE() << "an extra dataset of another image size was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("small.h5"));
+  }
+}
+
 TEST_F(WorldModelTest, EmptyOrTooShortDatasetsAreRejected) {
   sim::DatasetInfo info = data_->info;
   info.episode_steps = 3;
