@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "examples/common/cli.h"
@@ -161,6 +162,13 @@ int main(int argc, char** argv) {
       if (!(serve_fps > 0)) throw std::invalid_argument("--serve-fps must be positive");
       live = std::make_unique<tools::LiveView>(serve_host, serve, serve_fps);
       std::fprintf(stderr, "live view: %s\n", live->url().c_str());
+      const int cores = static_cast<int>(std::thread::hardware_concurrency());
+      if (cores > 1 && o.threads >= cores) {
+        // A browser preempting one of the planner's threads stalls the others at every parallel
+        // step (docs/report.md: +1-46% per step on 2 cores, +3-5% with one thread left to it).
+        std::fprintf(stderr, "live view: a browser on this machine would slow all %d planner threads; "
+                             "--threads %d leaves it a core\n", o.threads, cores - 1);
+      }
       if (serve_wait > 0) {
         const auto start = std::chrono::steady_clock::now();
         if (live->WaitForViewer(serve_wait)) {

@@ -2,10 +2,12 @@
 # What the live view costs a control loop: the same evaluation (learned planner only, no videos or
 # contact sheets) without and with `--serve`, a headless chromium watching; prints the wall time per
 # control step of each, the planning time per step and the frame rate the page received.
-# VIEWER_NICE=N starts the browser at that niceness (19: the lowest CPU priority), as a browser
-# watching on the robot's own computer should run.
+# VIEWER_NICE=N starts the browser at that niceness (19: the lowest CPU priority).
+# THREADS=N runs both evaluations with N planner threads (1 on 2 cores leaves the browser a core).
 # VIEWER=curl reads the stream with curl instead (what the server and the loop cost, without a
 # browser on the same cores).
+# BASELINE=blank runs the same browser beside the run without `--serve`, on a blank page: the
+# difference is then what the live page adds to a loop that already shares its cores with a browser.
 # Usage: scripts/live_cost.sh CHECKPOINT [EPISODES [evaluate options for the live run, e.g. --serve-fps 25]]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,8 +15,14 @@ ck="$1"; episodes="${2:-20}"
 bin="$root/build/examples/evaluate"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 common=(--checkpoint "$ck" --methods learned --episodes "$episodes" --videos 0 --failure-videos 0
-        --no-contact-sheets --seed 100)
+        --no-contact-sheets --seed 100 ${THREADS:+--threads $THREADS})
 steps=$(( episodes * 50 ))  # the reach tasks' episode length
+browser=""
+start_browser() {  # name, url; sets $browser to its pid
+  nice -n "${VIEWER_NICE:-0}" chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+    --user-data-dir="$tmp/profile-$1" "$2" > /dev/null 2>&1 &
+  browser=$!
+}
 run() {  # name, extra args...
   local name="$1"; shift
   local start end
@@ -22,6 +30,7 @@ run() {  # name, extra args...
   /usr/bin/time -f "%U %S" -o "$tmp/$name.cpu" "$bin" "${common[@]}" --out "$tmp/$name" "$@" \
     > "$tmp/$name.out" 2> "$tmp/$name.err" &
   local pid=$!
+  browser=""
   if [ "$name" = live ]; then
     local url=""
     for _ in $(seq 1 300); do
@@ -29,16 +38,17 @@ run() {  # name, extra args...
     done
     if [ "${VIEWER:-chromium}" = curl ]; then  # a viewer that only reads the stream
       curl -s "${url}stream.mjpg" -o "$tmp/stream.mjpg" &
+      browser=$!
     else
-      nice -n "${VIEWER_NICE:-0}" chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-        --user-data-dir="$tmp/profile" "$url" > /dev/null 2>&1 &
+      start_browser "$name" "$url"
     fi
-    local browser=$!
+  elif [ "${BASELINE:-none}" = blank ]; then
+    start_browser "$name" about:blank
   fi
   wait "$pid"
   end=$(date +%s.%N)
   local viewer_cpu=0
-  if [ "$name" = live ]; then
+  if [ -n "$browser" ]; then
     # CPU seconds the viewer used (chromium runs as several processes)
     viewer_cpu=$(python3 - "$tmp" <<'PY'
 import os, sys
@@ -56,6 +66,8 @@ print("%.2f" % total)
 PY
 )
     kill "$browser" 2> /dev/null || true
+    wait "$browser" 2> /dev/null || true
+    sleep 1  # its other processes follow it out before the next run is timed
   fi
   local waited
   waited=$(grep -o 'opened the stream after [0-9.]*' "$tmp/$name.err" | grep -o '[0-9.]*$' || echo 0)
