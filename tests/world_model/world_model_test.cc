@@ -27,16 +27,20 @@ class WorldModelTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new jepa_mpc::testing::TempDir("jepa_wm_test");
+    data_ = new TrainingData(LoadTrainingData(CollectReach2d(*dir_ / "data.h5", 8, 3), 0.25, 4));
+  }
+  // Collects a reach2d dataset of 24-step episodes to out; returns out.
+  static std::string CollectReach2d(const std::string& out, int episodes, uint64_t seed, int image_size = 32) {
     sim::CollectOptions o;
     o.task = "reach2d";
-    o.episodes = 8;
+    o.episodes = episodes;
     o.steps = 24;
-    o.image_size = 32;
-    o.seed = 3;
+    o.image_size = image_size;
+    o.seed = seed;
     o.threads = 2;
-    o.out = *dir_ / "data.h5";
+    o.out = out;
     sim::Collect(o);
-    data_ = new TrainingData(LoadTrainingData(o.out, 0.25, 4));
+    return out;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -1014,32 +1018,21 @@ TEST_F(WorldModelTest, QualityPiecesBehave) {
 TEST_F(WorldModelTest, ExtraDatasetsJoinTheTrainingEpisodesOnly) {
   // Another collection of the same kind (another seed): its episodes follow the training ones and
   // the held-out part is the first dataset's alone.
-  sim::CollectOptions o;
-  o.task = "reach2d";
-  o.episodes = 3;
-  o.steps = 24;
-  o.image_size = 32;
-  o.seed = 9;
-  o.threads = 2;
-  o.out = Out("more.h5");
-  sim::Collect(o);
-  const TrainingData both = LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {o.out});
+  const std::string more = CollectReach2d(Out("more.h5"), 3, 9);
+  const TrainingData both = LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {more});
   ASSERT_EQ(both.train.episodes(), data_->train.episodes() + 3);
   EXPECT_TRUE(torch::equal(both.val.images, data_->val.images));
   EXPECT_TRUE(torch::equal(both.train.images.narrow(0, 0, data_->train.episodes()), data_->train.images));
   // The model's statistics are taken without them.
   EXPECT_EQ(both.extra_episodes, 3);
   EXPECT_TRUE(torch::equal(both.Primary().train.qpos, data_->train.qpos));
-  const sim::EpisodeData first = sim::DatasetReader(o.out).Read(0);
+  const sim::EpisodeData first = sim::DatasetReader(more).Read(0);
   EXPECT_TRUE(torch::equal(both.train.actions[data_->train.episodes()],
                            torch::from_blob(const_cast<float*>(first.actions.data()), {24, 2}, torch::kFloat32)));
   // Data of another kind (another image size) is refused, naming the file.
-  o.image_size = 16;
-  o.out = Out("small.h5");
-  o.episodes = 1;
-  sim::Collect(o);
+  const std::string small = CollectReach2d(Out("small.h5"), 1, 9, 16);
   try {
-    LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {o.out});
+    LoadTrainingData(*dir_ / "data.h5", 0.25, 4, {small});
     ADD_FAILURE() << "an extra dataset of another image size was accepted";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("small.h5"));
