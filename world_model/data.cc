@@ -9,6 +9,16 @@ Trajectories Trajectories::Slice(int64_t begin, int64_t end) const {
           object_pos.slice(0, begin, end), qpos.slice(0, begin, end)};
 }
 
+Trajectories Trajectories::Cat(const std::vector<Trajectories>& parts) {
+  auto field = [&](torch::Tensor Trajectories::*member) {
+    std::vector<torch::Tensor> all;
+    for (const Trajectories& p : parts) all.push_back(p.*member);
+    return torch::cat(all);
+  };
+  return {field(&Trajectories::images), field(&Trajectories::actions), field(&Trajectories::ee_pos),
+          field(&Trajectories::object_pos), field(&Trajectories::qpos)};
+}
+
 namespace {
 
 // Every episode of one dataset as tensors.
@@ -73,6 +83,7 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
   const int64_t n_val = std::max<int64_t>(1, static_cast<int64_t>(E * val_fraction + 0.5));
   data.train = all.Slice(0, E - n_val);
   data.val = all.Slice(E - n_val, E);
+  std::vector<Trajectories> parts{data.train};
   for (const std::string& more : extra) {
     sim::DatasetReader r(more);
     sim::DatasetInfo a = r.info().Whole(), b = info.Whole();
@@ -81,12 +92,10 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
       throw std::runtime_error("extra dataset '" + more + "' is " + r.info().Describe() + ", camera " + r.info().camera +
                                ", expected data like '" + path + "': " + info.Describe() + ", camera " + info.camera);
     }
-    const Trajectories t = ReadEpisodes(r, more);
-    data.train = {torch::cat({data.train.images, t.images}), torch::cat({data.train.actions, t.actions}),
-                  torch::cat({data.train.ee_pos, t.ee_pos}), torch::cat({data.train.object_pos, t.object_pos}),
-                  torch::cat({data.train.qpos, t.qpos})};
-    data.extra_episodes += t.images.size(0);
+    parts.push_back(ReadEpisodes(r, more));
+    data.extra_episodes += parts.back().episodes();
   }
+  if (parts.size() > 1) data.train = Trajectories::Cat(parts);
   return data;
 }
 

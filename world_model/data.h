@@ -24,6 +24,8 @@ struct Trajectories {
   int64_t length() const { return images.size(1); }
   // Episodes [begin, end).
   Trajectories Slice(int64_t begin, int64_t end) const;
+  // The episodes of parts one after another (each field concatenated once).
+  static Trajectories Cat(const std::vector<Trajectories>& parts);
 };
 
 struct TrainingData {

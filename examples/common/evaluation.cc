@@ -330,8 +330,15 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
       sim::EpisodeData record;  // the episode as a dataset holds it (learned planners, with --record)
       if (recorder && learned) record = sim::EmptyEpisode(*task, renderer, steps_max, r.seed);
       for (int t = 0;; ++t) {
-        if (recorder && learned && t < steps_max) sim::RecordFrame(*task, renderer, t, record);
-        const sim::Image obs = renderer.Render(task->sim().data(), camera);
+        sim::Image obs;
+        if (recorder && learned && t < steps_max) {
+          sim::RecordFrame(*task, renderer, t, record);  // renders the camera into the episode: seen from there
+          const size_t size = static_cast<size_t>(S) * S * 3;
+          const uint8_t* frame = record.images.data() + static_cast<size_t>(t) * size;
+          obs = {static_cast<int>(S), static_cast<int>(S), std::vector<uint8_t>(frame, frame + size)};
+        } else {
+          obs = renderer.Render(task->sim().data(), camera);
+        }
         const double dist = task->Distance();
         const bool success = task->Success();
         double energy = 0;
