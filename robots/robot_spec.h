@@ -47,6 +47,9 @@ struct SceneOptions {
   std::vector<std::string> cameras;
   // Hold the gripper closed and leave it out of the action (pushing needs no grasp).
   bool gripper_closed = false;
+  // A viscous drag on the block (RobotSpec::object_drag_linear): it moves while it is pushed and
+  // stops soon after. For pushing; a block carried in a grasp would feel it too.
+  bool block_drag = false;
 };
 
 // Everything the simulator needs to know about a robot besides its MJCF.
@@ -78,6 +81,11 @@ struct RobotSpec {
   std::vector<std::string> cameras;
   AddedCamera added_camera;                 // used by cameras named kAddedCamera
   std::vector<std::string> objects;         // free bodies in the scene (e.g. "block")
+  // A viscous drag on the objects, on top of the contacts' friction: a force of -linear x their
+  // horizontal velocity (N s/m) and a torque of -angular x their angular velocity (N m s/rad).
+  // With it a pushed block moves while it is pushed and stops soon after, instead of sliding on
+  // for as far as the push happened to throw it.
+  double object_drag_linear = 0, object_drag_angular = 0;
   ActionMode action_mode = ActionMode::kJointPositionDelta;
   std::vector<double> action_scale;         // per action dimension, see ActionMode
   double control_period = 0.05;             // seconds per action (a multiple of the timestep)

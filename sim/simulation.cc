@@ -214,6 +214,13 @@ void Simulation::Substep() {
   mjData* d = data_.get();
   mj_step1(m, d);
   for (int dof : arm_dof_adr_) d->qfrc_applied[dof] = d->qfrc_bias[dof];
+  if (spec_.object_drag_linear > 0 || spec_.object_drag_angular > 0) {
+    // A free joint's velocity: the linear part in the world frame, the angular in the body's.
+    for (int dof : object_dof_adr_) {
+      for (int k = 0; k < 2; ++k) d->qfrc_applied[dof + k] = -spec_.object_drag_linear * d->qvel[dof + k];
+      for (int k = 3; k < 6; ++k) d->qfrc_applied[dof + k] = -spec_.object_drag_angular * d->qvel[dof + k];
+    }
+  }
   if (spec_.arm_drive != robots::Drive::kPosition) {
     for (int i = 0; i < num_arm_joints(); ++i) {
       const double err = targets_[i] - d->qpos[arm_qpos_adr_[i]];

@@ -299,6 +299,7 @@ Registry<TaskEntry> BuiltInTasks() {
   push_scene.block = pick_scene.block = true;
   push_scene.cameras = pick_scene.cameras = {"table"};
   push_scene.gripper_closed = true;
+  push_scene.block_drag = true;
   r.Add("push", {"panda7", push_scene, Make<PushTask>,
                  "push the block 10-20 cm to its goal, gripper closed; within 3 cm, 100 steps", 0.85,
                  // Each planned action held for two control steps (a longer look ahead at the same

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <mujoco/mujoco.h>
+
+#include "robots/robot_spec.h"
 #include "sim/exploration.h"
 #include "sim/task.h"
 #include "tests/sim/mujoco_fixture.h"
@@ -151,12 +154,38 @@ TEST_F(TaskSuccessTest, PushedBlockTravelsWithTheHand) {
   EXPECT_GT(block - hand, 0.03);  // ahead of the fingers, in contact range
   EXPECT_LT(block - hand, 0.09);  // not thrown
   for (int t = 0; t < 10; ++t) task->Step(Eigen::Vector3d::Zero());
-  // When the commands stop the hand halts within a step and the block slides on by itself: 7.6 cm
-  // here (soft contacts make the friction on a sliding block weaker than the v^2 / (2 mu g) = 2.5 cm
-  // of a rigid one). It must stay on the table within reach of a next push, not cross it.
+  // When the commands stop the hand halts within a step and the table's drag stops the block
+  // soon after (without it the block slid on by itself 7.6 cm here, for as far as the contact
+  // happened to throw it).
   std::printf("after the stop: block slid %.3f m\n", sim.object_pos(0).x() - block);
-  EXPECT_LT(sim.object_pos(0).x() - block, 0.10);
+  EXPECT_LT(sim.object_pos(0).x() - block, 0.02);
   EXPECT_NEAR(sim.object_pos(0).z(), 0.025, 0.003);  // on the table, not tipped over
+}
+
+TEST_F(TaskSuccessTest, TheDragStopsASlidingBlockAndOnlyPushHasIt) {
+  // A block sliding at 0.5 m/s on the table: with the push scene's drag it stops within 2 cm;
+  // with friction alone (the pick-and-place scene) it slides several times as far.
+  auto slide = [](bool drag) {
+    robots::SceneOptions scene;
+    scene.block = true;
+    scene.block_drag = drag;
+    Simulation sim(robots::MakeRobot("panda7", scene));
+    sim.Reset();
+    sim.SetObjectPosition(0, {0.5, -0.1, 0.025});
+    const int dof = sim.model()->jnt_dofadr[mj_name2id(sim.model(), mjOBJ_JOINT, "block")];
+    sim.data()->qvel[dof + 1] = 0.5;  // along +y, away from the arm
+    sim.data()->qvel[dof + 5] = 3.0;  // spinning about its vertical axis
+    for (int t = 0; t < 20; ++t) sim.Advance();
+    return std::make_pair(sim.object_pos(0).y() + 0.1, sim.data()->qvel[dof + 1]);
+  };
+  const auto [with_drag, v_drag] = slide(true);
+  const auto [without, v_free] = slide(false);
+  std::printf("a block sliding at 0.5 m/s travels %.3f m with the drag, %.3f m without\n", with_drag, without);
+  EXPECT_GT(with_drag, 0.005);  // it moved: a drag, not a brake
+  EXPECT_LT(with_drag, 0.02);
+  EXPECT_GT(without, 2 * with_drag);
+  EXPECT_NEAR(v_drag, 0.0, 1e-3);  // at rest after a second
+  EXPECT_NEAR(v_free, 0.0, 1e-3);
 }
 
 TEST_F(TaskSuccessTest, TasksRunOnAnyRobotThatHasWhatTheyNeed) {
