@@ -161,6 +161,9 @@ int main(int argc, char** argv) {
     if (entry.demo.action_repeat != 1) {
       eval_args.insert(eval_args.end(), {"--action-repeat", std::to_string(entry.demo.action_repeat)});
     }
+    if (entry.demo.horizon > 0) {
+      eval_args.insert(eval_args.end(), {"--horizon", std::to_string(entry.demo.horizon)});
+    }
     if (entry.demo.oracle_reach_weight > 0) {
       char w[32];
       std::snprintf(w, sizeof(w), "%g", entry.demo.oracle_reach_weight);

@@ -106,6 +106,7 @@ struct TaskEntry {
     int action_repeat = 1;           // control steps each planned action is held
     double oracle_reach_weight = 0;  // shaped oracle cost for object tasks (evaluate --oracle-reach-weight)
     int oracle_episodes = 0;         // goals the oracle runs on (0: all; the true simulator is slow)
+    int horizon = 0;                 // planning horizon in planned actions (0: the planner's default)
   } demo;
 };
 // Holds reach2d, reach (any arm), reach3d, push and pick_place on first use. Add your own with

@@ -126,6 +126,14 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.object_weight = 1;
       c.energy = "object";
       c.reach_weight = 1;
+      // With the block's drag (push.md, "A drag on the block"): windows in which the block
+      // moves drawn 3 times in 4, the group weighed by its variance, and the predictor trained
+      // on after the encoder (held-out error while the block moves 0.47 -> 0.25 of the copy
+      // baseline; learned CEM 0% -> 12% on goal seed 300).
+      c.moving_share = 0.75;
+      c.group_weights = "variance";
+      c.predictor_steps = 2000;
+      c.predictor_goal_weight = 10;
     });
     return r;
   }();
