@@ -221,12 +221,22 @@ int main(int argc, char** argv) {
     }
 
     const auto* stop = tools::InstallStopFlag();
-    std::optional<tools::ProgressBar> bar;
+    std::optional<tools::ProgressBar> bar, phase;
     if (rank0) bar.emplace("train", config.steps, "steps");
     auto result = wm::Train(
         config, data, out_dir, resume,
         [&](const wm::StepMetrics& m) {
           char extra[128];
+          if (m.predictor_step > 0) {  // the predictor phase, after the training steps
+            if (!rank0) return;
+            if (!phase) {
+              bar->Finish();
+              phase.emplace("predictor", config.predictor_steps, "steps");
+            }
+            std::snprintf(extra, sizeof(extra), "loss %.4f", m.loss);
+            phase->Update(m.predictor_step, extra);
+            return;
+          }
           const bool pixels = config.model.objective == "reconstruction";
           std::snprintf(extra, sizeof(extra), "loss %.4f (pred %.4f, %s %.3f)  %.0f samples/s",
                         m.loss, 0.5 * (m.teacher_forcing + m.rollout), pixels ? "pixels" : "reg",
@@ -242,7 +252,11 @@ int main(int argc, char** argv) {
       return 130;
     }
     if (!rank0) return 0;  // rank 0 reports and holds the checkpoint
-    bar->Finish();
+    if (phase) {
+      phase->Finish();
+    } else {
+      bar->Finish();
+    }
     if (group) {
       std::string per_rank;
       for (double s : result.communication_seconds_per_rank) {

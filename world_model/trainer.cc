@@ -382,7 +382,7 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
 // The predictor trained alone on the frozen encoder's embeddings (TrainConfig::predictor_steps).
 // Returns the last step's loss.
 double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajectories& train, std::mt19937_64& run_rng,
-                         const std::atomic<bool>* stop) {
+                         const std::atomic<bool>* stop, const std::function<void(const StepMetrics&)>& on_step) {
   const int64_t T = train.length(), L = std::min(c.predictor_length, T);
   const int64_t W = c.model.history;
   if (L < W + 1) return 0;
@@ -435,6 +435,13 @@ double FinetunePredictor(WorldModel& model, const TrainConfig& c, const Trajecto
     optimizer.step();
     last = loss.item<double>();
     if (!std::isfinite(last)) throw NonFiniteLoss("predictor loss became non-finite at step " + std::to_string(step + 1));
+    if (on_step && ((step + 1) % 10 == 0 || step + 1 == c.predictor_steps)) {
+      StepMetrics m;
+      m.step = c.steps;
+      m.predictor_step = step + 1;
+      m.loss = last;
+      on_step(m);
+    }
   }
   return last;
 }
@@ -652,7 +659,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     }
     if (c.predictor_steps > 0) {
       const auto p0 = std::chrono::steady_clock::now();
-      result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop);
+      result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop, on_step);
       result.predictor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
       // Stopped in the phase: the checkpoint keeps the jointly trained model; --resume runs it again.
       result.interrupted = stop && stop->load();

@@ -151,6 +151,9 @@ struct StepMetrics {
   double reconstruction = 0;       // pixel loss (the reconstruction objective)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
+  // > 0 while the predictor phase runs (TrainConfig::predictor_steps): its steps done. Train then
+  // reports every 10th of them and the last, with step the training's last and loss the phase's.
+  int64_t predictor_step = 0;
 };
 
 // Raised when a loss or gradient is not finite; the last good checkpoint is kept.

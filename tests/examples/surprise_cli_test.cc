@@ -31,10 +31,17 @@ class SurpriseCliTest : public ::testing::Test {
                                                                       "--threads 2 --out " + data).code, 0);
     }
     for (const char* objective : {"jepa", "reconstruction"}) {
+      // Push trains its predictor on after the encoder (2000 steps by default, about 2 minutes
+      // whatever the data): a few steps here, with their own progress bar.
+      const bool jepa = std::string(objective) == "jepa";
       const CliRun r = Exec(TRAIN_BINARY, "--data " + (*dir_ / "push.h5") + " --out " + (*dir_ / objective) +
                                               " --objective " + objective +
-                                              " --steps 3 --batch-size 4 --checkpoint-every 3 --threads 2");
+                                              " --steps 3 --batch-size 4 --checkpoint-every 3 --threads 2" +
+                                              " --predictor-steps " + (jepa ? "20" : "0"));
       ASSERT_EQ(r.code, 0) << r.err;
+      if (jepa) {
+        ASSERT_THAT(r.err, HasSubstr("predictor  [########################] 20/20 steps")) << r.err;
+      }
     }
     const CliRun r = Exec(TRAIN_BINARY, "--data " + (*dir_ / "reach2d.h5") + " --out " + (*dir_ / "reach") +
                                             " --steps 2 --batch-size 4 --threads 2");
