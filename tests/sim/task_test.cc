@@ -186,6 +186,8 @@ TEST_F(TaskSuccessTest, TheDragStopsASlidingBlockAndOnlyPushHasIt) {
   EXPECT_GT(without, 2 * with_drag);
   EXPECT_NEAR(v_drag, 0.0, 1e-3);  // at rest after a second
   EXPECT_NEAR(v_free, 0.0, 1e-3);
+  EXPECT_TRUE(TaskRegistry().Get("push").scene.block_drag);
+  EXPECT_FALSE(TaskRegistry().Get("pick_place").scene.block_drag);  // a lifted block would feel it
 }
 
 TEST_F(TaskSuccessTest, TasksRunOnAnyRobotThatHasWhatTheyNeed) {
