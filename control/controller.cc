@@ -95,6 +95,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   co.withdraw_steps = options.withdraw_steps;
   co.withdraw_action = options.withdraw_action;
   co.disagreement_weight = options.disagreement_weight;
+  co.hidden_spread = options.hidden_spread;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
   for (const std::string& path : options.ensemble) {
     try {

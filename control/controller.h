@@ -46,6 +46,9 @@ struct ControllerOptions {
   int withdraw_steps = 0;
   std::vector<float> withdraw_action;
   bool l1 = false;                // L1 distance instead of L2
+  // A model trained with the object keypoints' spread: hold the object's distance while it is
+  // hidden (world_model::GoalCostOptions::hidden_spread); 0: off.
+  double hidden_spread = 0;
   // More predictors for the same model (checkpoints of the same trained run, each from
   // `train --resume --predictor-seed S` on a copy of it): every plan is predicted by each, its
   // cost is their mean plus disagreement_weight x their spread where the goal is judged, so the

@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   opt("--inverse-dynamics", "inverse_dynamics", "true: add an inverse-dynamics head", true);
   opt("--idm-head", "inverse_dynamics_head", "inverse-dynamics head: mlp | linear", true);
   opt("--object-keypoints", "object_keypoints", "keypoints per view in the object group (the last ones)", true);
+  opt("--object-spread", "object_spread",
+      "true: the object keypoints' attention spread joins the embedding (D grows by object keypoints x views)", true);
   opt("--proprio", "proprio", "true: the predictor also sees and predicts the joint state", true);
   opt("--objective", "objective",
       "what trains the encoder: jepa | reconstruction (a pixel decoder, no regulariser) | frozen-random "
@@ -163,7 +165,7 @@ int main(int argc, char** argv) {
     if (sim::IsRobotFile(info.robot)) {
       config.model.views = wm::CameraViews(info.camera);
       config.model.keypoints = std::max<int64_t>(1, config.model.latent_dim / (2 * config.model.views));
-      config.model.latent_dim = 2 * config.model.keypoints * config.model.views;
+      config.model.latent_dim = config.model.CoordinateDims() + config.model.SpreadDims();
     }
     const std::string saved = (fs::path(out_dir) / "config.json").string();
     if (resume && config_path.empty() && fs::exists(saved)) config_path = saved;
@@ -182,6 +184,21 @@ int main(int argc, char** argv) {
         throw std::invalid_argument("config '" + config_path + "' is not valid JSON");
       }
       wm::from_json(j, config);
+    }
+    if (model_overrides.contains("object_spread") && !model_overrides.contains("latent_dim")) {
+      // The spread's dimensions join the embedding's unless --latent-dim says otherwise.
+      nlohmann::json m = config.model;
+      m.update(model_overrides);
+      try {
+        wm::ModelConfig shape;
+        shape.keypoints = m.at("keypoints").get<int64_t>();
+        shape.views = m.at("views").get<int64_t>();
+        shape.object_keypoints = m.at("object_keypoints").get<int64_t>();
+        shape.object_spread = m.at("object_spread").get<bool>();
+        if (!m.at("projector").get<bool>()) model_overrides["latent_dim"] = shape.CoordinateDims() + shape.SpreadDims();
+      } catch (const nlohmann::json::exception& e) {
+        throw std::invalid_argument(std::string("bad option value: ") + e.what());
+      }
     }
     if (!model_overrides.empty()) overrides["model"] = model_overrides;
     try {

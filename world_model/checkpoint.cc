@@ -130,9 +130,9 @@ Checkpoint LoadCheckpoint(const std::string& path) {
     // Every model option must be stated: a missing one would silently take today's default and
     // build another architecture than the one the weights came from.
     // The exceptions are options added since the first checkpoints: models from before them
-    // had none, which their defaults (false, 1, "mlp", 0, "jepa") state.
+    // had none, which their defaults (false, 1, "mlp", 0, "jepa", false) state.
     static const std::set<std::string> added_since = {"proprio", "views", "inverse_dynamics_head",
-                                                      "object_keypoints", "objective"};
+                                                      "object_keypoints", "objective", "object_spread"};
     const nlohmann::json expected = meta.config;
     for (const auto& [key, value] : expected.items()) {
       if (!j.at("model").contains(key) && !added_since.count(key)) {

@@ -43,9 +43,11 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
                                        nn::Conv2d(nn::Conv2dOptions(c, ko, 1))));
   }
   if (!config_.projector) {
-    if (config_.latent_dim != 2 * k) {
-      throw std::invalid_argument("an encoder without projector has latent_dim = 2 * keypoints * views = " +
-                                  std::to_string(2 * k) + ", got " + std::to_string(config_.latent_dim));
+    const int64_t spread = config_.object_spread ? ko : 0;
+    if (config_.latent_dim != 2 * k + spread) {
+      throw std::invalid_argument("an encoder without projector has latent_dim = 2 * keypoints * views" +
+                                  std::string(spread ? " + object_keypoints * views" : "") + " = " +
+                                  std::to_string(2 * k + spread) + ", got " + std::to_string(config_.latent_dim));
     }
   } else {
     project_ = register_module("project", nn::Linear(2 * k, config_.latent_dim));
@@ -72,7 +74,7 @@ torch::Tensor KeypointEncoder::Maps(const torch::Tensor& input) {
   return torch::cat({x.view({B, V, -1, h, w}), o.view({B, V, -1, h, w})}, 2).view({B, -1, h, w});
 }
 
-torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
+KeypointEncoder::Attention KeypointEncoder::Attend(const torch::Tensor& images) {
   auto x = Maps(images);  // [B, V * K, h, V * w]: K maps for each view
   const int64_t B = x.size(0), V = config_.views, h = x.size(2), w = x.size(3) / V;
   TORCH_CHECK(x.size(3) % V == 0, "encoder feature map width ", x.size(3), " does not split into ",
@@ -89,20 +91,45 @@ torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
   // on one pixel (no gradient) whatever the scale of the conv outputs.
   auto logits = x.reshape({B, K, h * w});
   logits = (logits - logits.mean(-1, true)) / (logits.std(-1, true, true) + 1e-5);
-  auto attention = torch::softmax(logits * torch::exp(log_temperature_), -1);
+  Attention a;
+  a.weights = torch::softmax(logits * torch::exp(log_temperature_), -1);
   auto opts = x.options();
-  auto ys = torch::linspace(-1, 1, h, opts).view({h, 1}).expand({h, w}).reshape({h * w});
-  auto xs = torch::linspace(-1, 1, w, opts).view({1, w}).expand({h, w}).reshape({h * w});
-  auto ex = (attention * xs).sum(-1);  // [B, K]
-  auto ey = (attention * ys).sum(-1);
+  a.ys = torch::linspace(-1, 1, h, opts).view({h, 1}).expand({h, w}).reshape({h * w});
+  a.xs = torch::linspace(-1, 1, w, opts).view({1, w}).expand({h, w}).reshape({h * w});
+  return a;
+}
+
+torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
+  const Attention a = Attend(images);
+  auto ex = (a.weights * a.xs).sum(-1);  // [B, K]
+  auto ey = (a.weights * a.ys).sum(-1);
   return torch::cat({ex, ey}, 1);
 }
 
 torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
-  if (!config_.projector) return 3.0 * Keypoints(images);
-  auto z = project_(Keypoints(images));
-  if (norm_) z = norm_(z);
-  return z;
+  if (config_.projector) {
+    auto z = project_(Keypoints(images));
+    if (norm_) z = norm_(z);
+    return z;
+  }
+  if (!config_.object_spread) return 3.0 * Keypoints(images);
+  const Attention a = Attend(images);
+  auto ex = (a.weights * a.xs).sum(-1), ey = (a.weights * a.ys).sum(-1);  // [B, K]
+  // The object keypoints' spread, without gradient: sqrt of the attention's variance about them.
+  torch::Tensor spread;
+  {
+    torch::NoGradGuard no_grad;
+    const int64_t K = config_.keypoints, V = config_.views, ko = config_.object_keypoints;
+    std::vector<int64_t> index;
+    for (int64_t v = 0; v < V; ++v) {
+      for (int64_t k = K - ko; k < K; ++k) index.push_back(v * K + k);
+    }
+    const auto i = torch::tensor(index, torch::kLong);
+    auto w = a.weights.index_select(1, i);
+    auto mx = ex.index_select(1, i).unsqueeze(-1), my = ey.index_select(1, i).unsqueeze(-1);
+    spread = ((w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1)).clamp_min(0).sqrt();
+  }
+  return 3.0 * torch::cat({ex, ey, spread}, 1);
 }
 
 }  // namespace jepa_mpc::world_model

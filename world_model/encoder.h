@@ -44,7 +44,9 @@ std::shared_ptr<EncoderBase> MakeEncoder(const ModelConfig& config, int64_t imag
 // standardised logits, learned afterwards), projector (false: the embedding is the keypoint
 // coordinates times 3, D = 2 * keypoints * views, which keeps distances positional; true: a
 // linear projector, with BatchNorm when projector_batchnorm, maps them to latent_dim),
-// object_keypoints (the last ones of each view come from a second trunk of the same shape).
+// object_keypoints (the last ones of each view come from a second trunk of the same shape),
+// object_spread (their attention's spread follows the coordinates: D = 2 keypoints views +
+// object_keypoints views).
 class KeypointEncoder : public EncoderBase {
  public:
   // Throws std::invalid_argument for views < 1 or, without a projector, latent_dim other than
@@ -56,6 +58,11 @@ class KeypointEncoder : public EncoderBase {
   torch::Tensor Keypoints(const torch::Tensor& images);
 
  private:
+  struct Attention {
+    torch::Tensor weights;  // [B, K V, h w]: each keypoint's spatial softmax over its view
+    torch::Tensor xs, ys;   // [h w]: the pixels' coordinates in [-1, 1]
+  };
+  Attention Attend(const torch::Tensor& images);
   ModelConfig config_;
   // The trunk's maps for view-major keypoints [B, V * keypoints, h, V * w].
   torch::Tensor Maps(const torch::Tensor& images);

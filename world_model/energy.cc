@@ -78,6 +78,11 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     for (int64_t j = 0; j < group.size(0); ++j) {
       e.weights[group[j].item<int64_t>()] = group_by_variance ? by_variance[j].item<double>() : 1.0;
     }
+    // Each object keypoint's spread (model option object_spread) weighs as its coordinates: a
+    // block the goal image shows in sight is far from one the hand hides.
+    for (int64_t j = 0; j < c.SpreadDims(); ++j) {
+      e.weights[c.CoordinateDims() + j] = e.weights[group[j].item<int64_t>()];
+    }
     for (int64_t i = 0; i < KV; ++i) {
       if (in_group[i]) {
         object[i] = var[i].item<double>() + var[KV + i].item<double>();

@@ -27,6 +27,23 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
     throw std::invalid_argument("disagreement weight must be a number >= 0");
   }
+  if (!(options_.hidden_spread >= 0) || !std::isfinite(options_.hidden_spread)) {
+    throw std::invalid_argument("hidden spread must be a number >= 0");
+  }
+  if (options_.hidden_spread > 0) {
+    const ModelConfig& c = model_->meta().config;
+    if (c.SpreadDims() == 0 || !weights_.defined()) {
+      throw std::invalid_argument("hidden spread needs a model trained with the object keypoints' spread "
+                                  "(train --object-spread true) and its object energy");
+    }
+    if (options_.withdraw_steps > 0) {
+      throw std::invalid_argument("hidden spread and a withdrawal are two answers to one problem: choose one");
+    }
+    const int64_t C = c.CoordinateDims();
+    spread_index_ = C + weights_.narrow(0, C, c.SpreadDims()).argmax().item<int64_t>();
+    coordinate_weights_ = weights_.clone();
+    coordinate_weights_.narrow(0, C, c.SpreadDims()).zero_();
+  }
   if (options_.withdraw_steps < 0) {
     throw std::invalid_argument("withdraw steps is " + std::to_string(options_.withdraw_steps) +
                                 ", expected 0 (none) or more");
@@ -113,6 +130,26 @@ torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
   auto squared = diff.pow(2);
   if (weights_.defined()) squared = squared * weights_;
   return squared.sum(-1).add(1e-12).sqrt();
+}
+
+torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
+  if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
+  auto coordinates = [&](const torch::Tensor& x) {
+    auto diff = x.narrow(-1, 0, goal_.size(0)) - goal_;
+    if (options_.l1) return (diff.abs() * coordinate_weights_).sum(-1);
+    return (diff.pow(2) * coordinate_weights_).sum(-1).add(1e-12).sqrt();
+  };
+  const double seen = goal_[spread_index_].item<double>();
+  auto visible = (1 - (z.select(-1, spread_index_) - seen) / options_.hidden_spread).clamp(0, 1);  // [N, H]
+  auto d = coordinates(z);                                                                      // [N, H]
+  auto held = coordinates(context_.select(1, context_.size(1) - 1)).expand({z.size(0)});       // [N]
+  std::vector<torch::Tensor> steps;
+  for (int64_t h = 0; h < z.size(1); ++h) {
+    auto v = visible.select(1, h);
+    held = v * d.select(1, h) + (1 - v) * held;
+    steps.push_back(held);
+  }
+  return torch::stack(steps, 1);
 }
 
 torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
@@ -206,7 +243,7 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
     if (options_.sum_over_horizon) return withdrawn + Reach(plan).sum(1);
     return withdrawn + Reach(plan.select(1, H - 1));
   }
-  auto d = Distance(z);  // [N, H]
+  auto d = spread_index_ >= 0 ? HeldDistance(z) : Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);
   return Judged(d);
 }

@@ -30,6 +30,14 @@ struct GoalCostOptions {
   // summed as the distance is): a plan whose outcome only some predictors believe in is one the
   // planner would be exploiting an error with.
   double disagreement_weight = 0;
+  // For a model whose embedding carries the object keypoints' spread (model option
+  // object_spread): > 0 holds the distance to the goal at its last seen value while the object
+  // is hidden, instead of reading it from a keypoint that has nothing to follow. The object is
+  // seen to the degree v = clamp(1 - (s - s_goal) / hidden_spread, 0, 1), s the spread of the
+  // object group's keypoint that weighs most in the energy (s_goal: the goal image's), and the
+  // distance at step h is v d_h + (1 - v) times the step before's (before the first: the current
+  // image's). The spread itself then adds nothing to the distance. 0: off.
+  double hidden_spread = 0;
 };
 
 class LatentGoalCost {
@@ -83,6 +91,9 @@ class LatentGoalCost {
   // Per-step values [N, H(+W)] summed as the distance is: over the plan, at its last step or H
   // times at the withdrawal's end.
   torch::Tensor Judged(const torch::Tensor& per_step) const;
+  // Distance [N, H] of embedding sequences [N, H, S] with the object's held while it is hidden
+  // (GoalCostOptions::hidden_spread).
+  torch::Tensor HeldDistance(const torch::Tensor& z) const;
 
   WorldModel model_;
   std::vector<WorldModel> members_;
@@ -90,6 +101,9 @@ class LatentGoalCost {
   torch::Tensor goal_;     // [D]
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
   torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
+  // With hidden_spread: the weights without the spread's, and the spread value that gates.
+  torch::Tensor coordinate_weights_;  // [D]
+  int64_t spread_index_ = -1;
   torch::Tensor withdraw_;  // [1, withdraw_steps, A]; undefined: no withdrawal
   torch::Tensor context_;  // [1, W, S]
   torch::Tensor past_;     // [1, W-1, A]

@@ -37,6 +37,13 @@ struct ModelConfig {
   // time, which the arm cannot (world_model/trainer.h, ObjectGroupLoss). The goal energy of an
   // object task reads the object from this group and the arm from the rest.
   int64_t object_keypoints = 0;
+  // The object group's spread: each object keypoint's spatial-softmax spread (the attention's
+  // standard deviation about its keypoint, in the coordinates' units) follows its coordinates in
+  // the embedding (D = 2 K views + object_keypoints views). A block the hand hides has no place
+  // for its keypoint's attention to gather: the attention spreads, and its keypoint lands
+  // anywhere, at the goal too; with the spread in the embedding the goal energy sees the block
+  // hidden instead. The spread carries no gradient: it reads what the encoder does.
+  bool object_spread = false;
   // What trains the encoder (recorded in checkpoints; docs/experiments/jepa-claims.md):
   //  "jepa": predicting the next embedding, with an anti-collapse regulariser (SIGReg / VICReg);
   //  "reconstruction": a generative world model of the same sizes: a pixel decoder reconstructs
@@ -65,8 +72,12 @@ struct ModelConfig {
     f("inverse_dynamics_head", c.inverse_dynamics_head);
     f("proprio", c.proprio);
     f("object_keypoints", c.object_keypoints);
+    f("object_spread", c.object_spread);
     f("objective", c.objective);
   }
+  // The embedding's keypoint coordinates: 2 K views without a projector (the spread follows them).
+  int64_t CoordinateDims() const { return projector ? latent_dim : 2 * keypoints * views; }
+  int64_t SpreadDims() const { return object_spread ? object_keypoints * views : 0; }
   // Throws std::invalid_argument naming the bad option.
   void Validate() const;
 };

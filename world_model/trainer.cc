@@ -285,7 +285,9 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   } else {
     l.proprio = torch::zeros({});
   }
-  auto flat = global(z.reshape({B * L, D}));
+  // The object group's spread (model option object_spread) carries no gradient: the regulariser
+  // shapes the coordinates.
+  auto flat = global(z.reshape({B * L, D}).narrow(1, 0, D - c.model.SpreadDims()));
   if (objective == "jepa") {
     l.regularizer = c.regularizer == "vicreg"
                         ? VICReg(flat)

@@ -68,10 +68,15 @@ void ModelConfig::Validate() const {
   if (c.object_keypoints > 0 && c.projector) {
     throw std::invalid_argument("model option object_keypoints needs the keypoint embedding (projector off)");
   }
-  if (c.encoder == "keypoints" && !c.projector && c.latent_dim != 2 * c.keypoints * c.views) {
+  if (c.object_spread && (c.object_keypoints == 0 || c.encoder != "keypoints")) {
+    throw std::invalid_argument("model option object_spread needs the keypoint encoder's object group "
+                                "(object_keypoints > 0)");
+  }
+  if (c.encoder == "keypoints" && !c.projector && c.latent_dim != c.CoordinateDims() + c.SpreadDims()) {
     throw std::invalid_argument("model option latent_dim is " + std::to_string(c.latent_dim) +
-                                "; without a projector it must be 2 * keypoints * views = " +
-                                std::to_string(2 * c.keypoints * c.views));
+                                "; without a projector it must be 2 * keypoints * views" +
+                                std::string(c.object_spread ? " + object_keypoints * views" : "") + " = " +
+                                std::to_string(c.CoordinateDims() + c.SpreadDims()));
   }
 }
 

@@ -487,7 +487,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"withdraw_steps", o.controller.withdraw_steps},
                           {"withdraw_action", o.controller.withdraw_action},
                           {"ensemble", o.controller.ensemble},
-                          {"disagreement_weight", o.controller.disagreement_weight}};
+                          {"disagreement_weight", o.controller.disagreement_weight},
+                          {"hidden_spread", o.controller.hidden_spread}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

@@ -177,6 +177,50 @@ TEST_F(GoalCostTest, AWithdrawalIsPredictedAfterThePlanAndTheDistanceTakenAtItsE
   EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
 }
 
+TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
+  // D = 9: x0..x3, y0..y3 and keypoint 3's spread; keypoint 3 is the object group.
+  ModelMeta m = Meta();
+  m.config.object_keypoints = 1;
+  m.config.object_spread = true;
+  m.config.latent_dim = 9;
+  m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1, 1};
+  WorldModel model(m);
+  GoalCostOptions o;
+  o.hidden_spread = 0.5;
+  LatentGoalCost cost(model, o);
+  auto goal = torch::zeros({9});
+  goal[8] = 0.2;  // the goal image shows the object: a tight spread
+  cost.SetGoalEmbedding(goal);
+  auto now = goal.clone().unsqueeze(0);
+  now[0][3] = 2;  // the current image: the object 2 from its goal, in sight
+  cost.SetContext(now);
+  // The object at distance 1 and seen, then at the goal but hidden (a keypoint with nothing to
+  // follow), then at 3 and half hidden.
+  auto z = goal.repeat({1, 3, 1});
+  z[0][0][3] = 1;
+  z[0][1][8] = 0.7;
+  z[0][2][3] = 3;
+  z[0][2][8] = 0.45;
+  EXPECT_NEAR(cost.Score(z).item<double>(), 1 + 1 + (0.5 * 3 + 0.5 * 1), 1e-5);
+  // Hidden from the first step: the current image's distance holds.
+  auto hidden = goal.repeat({1, 2, 1});
+  hidden.select(2, 8).fill_(0.9);
+  EXPECT_NEAR(cost.Score(hidden).item<double>(), 2 + 2, 1e-5);
+  // Without the hold the hidden step reads as nearly at the goal (its spread's 0.5 alone).
+  LatentGoalCost plain(model, GoalCostOptions{});
+  plain.SetGoalEmbedding(goal);
+  plain.SetContext(now);
+  EXPECT_NEAR(plain.Score(z.narrow(1, 1, 1)).item<double>(), 0.5, 1e-5);
+  // Refused: a negative spread, a model without the spread, a withdrawal beside it.
+  o.hidden_spread = -1;
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+  o.hidden_spread = 0.5;
+  EXPECT_THROW(LatentGoalCost(WorldModel(Meta()), o), std::invalid_argument);
+  o.withdraw_steps = 2;
+  o.withdraw_action = {0.f, 1.f};
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+}
+
 TEST_F(GoalCostTest, AnEnsembleAveragesItsPredictorsAndChargesTheirDisagreement) {
   WorldModel model(Meta());
   WorldModel member(Meta());  // another predictor; the encoder made the same below

@@ -240,6 +240,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   meta["model"].erase("views");
   meta["model"].erase("inverse_dynamics_head");
   meta["model"].erase("object_keypoints");
+  meta["model"].erase("object_spread");
   torch::serialize::OutputArchive archive, weights;
   archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
   archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
@@ -253,6 +254,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   EXPECT_EQ(loaded->meta().config.views, 1);
   EXPECT_EQ(loaded->meta().config.inverse_dynamics_head, "mlp");
   EXPECT_EQ(loaded->meta().config.object_keypoints, 0);
+  EXPECT_FALSE(loaded->meta().config.object_spread);
 }
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
@@ -340,6 +342,58 @@ TEST_F(WorldModelTest, ObjectGroupComesFromItsOwnTrunkInEachView) {
   j["object_keypoints"] = 1;
   j["projector"] = true;
   EXPECT_THROW(from_json(j, bad), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, ObjectSpreadTellsASeenObjectFromAHiddenOne) {
+  // Two views, one object keypoint each; its trunk wired to see red alone, so its attention
+  // gathers on a red square where there is one and spreads evenly over a view without one.
+  ModelConfig kc = TwoViewKeypoints();
+  kc.object_keypoints = 1;
+  kc.object_spread = true;
+  EXPECT_THROW(KeypointEncoder(kc, 64), std::invalid_argument);  // latent_dim still 16
+  EXPECT_THROW(kc.Validate(), std::invalid_argument);
+  kc.latent_dim = 18;  // 2 x 4 keypoints x 2 views + 1 spread per view
+  kc.Validate();
+  EXPECT_EQ(kc.CoordinateDims(), 16);
+  EXPECT_EQ(kc.SpreadDims(), 2);
+  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->named_parameters()) {
+      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
+    }
+    auto params = encoder->named_parameters();
+    params["object_trunk.0.weight"][0][0][2][2] = 1;  // red, centre tap -> channel 0
+    params["object_trunk.2.weight"][0][0][1][1] = 1;
+    params["object_trunk.4.weight"][0][0][1][1] = 1;
+    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
+  }
+  auto images = torch::zeros({1, 3, 64, 64});
+  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  auto z = encoder->forward(images);
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{1, 18}));
+  // The coordinates as before (times 3), then each view's object keypoint spread (times 3).
+  EXPECT_TRUE(torch::allclose(z.narrow(1, 0, 16), 3.0 * encoder->Keypoints(images)));
+  const double seen = z[0][16].item<double>() / 3, hidden = z[0][17].item<double>() / 3;
+  EXPECT_LT(seen, 0.2);
+  // Uniform over the right view's 16 x 32 map (the first conv halves the 32 x 64 view): the
+  // variance of n evenly spaced points on [-1, 1] is (n + 1) / (3 (n - 1)).
+  EXPECT_NEAR(hidden, std::sqrt(17.0 / 45.0 + 33.0 / 93.0), 1e-3);
+  // The spread reads the encoder without training it.
+  z.narrow(1, 16, 2).sum().backward();
+  for (auto& p : encoder->named_parameters()) {
+    EXPECT_FALSE(p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0) << p.key();
+  }
+  // The object energy weighs each spread as its keypoint's coordinates.
+  ModelMeta m = TinyMeta();
+  m.config.object_keypoints = 2;
+  m.config.object_spread = true;
+  m.config.latent_dim = 10;
+  WorldModel model(m);
+  model->eval();
+  const auto energy = ObjectGoalEnergy(model, *data_, 1.0);
+  EXPECT_EQ(energy.weights, (std::vector<double>{0, 0, 1, 1, 0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(energy.reach.size() % 10, 0u);
 }
 
 TEST_F(WorldModelTest, ObjectGroupLossRewardsWhatStaysWithTheEpisode) {
