@@ -5,7 +5,7 @@
 # goals (goal seed 100) and prints a Markdown table. Finished steps are skipped when rerun.
 #   scripts/ablation.sh TASK EPISODES [OUT] [SEEDS] [OBJECTIVES]
 #   e.g. scripts/ablation.sh reach2d 400 out/ablation/reach2d "0 1"
-# EVAL_ARGS adds evaluate options (push: EVAL_ARGS="--action-repeat 2").
+# EVAL_ARGS adds evaluate options (push: EVAL_ARGS="--action-repeat 2 --horizon 12 --time-budget 0").
 set -euo pipefail
 task=${1:?usage: scripts/ablation.sh TASK EPISODES [OUT] [SEEDS] [OBJECTIVES]}
 episodes=${2:?usage: scripts/ablation.sh TASK EPISODES [OUT] [SEEDS] [OBJECTIVES]}
@@ -39,7 +39,7 @@ done
 python3 - "$out" "$seeds" "$objectives" <<'PY'
 import csv, json, sys
 out, seeds, objectives = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-print("| objective | seed | parameters (decoder) | train s | h5 ratio | eff. rank | probe R^2 | Spearman (task) | learned CEM | final cm | plan ms |")
+print("| objective | seed | parameters (decoder) | train s | h5 ratio | eff. rank | probe R^2 (object) | Spearman (task) | learned CEM | final cm | plan ms |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 random = None
 for seed in seeds:
@@ -50,8 +50,9 @@ for seed in seeds:
         random = random or rows.get("random")
         l = rows["learned-cem"]
         task = f" ({q['spearman_task']:.3f})" if "spearman_task" in q else ""
+        obj = f" ({q['probe_r2_object']:.3f})" if "probe_r2_object" in q else ""
         print(f"| {objective} | {seed} | {q['parameters']} ({q['decoder_parameters']}) | {q['train_seconds']:.0f} | "
-              f"{q['prediction_ratio_h5']:.3f} | {q['effective_rank']:.1f} / {q['latent_dim']} | {q['probe_r2_ee']:.3f} | "
+              f"{q['prediction_ratio_h5']:.3f} | {q['effective_rank']:.1f} / {q['latent_dim']} | {q['probe_r2_ee']:.3f}{obj} | "
               f"{q['spearman_ee']:.3f}{task} | {100 * float(l['success_rate']):.0f}% ({100 * float(l['first_passage_rate']):.0f}%) | "
               f"{100 * float(l['mean_final_distance_m']):.2f} | {float(l['plan_ms_median']):.1f} |")
 if random:
