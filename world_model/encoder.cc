@@ -43,11 +43,11 @@ KeypointEncoder::KeypointEncoder(const ModelConfig& config, int64_t /*image_size
                                        nn::Conv2d(nn::Conv2dOptions(c, ko, 1))));
   }
   if (!config_.projector) {
-    const int64_t spread = config_.object_spread ? ko : 0;
-    if (config_.latent_dim != 2 * k + spread) {
+    const int64_t expected = config_.CoordinateDims() + config_.SpreadDims();
+    if (config_.latent_dim != expected) {
       throw std::invalid_argument("an encoder without projector has latent_dim = 2 * keypoints * views" +
-                                  std::string(spread ? " + object_keypoints * views" : "") + " = " +
-                                  std::to_string(2 * k + spread) + ", got " + std::to_string(config_.latent_dim));
+                                  std::string(config_.object_spread ? " + object_keypoints * views" : "") + " = " +
+                                  std::to_string(expected) + ", got " + std::to_string(config_.latent_dim));
     }
   } else {
     project_ = register_module("project", nn::Linear(2 * k, config_.latent_dim));
@@ -99,12 +99,11 @@ KeypointEncoder::Attention KeypointEncoder::Attend(const torch::Tensor& images) 
   return a;
 }
 
-torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) {
-  const Attention a = Attend(images);
-  auto ex = (a.weights * a.xs).sum(-1);  // [B, K]
-  auto ey = (a.weights * a.ys).sum(-1);
-  return torch::cat({ex, ey}, 1);
+torch::Tensor KeypointEncoder::Attention::Coordinates() const {
+  return torch::cat({(weights * xs).sum(-1), (weights * ys).sum(-1)}, 1);  // [B, 2K]: xs, then ys
 }
+
+torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) { return Attend(images).Coordinates(); }
 
 torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
   if (config_.projector) {
@@ -114,7 +113,9 @@ torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
   }
   if (!config_.object_spread) return 3.0 * Keypoints(images);
   const Attention a = Attend(images);
-  auto ex = (a.weights * a.xs).sum(-1), ey = (a.weights * a.ys).sum(-1);  // [B, K]
+  const auto coordinates = a.Coordinates();
+  const int64_t all = a.weights.size(1);
+  auto ex = coordinates.narrow(1, 0, all), ey = coordinates.narrow(1, all, all);  // [B, K]
   // The object keypoints' spread, without gradient: sqrt of the attention's variance about them.
   torch::Tensor spread;
   {
@@ -129,7 +130,7 @@ torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
     auto mx = ex.index_select(1, i).unsqueeze(-1), my = ey.index_select(1, i).unsqueeze(-1);
     spread = ((w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1)).clamp_min(0).sqrt();
   }
-  return 3.0 * torch::cat({ex, ey, spread}, 1);
+  return 3.0 * torch::cat({coordinates, spread}, 1);
 }
 
 }  // namespace jepa_mpc::world_model

@@ -61,6 +61,7 @@ class KeypointEncoder : public EncoderBase {
   struct Attention {
     torch::Tensor weights;  // [B, K V, h w]: each keypoint's spatial softmax over its view
     torch::Tensor xs, ys;   // [h w]: the pixels' coordinates in [-1, 1]
+    torch::Tensor Coordinates() const;  // the expected positions [B, 2 K V]: xs, then ys
   };
   Attention Attend(const torch::Tensor& images);
   ModelConfig config_;

@@ -123,22 +123,20 @@ void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Te
   past_ = a.unsqueeze(0).contiguous();
 }
 
-torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
+torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const { return Weighted(z, weights_); }
+
+torch::Tensor LatentGoalCost::Weighted(const torch::Tensor& z, const torch::Tensor& weights) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   auto diff = z.narrow(-1, 0, goal_.size(0)) - goal_;
-  if (options_.l1) return (weights_.defined() ? diff.abs() * weights_ : diff.abs()).sum(-1);
+  if (options_.l1) return (weights.defined() ? diff.abs() * weights : diff.abs()).sum(-1);
   auto squared = diff.pow(2);
-  if (weights_.defined()) squared = squared * weights_;
+  if (weights.defined()) squared = squared * weights;
   return squared.sum(-1).add(1e-12).sqrt();
 }
 
 torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
-  auto coordinates = [&](const torch::Tensor& x) {
-    auto diff = x.narrow(-1, 0, goal_.size(0)) - goal_;
-    if (options_.l1) return (diff.abs() * coordinate_weights_).sum(-1);
-    return (diff.pow(2) * coordinate_weights_).sum(-1).add(1e-12).sqrt();
-  };
+  auto coordinates = [&](const torch::Tensor& x) { return Weighted(x, coordinate_weights_); };
   const double seen = goal_[spread_index_].item<double>();
   auto visible = (1 - (z.select(-1, spread_index_) - seen) / options_.hidden_spread).clamp(0, 1);  // [N, H]
   auto d = coordinates(z);                                                                      // [N, H]

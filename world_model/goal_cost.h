@@ -94,6 +94,8 @@ class LatentGoalCost {
   // Distance [N, H] of embedding sequences [N, H, S] with the object's held while it is hidden
   // (GoalCostOptions::hidden_spread).
   torch::Tensor HeldDistance(const torch::Tensor& z) const;
+  // Distance of z [..., S] to the goal under per-feature weights [D] (undefined: all 1).
+  torch::Tensor Weighted(const torch::Tensor& z, const torch::Tensor& weights) const;
 
   WorldModel model_;
   std::vector<WorldModel> members_;
