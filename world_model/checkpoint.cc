@@ -91,6 +91,7 @@ void SaveCheckpoint(const std::string& path, WorldModel& model, torch::optim::Op
   archive.write("step", c10::IValue(state.step));
   archive.write("rng_state", c10::IValue(state.rng_state));
   archive.write("config", c10::IValue(state.config_json));
+  archive.write("predictor_phase", c10::IValue(state.predictor_phase));
   torch::serialize::OutputArchive weights;
   model->save(weights);
   archive.write("model", weights);
@@ -162,6 +163,8 @@ Checkpoint LoadCheckpoint(const std::string& path) {
   if (archive.try_read("config", config) && config.isString()) {
     ck.state.config_json = config.toStringRef();
   }
+  c10::IValue phase;
+  if (archive.try_read("predictor_phase", phase) && phase.isString()) ck.state.predictor_phase = phase.toStringRef();
   ck.model->eval();
   return ck;
 }

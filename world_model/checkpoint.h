@@ -15,6 +15,9 @@ struct TrainState {
   int64_t step = 0;          // optimizer steps taken
   std::string rng_state;     // the batch sampler's generator, serialised
   std::string config_json;   // the training configuration
+  // The predictor phase's options (TrainConfig::predictor_*, as JSON) once it has run on these
+  // weights; empty: not run. Resuming a finished run runs the phase again only for other options.
+  std::string predictor_phase;
 };
 
 // Writes path atomically. optimizer may be null (weights only).

@@ -488,6 +488,12 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
   std::mt19937_64 rng(c.seed);
   int64_t step = 0;
+  // The predictor phase's options, and those it last ran with on these weights (empty: never).
+  const std::string phase = nlohmann::json{{"steps", c.predictor_steps},
+                                           {"length", c.predictor_length},
+                                           {"goal_weight", c.predictor_goal_weight},
+                                           {"seed", c.predictor_seed}}.dump();
+  std::string phase_done;
   if (resume && fs::exists(ckpt_path)) {
     Checkpoint ck = LoadCheckpoint(ckpt_path);
     CheckResumeConfig(ck.state.config_json, nlohmann::json(c), ckpt_path);
@@ -506,6 +512,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     LoadOptimizerState(ckpt_path, *optimizer);
     std::istringstream(ck.state.rng_state) >> rng;
     step = ck.state.step;
+    phase_done = ck.state.predictor_phase;
   } else if (resume && writer) {
     throw std::invalid_argument("--resume: no checkpoint at '" + ckpt_path + "'");
   }
@@ -537,7 +544,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   }
 
   auto save = [&] {
-    if (writer) SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json});
+    if (writer) SaveCheckpoint(ckpt_path, model, optimizer.get(), {step, RngState(rng), config_json, phase_done});
   };
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t first = step;
@@ -550,6 +557,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
   if (group) shard = MakeBatchShard(*group, c.batch_size);
   TrainResult result;
   bool stop_requested = false;  // with a group: some rank was asked to stop during the last step
+  if (step < c.steps) phase_done.clear();  // the predictor moves on from here
   model->train();
   try {
     while (step < c.steps) {
@@ -659,12 +667,15 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     if (c.energy == "object") {
       model->set_energy(ObjectGoalEnergy(model, data.Primary(), c.reach_weight, c.group_weights == "variance"));
     }
-    if (c.predictor_steps > 0) {
+    // A finished run resumed with the phase's options unchanged (another goal energy) keeps its
+    // predictor; other options (another --predictor-seed: an ensemble member) run the phase again.
+    if (c.predictor_steps > 0 && phase_done != phase) {
       const auto p0 = std::chrono::steady_clock::now();
       result.predictor_loss = FinetunePredictor(model, c, data.train, rng, stop, on_step);
       result.predictor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
       // Stopped in the phase: the checkpoint keeps the jointly trained model; --resume runs it again.
       result.interrupted = stop && stop->load();
+      if (!result.interrupted) phase_done = phase;
     }
     if (!result.interrupted) save();
   }

@@ -847,6 +847,14 @@ TEST_F(WorldModelTest, ThePredictorPhaseTrainsThePredictorAloneOnFrozenEmbedding
   // The checkpoint holds the tuned predictor.
   auto loaded = LoadCheckpoint(Out("phase") + "/checkpoint.pt").model->named_parameters(true);
   for (const auto& p : tuned.model->named_parameters(true)) EXPECT_TRUE(torch::equal(p.value(), loaded[p.key()])) << p.key();
+  // Resumed again with the phase's options unchanged (another goal energy, say), the predictor
+  // stays as it is; another predictor seed (an ensemble member) runs the phase again.
+  auto again = Train(c, *data_, Out("phase"), true);
+  EXPECT_EQ(again.predictor_seconds, 0);
+  for (const auto& p : again.model->named_parameters(true)) EXPECT_TRUE(torch::equal(p.value(), loaded[p.key()])) << p.key();
+  TrainConfig member = c;
+  member.predictor_seed = 3;
+  EXPECT_GT(Train(member, *data_, Out("phase"), true).predictor_seconds, 0);
   c.predictor_steps = -1;
   EXPECT_THROW(c.Validate(), std::invalid_argument);
   c.predictor_steps = 10;
