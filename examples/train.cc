@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   opt("--energy", "energy", "goal energy: all | object (weighted toward objects, with a reaching term)");
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
   opt("--group-weights", "group_weights", "object energy: the object group's weights, uniform | variance");
+  opt("--push-offset", "push_offset", "object energy: metres behind the object (away from its goal) the hand is drawn to");
   opt("--reconstruction-weight", "reconstruction_weight", "pixel loss weight (--objective reconstruction)");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");

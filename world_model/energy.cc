@@ -35,7 +35,7 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
 }
 
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance) {
+                            bool group_by_variance, double push_offset) {
   const ModelConfig& c = model->meta().config;
   if (c.projector) {
     throw std::invalid_argument("an object goal energy needs a keypoint embedding (model option projector off)");
@@ -44,6 +44,14 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     throw std::invalid_argument("an object goal energy needs the joint states (obs/qpos) in the dataset");
   }
   if (!(reach_weight >= 0)) throw std::invalid_argument("reach weight must be >= 0");
+  if (!(push_offset >= 0) || !std::isfinite(push_offset)) {
+    throw std::invalid_argument("push offset must be a number >= 0 (metres)");
+  }
+  const bool positions = data.val.object_pos.defined() && data.val.object_pos.size(2) >= 2;
+  if (push_offset > 0 && (reach_weight <= 0 || !positions)) {
+    throw std::invalid_argument("a push offset needs a reaching term (reach weight > 0) and the object's "
+                                "positions in the dataset (obs/object_pos)");
+  }
   torch::NoGradGuard no_grad;
   // Evenly spread frames: whole episodes keep the encoder's batches simple.
   auto sample = [&](const Trajectories& t, int64_t max_frames) {
@@ -111,6 +119,18 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     }
   }
   if (reach_weight > 0) {
+    // The object's place in a view moves with its place on the table by a 2 x 2 map J (least
+    // squares over the held-out frames): sqrt(|det J|) keypoint units per metre.
+    auto per_metre = [&](const std::vector<double>& x_row, const std::vector<double>& y_row) {
+      auto rows = torch::stack({torch::tensor(x_row, torch::kDouble), torch::tensor(y_row, torch::kDouble)}, 1);
+      auto seen = zv.to(torch::kDouble).matmul(rows);                                            // [N, 2]
+      auto xy = val.object_pos.reshape({-1, val.object_pos.size(2)}).narrow(1, 0, 2).to(torch::kDouble);
+      auto X = torch::cat({xy, torch::ones({xy.size(0), 1}, torch::kDouble)}, 1);                // [N, 3]
+      auto beta = torch::inverse(X.t().matmul(X)).matmul(X.t().matmul(seen));                 // [3, 2]
+      const double det = beta[0][0].item<double>() * beta[1][1].item<double>() -
+                         beta[0][1].item<double>() * beta[1][0].item<double>();
+      return std::sqrt(std::abs(det));
+    };
     for (int64_t v = 0; v < V; ++v) {
       double arm_total = 0, object_total = 0;
       for (int64_t k = v * K; k < (v + 1) * K; ++k) {
@@ -118,15 +138,22 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         object_total += object[k];
       }
       if (arm_total <= 0 || object_total <= 0) continue;
-      std::vector<double> row_x(D, 0.0), row_y(D, 0.0);
+      std::vector<double> row_x(D, 0.0), row_y(D, 0.0), object_x(D, 0.0), object_y(D, 0.0);
       for (int64_t k = v * K; k < (v + 1) * K; ++k) {
         const double coefficient = arm[k] / arm_total - object[k] / object_total;
         row_x[k] = coefficient;
         row_y[KV + k] = coefficient;
+        object_x[k] = object_y[KV + k] = object[k] / object_total;
       }
       e.reach.insert(e.reach.end(), row_x.begin(), row_x.end());
       e.reach.insert(e.reach.end(), row_y.begin(), row_y.end());
+      if (positions) {
+        e.object.insert(e.object.end(), object_x.begin(), object_x.end());
+        e.object.insert(e.object.end(), object_y.begin(), object_y.end());
+        e.units_per_metre.push_back(per_metre(object_x, object_y));
+      }
     }
+    e.push_offset = push_offset;
   }
   return e;
 }

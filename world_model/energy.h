@@ -31,8 +31,10 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
 // power of the held-out R^2 of a probe from each keypoint to the end effector's position: the
 // hand) to the group (weighted by variance). With group_by_variance the group's goal-energy
 // weights are its keypoints' variances too (the largest 1) instead of 1. Fit on up to 20000
-// training and 10000 held-out frames.
+// training and 10000 held-out frames. With the object's positions in the data, the energy also
+// carries the object's rows and each view's keypoint units per metre (GoalEnergy::object), and
+// push_offset > 0 draws the hand that many metres behind the object instead of onto it.
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance = false);
+                            bool group_by_variance = false, double push_offset = 0);
 
 }  // namespace jepa_mpc::world_model

@@ -22,6 +22,16 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!e.weights.empty()) weights_ = torch::tensor(e.weights, torch::kDouble).to(torch::kFloat32);
   if (!e.reach.empty() && e.reach_weight > 0) {
     reach_ = torch::tensor(e.reach, torch::kDouble).to(torch::kFloat32).reshape({-1, D}) * e.reach_weight;
+    if (e.push_offset > 0) {
+      auto rows = [&](const std::vector<double>& v) {
+        return torch::tensor(v, torch::kDouble).to(torch::kFloat32).reshape({-1, D});
+      };
+      object_ = rows(e.object);
+      hand_ = rows(e.reach) + object_;
+      units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
+      reach_weight_ = e.reach_weight;
+      push_offset_ = e.push_offset;
+    }
   }
   const int64_t A = model_->meta().action_dim;
   if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
@@ -154,7 +164,23 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
   const int64_t D = model_->latent_dim();
   auto e = z.narrow(-1, 0, D);
   if (!reach_.defined()) return torch::zeros(e.sizes().slice(0, e.dim() - 1), e.options());
-  return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
+  if (!object_.defined()) return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  const int64_t V = units_.size(0);
+  auto per_view = [&](const torch::Tensor& x) {  // [..., 2V] -> [..., V, 2]
+    auto sizes = x.sizes().vec();
+    sizes.back() = V;
+    sizes.push_back(2);
+    return x.reshape(sizes);
+  };
+  auto object = per_view(torch::matmul(e, object_.t()));
+  auto hand = per_view(torch::matmul(e, hand_.t()));
+  auto away = object - per_view(torch::matmul(goal_, object_.t()));  // from the goal's object
+  auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();               // [..., V, 1]
+  auto unit = units_.view({V, 1});
+  auto fade = d / (d.pow(2) + (0.01 * unit).pow(2)).sqrt();
+  auto behind = object + away / d * (push_offset_ * unit);
+  return (fade * (hand - behind)).pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
 }
 
 void LatentGoalCost::AddMember(WorldModel member) {

@@ -72,6 +72,9 @@ class LatentGoalCost {
   // the goal, weighted by the model's goal-energy weights when it has them: [...].
   torch::Tensor Distance(const torch::Tensor& z) const;
   // The model's reaching term (GoalEnergy): reach_weight * ||R z||, [...]; zeros without one.
+  // With a push offset p (GoalEnergy::push_offset > 0), per view: the hand's distance to the point
+  // p behind the object on its far side from the goal, times f = d / sqrt(d^2 + (1 cm)^2), d the
+  // object's distance from its place in the goal image (both in that view's keypoint units).
   torch::Tensor Reach(const torch::Tensor& z) const;
 
   // Adds a predictor to the ensemble: `member` must be the same trained run's encoder with
@@ -103,6 +106,9 @@ class LatentGoalCost {
   torch::Tensor goal_;     // [D]
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
   torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
+  // With a push offset: the object's rows and the hand's [M, D], keypoint units per metre [V].
+  torch::Tensor object_, hand_, units_;
+  double reach_weight_ = 0, push_offset_ = 0;
   // With hidden_spread: the weights without the spread's, and the spread value that gates.
   torch::Tensor coordinate_weights_;  // [D]
   int64_t spread_index_ = -1;

@@ -83,6 +83,9 @@ struct TrainConfig {
   // "uniform" (1 each) or "variance" (each keypoint by its variance over held-out frames, the
   // largest 1: the keypoints that follow the object, not those that stay put).
   std::string group_weights = "uniform";
+  // With energy "object": how far behind the object (metres, on its far side from the goal) the
+  // reaching term draws the hand; 0: onto the object (GoalEnergy::push_offset).
+  double push_offset = 0.0;
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -117,6 +120,7 @@ struct TrainConfig {
     f("energy", c.energy);
     f("reach_weight", c.reach_weight);
     f("group_weights", c.group_weights);
+    f("push_offset", c.push_offset);
     f("grad_clip", c.grad_clip);
     f("checkpoint_every", c.checkpoint_every);
     f("log_every", c.log_every);

@@ -93,6 +93,11 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
     j["energy"] = {{"weights", m.energy.weights},
                    {"reach", m.energy.reach},
                    {"reach_weight", m.energy.reach_weight}};
+    if (!m.energy.object.empty()) {
+      j["energy"]["object"] = m.energy.object;
+      j["energy"]["units_per_metre"] = m.energy.units_per_metre;
+      j["energy"]["push_offset"] = m.energy.push_offset;
+    }
   }
 }
 
@@ -115,6 +120,11 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
     m.energy.weights = e.at("weights").get<std::vector<double>>();
     m.energy.reach = e.at("reach").get<std::vector<double>>();
     m.energy.reach_weight = e.at("reach_weight").get<double>();
+    if (e.contains("object")) {  // models trained before push offsets have none
+      m.energy.object = e.at("object").get<std::vector<double>>();
+      m.energy.units_per_metre = e.at("units_per_metre").get<std::vector<double>>();
+      m.energy.push_offset = e.at("push_offset").get<double>();
+    }
   }
 }
 
@@ -221,6 +231,17 @@ void WorldModelImpl::set_energy(const GoalEnergy& e) {
   for (double v : e.weights) {
     if (!(v >= 0) || !std::isfinite(v)) {
       throw std::invalid_argument("model metadata: goal energy weights must be finite and >= 0");
+    }
+  }
+  if ((!e.object.empty() && (e.object.size() != e.reach.size() ||
+                             e.units_per_metre.size() * 2 * static_cast<size_t>(D) != e.object.size())) ||
+      !(e.push_offset >= 0) || !std::isfinite(e.push_offset) || (e.push_offset > 0 && e.object.empty())) {
+    throw std::invalid_argument("model metadata: goal energy object rows must match the reach rows, with a scale "
+                                "per view and a finite push offset >= 0 (> 0 only with object rows)");
+  }
+  for (double v : e.units_per_metre) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      throw std::invalid_argument("model metadata: goal energy units per metre must be finite and > 0");
     }
   }
   meta_.energy = e;

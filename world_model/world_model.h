@@ -26,6 +26,15 @@ struct GoalEnergy {
   std::vector<double> weights;  // [D] or empty
   std::vector<double> reach;    // [M, D] row-major, R; empty: no reaching term
   double reach_weight = 0;
+  // Where the reaching term draws the hand (push_offset > 0): push_offset metres behind the
+  // object, on its far side from the goal, where a push moves it toward the goal, instead of onto
+  // the object itself; the pull fades as the object nears its goal (to 0.71 of itself at 1 cm).
+  // object: the object's place in each view, rows [M, D] in the reach rows' order (x, then y, of
+  // each view), so that the hand's is (R + object) z; units_per_metre [M / 2]: how far in
+  // keypoint units a metre of the object's travel on the table moves it in each view.
+  std::vector<double> object;
+  std::vector<double> units_per_metre;
+  double push_offset = 0;
 
   bool empty() const { return weights.empty() && reach.empty(); }
 };

@@ -642,6 +642,56 @@ TEST_F(WorldModelTest, GoalEnergyWeighsAndReachesAsStated) {
   EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
 }
 
+TEST_F(WorldModelTest, PushOffsetDrawsTheHandBehindTheObjectAwayFromItsGoal) {
+  ModelMeta meta = TinyMeta();  // D = 8; one view: the object at (z0, z1), the hand at (z2, z3)
+  meta.energy.weights = {1, 1, 0, 0, 0, 0, 0, 0};
+  meta.energy.reach = {-1, 0, 1, 0, 0, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0};  // hand - object
+  meta.energy.object = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  meta.energy.units_per_metre = {100};  // a unit a centimetre
+  meta.energy.reach_weight = 2;
+  auto at = [](float ox, float oy, float hx, float hy) { return torch::tensor({ox, oy, hx, hy, 0.f, 0.f, 0.f, 0.f}); };
+  {
+    // Without an offset the hand is drawn onto the object, from whichever side.
+    WorldModel model(meta);
+    LatentGoalCost cost(model);
+    cost.SetGoalEmbedding(torch::zeros({8}));
+    EXPECT_NEAR(cost.Reach(at(10, 0, 7, 0)).item<double>(), 2 * 3.0, 1e-4);
+    EXPECT_NEAR(cost.Reach(at(10, 0, 13, 0)).item<double>(), 2 * 3.0, 1e-4);
+  }
+  meta.energy.push_offset = 0.03;
+  WorldModel model(meta);
+  LatentGoalCost cost(model);
+  cost.SetGoalEmbedding(torch::zeros({8}));  // the goal's object at (0, 0)
+  const double fade = 10 / std::sqrt(101.0);
+  // 3 cm behind the object, on its far side from the goal: nothing; on the goal's side: 6 cm off.
+  EXPECT_NEAR(cost.Reach(at(10, 0, 13, 0)).item<double>(), 0.0, 1e-4);
+  EXPECT_NEAR(cost.Reach(at(10, 0, 7, 0)).item<double>(), 2 * fade * 6.0, 1e-4);
+  EXPECT_NEAR(cost.Reach(at(0, -10, 0, -13)).item<double>(), 0.0, 1e-4);
+  // The pull fades as the object nears its goal.
+  EXPECT_NEAR(cost.Reach(at(0.5f, 0, 0.5f, 4)).item<double>(), 2 * (0.5 / std::sqrt(1.25)) * 5.0, 1e-3);
+  // It travels with the checkpoint; inconsistent energies are refused.
+  const std::string path = Out("push_offset.pt");
+  SaveCheckpoint(path, model, nullptr, {});
+  EXPECT_EQ(nlohmann::json(LoadCheckpoint(path).model->meta()), nlohmann::json(meta));
+  GoalEnergy bad = meta.energy;
+  bad.units_per_metre = {100, 100};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.object.clear();
+  bad.units_per_metre.clear();
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.units_per_metre = {0};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  // The object energy needs the object's positions for an offset (this dataset has none).
+  ModelMeta m = TinyMeta();
+  m.config.object_keypoints = 2;
+  WorldModel keypoints(m);
+  keypoints->eval();
+  EXPECT_TRUE(ObjectGoalEnergy(keypoints, *data_, 1.0).object.empty());
+  EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0.03), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ResumeIsExact) {
   TrainConfig c = TinyConfig();
   c.steps = 20;
