@@ -15,8 +15,9 @@ struct TrainState {
   int64_t step = 0;          // optimizer steps taken
   std::string rng_state;     // the batch sampler's generator, serialised
   std::string config_json;   // the training configuration
-  // The predictor phase's options (TrainConfig::predictor_*, as JSON) once it has run on these
-  // weights; empty: not run. Resuming a finished run runs the phase again only for other options.
+  // The predictor phase's options (TrainConfig::predictor_*) and training episodes, as JSON, once
+  // it has run on these weights; empty: not run. Resuming a finished run runs the phase again only
+  // for other options or data.
   std::string predictor_phase;
 };
 

@@ -498,11 +498,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       torch::optim::AdamWOptions(c.learning_rate).weight_decay(c.weight_decay));
   std::mt19937_64 rng(c.seed);
   int64_t step = 0;
-  // The predictor phase's options, and those it last ran with on these weights (empty: never).
+  // The predictor phase's options and data, and those it last ran with on these weights (empty:
+  // never). More training episodes (train --extra-data) run it again.
   const std::string phase = nlohmann::json{{"steps", c.predictor_steps},
                                            {"length", c.predictor_length},
                                            {"goal_weight", c.predictor_goal_weight},
-                                           {"seed", c.predictor_seed}}.dump();
+                                           {"seed", c.predictor_seed},
+                                           {"episodes", data.train.episodes()}}.dump();
   std::string phase_done;
   if (resume && fs::exists(ckpt_path)) {
     Checkpoint ck = LoadCheckpoint(ckpt_path);
