@@ -153,7 +153,8 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         e.units_per_metre.push_back(per_metre(object_x, object_y));
       }
     }
-    e.push_offset = push_offset;
+    // No view in which both the hand and the object were found: no reaching term to offset.
+    e.push_offset = e.object.empty() ? 0.0 : push_offset;
   }
   return e;
 }

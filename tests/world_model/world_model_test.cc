@@ -586,11 +586,12 @@ TEST_F(WorldModelTest, CheckpointRoundTripsExactly) {
   WorldModel model(TinyMeta());
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
   const std::string path = Out("roundtrip.pt");
-  SaveCheckpoint(path, model, &opt, {7, "rng", "{}"});
+  SaveCheckpoint(path, model, &opt, {7, "rng", "{}", "{\"steps\":10}"});
   EXPECT_FALSE(fs::exists(util::TemporaryPathFor(path)));
   Checkpoint ck = LoadCheckpoint(path);
   EXPECT_EQ(ck.state.step, 7);
   EXPECT_EQ(ck.state.rng_state, "rng");
+  EXPECT_EQ(ck.state.predictor_phase, "{\"steps\":10}");
   EXPECT_EQ(nlohmann::json(ck.model->meta()), nlohmann::json(model->meta()));
   auto a = model->named_parameters(), b = ck.model->named_parameters();
   ASSERT_EQ(a.size(), b.size());
