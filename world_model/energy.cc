@@ -121,12 +121,18 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
   if (reach_weight > 0) {
     // The object's place in a view moves with its place on the table by a 2 x 2 map J (least
     // squares over the held-out frames): sqrt(|det J|) keypoint units per metre.
+    // The fit's projection (X^T X)^-1 X^T, X = [table x, table y, 1] of each held-out frame, is
+    // the same for every view: computed once.
+    torch::Tensor fit, z_val;
+    if (positions) {
+      auto xy = val.object_pos.reshape({-1, val.object_pos.size(2)}).narrow(1, 0, 2).to(torch::kDouble);
+      auto X = torch::cat({xy, torch::ones({xy.size(0), 1}, torch::kDouble)}, 1);  // [N, 3]
+      fit = torch::inverse(X.t().matmul(X)).matmul(X.t());                           // [3, N]
+      z_val = zv.to(torch::kDouble);
+    }
     auto per_metre = [&](const std::vector<double>& x_row, const std::vector<double>& y_row) {
       auto rows = torch::stack({torch::tensor(x_row, torch::kDouble), torch::tensor(y_row, torch::kDouble)}, 1);
-      auto seen = zv.to(torch::kDouble).matmul(rows);                                            // [N, 2]
-      auto xy = val.object_pos.reshape({-1, val.object_pos.size(2)}).narrow(1, 0, 2).to(torch::kDouble);
-      auto X = torch::cat({xy, torch::ones({xy.size(0), 1}, torch::kDouble)}, 1);                // [N, 3]
-      auto beta = torch::inverse(X.t().matmul(X)).matmul(X.t().matmul(seen));                 // [3, 2]
+      auto beta = fit.matmul(z_val.matmul(rows));  // [3, 2]
       const double det = beta[0][0].item<double>() * beta[1][1].item<double>() -
                          beta[0][1].item<double>() * beta[1][0].item<double>();
       return std::sqrt(std::abs(det));

@@ -20,14 +20,15 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   const GoalEnergy& e = model_->meta().energy;
   const int64_t D = model_->latent_dim();
   if (!e.weights.empty()) weights_ = torch::tensor(e.weights, torch::kDouble).to(torch::kFloat32);
+  auto rows = [&](const std::vector<double>& v) {  // [M * D] -> [M, D]
+    return torch::tensor(v, torch::kDouble).to(torch::kFloat32).reshape({-1, D});
+  };
   if (!e.reach.empty() && e.reach_weight > 0) {
-    reach_ = torch::tensor(e.reach, torch::kDouble).to(torch::kFloat32).reshape({-1, D}) * e.reach_weight;
+    const torch::Tensor reach = rows(e.reach);
+    reach_ = reach * e.reach_weight;
     if (e.push_offset > 0) {
-      auto rows = [&](const std::vector<double>& v) {
-        return torch::tensor(v, torch::kDouble).to(torch::kFloat32).reshape({-1, D});
-      };
       object_ = rows(e.object);
-      hand_ = rows(e.reach) + object_;
+      hand_ = reach + object_;
       units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
       reach_weight_ = e.reach_weight;
       push_offset_ = e.push_offset;

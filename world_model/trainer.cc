@@ -128,9 +128,9 @@ Registry<TrainDefaults>& TrainDefaultsRegistry() {
       c.model.object_keypoints = 4;
       c.object_weight = 1;
       c.energy = "object";
-      // A lighter pull of the hand toward the block (push.md, "The reaching term's weight"): 1 left
-      // more blocks untouched (9 and 14 of 50 against 3 and 5) and ended fewer goals (20% and 24%
-      // against 26% and 32% on goal seeds 300 and 600).
+      // A lighter pull of the hand toward the block (push.md, "The reaching term's weight", its
+      // correction): 1 left more blocks untouched (9 of 50 against 4) and ended fewer goals (20%
+      // against 30% on goal seed 300).
       c.reach_weight = 0.5;
       // The hand drawn 4 cm behind the block, on its far side from the goal, where a push moves it
       // toward the goal (push.md, "The hand drawn behind the block"): 30% -> 48% on goal seed 300
