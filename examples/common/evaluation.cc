@@ -85,6 +85,8 @@ uint64_t GoalSeed(uint64_t seed, int episode) {
 
 namespace {
 
+std::array<double, 3> ToArray(const Eigen::Vector3d& v) { return {v.x(), v.y(), v.z()}; }
+
 struct Method {
   std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
@@ -297,6 +299,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         task->Reset(r.seed);
       }
       r.initial_distance = task->Distance();
+      r.goal = ToArray(task->goal_position());
       const sim::Image goal = task->RenderGoal(renderer);
       probe.SetGoal({goal.rgb.data(), S, S});
       if (learned) {
@@ -373,6 +376,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         }
         r.distance.push_back(dist);
         r.energy.push_back(energy);
+        r.tracked.push_back(ToArray(task->TrackedPosition()));
+        r.effector.push_back(ToArray(task->sim().ee_pos()));
         const bool to_live = live && live->WantsFrame();
         const bool sheet_frame = write_sheets && (t == 0 || t == steps_max / 2 || !acting);
         if (recording || to_live || sheet_frame) {
@@ -488,7 +493,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"withdraw_action", o.controller.withdraw_action},
                           {"ensemble", o.controller.ensemble},
                           {"disagreement_weight", o.controller.disagreement_weight},
-                          {"hidden_spread", o.controller.hidden_spread}};
+                          {"hidden_spread", o.controller.hidden_spread},
+                          {"hold_place", o.controller.hold_place}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};
@@ -535,16 +541,25 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
     full.push_back({{"method", e.method}, {"episode", e.episode}, {"seed", e.seed}, {"success", e.success},
                     {"final_distance", e.final_distance}, {"first_success", e.first_success},
                     {"steps", e.steps}, {"initial_distance", e.initial_distance}, {"distance", e.distance},
-                    {"energy", e.energy}, {"plan_ms", e.plan_ms}});
+                    {"energy", e.energy}, {"plan_ms", e.plan_ms}, {"goal", e.goal},
+                    {"tracked", e.tracked}, {"effector", e.effector}});
   }
   write("episodes.csv", eps.str());
   write("episodes.json", full.dump() + "\n");
   std::ostringstream steps;
-  steps << "method,episode,step,distance_m,energy,plan_ms\n";
+  // plan_ms last: the one column that differs between two runs of the same goals.
+  steps << "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
+           "goal_x,goal_y,goal_z,plan_ms\n";
+  auto xyz = [&](const std::vector<std::array<double, 3>>& p, size_t t) {
+    for (int k = 0; k < 3; ++k) steps << "," << (t < p.size() ? p[t][k] : std::nan(""));
+  };
   for (const auto& e : episodes) {
     for (size_t t = 0; t < e.distance.size(); ++t) {
-      steps << e.method << "," << e.episode << "," << t << "," << e.distance[t] << "," << e.energy[t] << ","
-            << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
+      steps << e.method << "," << e.episode << "," << t << "," << e.distance[t] << "," << e.energy[t];
+      xyz(e.tracked, t);
+      xyz(e.effector, t);
+      for (double g : e.goal) steps << "," << g;
+      steps << "," << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
   write("steps.csv", steps.str());
@@ -623,6 +638,10 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
       r.distance = e["distance"].get<std::vector<double>>();
       r.energy = e["energy"].get<std::vector<double>>();
       r.plan_ms = e["plan_ms"].get<std::vector<double>>();
+      // Folders written before positions were recorded have none.
+      if (e.contains("goal")) r.goal = e["goal"].get<std::array<double, 3>>();
+      if (e.contains("tracked")) r.tracked = e["tracked"].get<std::vector<std::array<double, 3>>>();
+      if (e.contains("effector")) r.effector = e["effector"].get<std::vector<std::array<double, 3>>>();
       if (std::find(order.begin(), order.end(), r.method) == order.end()) order.push_back(r.method);
       report.episodes.push_back(std::move(r));
     }

@@ -4,6 +4,7 @@
 // the same planner on the true simulator (the oracle upper bound) and random actions, on the
 // same seeded goals. Shared by the evaluate binary and the demo.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -86,6 +87,10 @@ struct EpisodeResult {
   std::vector<double> distance;  // per step, before the action (m), and once more at the end
   std::vector<double> energy;    // latent distance to the goal embedding, same steps
   std::vector<double> plan_ms;   // per action
+  // Where things were, world frame (m): the goal position, and per step (as distance) the tracked
+  // point (end effector or object) and the end effector, [x, y, z] each.
+  std::array<double, 3> goal{};
+  std::vector<std::array<double, 3>> tracked, effector;
 };
 
 struct MethodSummary {

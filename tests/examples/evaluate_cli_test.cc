@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +114,26 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
   std::getline(episodes, header);
   EXPECT_EQ(header, "method,episode,seed,initial_distance_m,success,final_distance_m,first_success_step,steps");
   while (std::getline(episodes, row)) EXPECT_EQ(row.substr(row.rfind(',') + 1), "50") << row;
+  // Every step says where the tracked point was, beside the goal: its distance is the step's.
+  std::ifstream full(fs::path(out) / "episodes.json");
+  const nlohmann::json all = nlohmann::json::parse(full);
+  ASSERT_EQ(all.size(), 4u);
+  for (const auto& e : all) {
+    const auto distance = e["distance"].get<std::vector<double>>();
+    const auto tracked = e["tracked"].get<std::vector<std::array<double, 3>>>();
+    const auto goal = e["goal"].get<std::array<double, 3>>();
+    ASSERT_EQ(tracked.size(), distance.size()) << e["method"];
+    EXPECT_EQ(e["effector"].size(), distance.size()) << e["method"];
+    for (size_t t = 0; t < distance.size(); ++t) {
+      const double d = std::hypot(tracked[t][0] - goal[0], tracked[t][1] - goal[1], tracked[t][2] - goal[2]);
+      EXPECT_NEAR(d, distance[t], 1e-9) << e["method"] << " step " << t;
+    }
+  }
+  std::ifstream steps(fs::path(out) / "steps.csv");
+  std::getline(steps, header);
+  EXPECT_EQ(header,
+            "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
+            "goal_x,goal_y,goal_z,plan_ms");
 }
 
 TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures) {
