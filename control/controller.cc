@@ -96,6 +96,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   co.withdraw_action = options.withdraw_action;
   co.disagreement_weight = options.disagreement_weight;
   co.hidden_spread = options.hidden_spread;
+  co.hold_place = options.hold_place;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
   for (const std::string& path : options.ensemble) {
     try {
@@ -137,6 +138,7 @@ void Controller::Reseed(uint64_t seed) { impl_->mpc->planner().Reseed(seed); }
 
 void Controller::Reset() {
   impl_->history.clear();
+  impl_->cost->ForgetObject();
   impl_->mpc->Reset();
   impl_->last = ActInfo{};
 }
@@ -194,6 +196,7 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   m.history.push_back(std::move(frame));
   while (m.history.size() > static_cast<size_t>(m.model->history())) m.history.pop_front();
   m.SetContext();
+  m.cost->Observe(z);
   const int64_t A = m.model->meta().action_dim;
 
   auto& cost = *m.cost;

@@ -49,6 +49,10 @@ struct ControllerOptions {
   // A model trained with the object keypoints' spread: hold the object's distance while it is
   // hidden (world_model::GoalCostOptions::hidden_spread); 0: off.
   double hidden_spread = 0;
+  // With hidden_spread: hold the hidden object's place instead of its distance, so that the
+  // reaching term still draws the hand to where it was last seen
+  // (world_model::GoalCostOptions::hold_place).
+  bool hold_place = false;
   // More predictors for the same model (checkpoints of the same trained run, each from
   // `train --resume --predictor-seed S` on a copy of it): every plan is predicted by each, its
   // cost is their mean plus disagreement_weight x their spread where the goal is judged, so the

@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden-spread", o.controller.hidden_spread,
                  "a model trained with --object-spread: hold the object's distance while its keypoint's spread "
                  "exceeds the goal image's by this much (0: off)")->capture_default_str();
+  app.add_flag("--hold-place", o.controller.hold_place,
+               "with --hidden-spread: hold the hidden object's place (its keypoints) instead of its distance, so "
+               "the reaching term still draws the hand to where it was last seen");
   app.add_option("--ensemble", o.controller.ensemble,
                  "more predictors of the same run (checkpoints from train --resume --predictor-seed on copies), "
                  "comma separated: each plan's cost is their mean")

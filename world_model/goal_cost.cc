@@ -54,6 +54,9 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
     spread_index_ = C + weights_.narrow(0, C, c.SpreadDims()).argmax().item<int64_t>();
     coordinate_weights_ = weights_.clone();
     coordinate_weights_.narrow(0, C, c.SpreadDims()).zero_();
+    if (options_.hold_place) object_index_ = ObjectGroupIndices(c);
+  } else if (options_.hold_place) {
+    throw std::invalid_argument("holding the hidden object's place needs the hidden spread that tells it hidden");
   }
   if (options_.withdraw_steps < 0) {
     throw std::invalid_argument("withdraw steps is " + std::to_string(options_.withdraw_steps) +
@@ -85,6 +88,7 @@ void LatentGoalCost::SetGoal(const torch::Tensor& goal_image) {
     throw std::invalid_argument("goal image contains NaN or infinity");
   }
   goal_ = model_->Encode(g.to(torch::kFloat32))[0];
+  belief_ = torch::Tensor();
 }
 
 void LatentGoalCost::SetGoalEmbedding(const torch::Tensor& z) {
@@ -94,6 +98,20 @@ void LatentGoalCost::SetGoalEmbedding(const torch::Tensor& z) {
     throw std::invalid_argument("goal embedding is " + Shape(z) + ", expected [" + std::to_string(D) + "]");
   }
   goal_ = g.to(torch::kFloat32).detach().clone();
+  belief_ = torch::Tensor();
+}
+
+void LatentGoalCost::Observe(const torch::Tensor& z) {
+  if (!object_index_.defined()) return;
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  auto now = z.reshape({-1}).narrow(0, 0, goal_.size(0)).to(torch::kFloat32).detach();
+  auto place = now.index_select(0, object_index_);
+  if (!belief_.defined()) {
+    belief_ = place;
+    return;
+  }
+  auto v = Visible(now);
+  belief_ = v * place + (1 - v) * belief_;
 }
 
 void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions,
@@ -145,11 +163,31 @@ torch::Tensor LatentGoalCost::Weighted(const torch::Tensor& z, const torch::Tens
   return squared.sum(-1).add(1e-12).sqrt();
 }
 
+torch::Tensor LatentGoalCost::Visible(const torch::Tensor& z) const {
+  const double seen = goal_[spread_index_].item<double>();
+  return (1 - (z.select(-1, spread_index_) - seen) / options_.hidden_spread).clamp(0, 1);
+}
+
+torch::Tensor LatentGoalCost::HeldPlace(const torch::Tensor& z) const {
+  if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
+  auto visible = Visible(z);                          // [N, H]
+  auto place = z.index_select(-1, object_index_);     // [N, H, G]
+  // Nothing observed yet: the current image's reading.
+  auto held = (belief_.defined() ? belief_ : context_[0][context_.size(1) - 1].index_select(0, object_index_))
+                  .expand({z.size(0), object_index_.size(0)});
+  std::vector<torch::Tensor> steps;
+  for (int64_t h = 0; h < z.size(1); ++h) {
+    auto v = visible.select(1, h).unsqueeze(1);
+    held = v * place.select(1, h) + (1 - v) * held;
+    steps.push_back(held);
+  }
+  return z.index_copy(-1, object_index_, torch::stack(steps, 1));
+}
+
 torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   auto coordinates = [&](const torch::Tensor& x) { return Weighted(x, coordinate_weights_); };
-  const double seen = goal_[spread_index_].item<double>();
-  auto visible = (1 - (z.select(-1, spread_index_) - seen) / options_.hidden_spread).clamp(0, 1);  // [N, H]
+  auto visible = Visible(z);  // [N, H]
   auto d = coordinates(z);                                                                      // [N, H]
   auto held = coordinates(context_.select(1, context_.size(1) - 1)).expand({z.size(0)});       // [N]
   std::vector<torch::Tensor> steps;
@@ -267,6 +305,12 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
     auto withdrawn = Judged(Distance(z));  // [N]
     if (options_.sum_over_horizon) return withdrawn + Reach(plan).sum(1);
     return withdrawn + Reach(plan.select(1, H - 1));
+  }
+  if (object_index_.defined()) {
+    auto held = HeldPlace(z);
+    auto d = Weighted(held, coordinate_weights_);
+    if (reach_.defined()) d = d + Reach(held);
+    return Judged(d);
   }
   auto d = spread_index_ >= 0 ? HeldDistance(z) : Distance(z);  // [N, H]
   if (reach_.defined()) d = d + Reach(z);

@@ -38,6 +38,12 @@ struct GoalCostOptions {
   // distance at step h is v d_h + (1 - v) times the step before's (before the first: the current
   // image's). The spread itself then adds nothing to the distance. 0: off.
   double hidden_spread = 0;
+  // What the hidden object's hold keeps (with hidden_spread > 0): false, its distance to the goal;
+  // true, its place: the object group's coordinates are held at their last seen values (the
+  // belief v z_h + (1 - v) x the step before's), across control steps too (Observe), and both the
+  // distance and the reaching term read the held place. Holding the place keeps the reaching
+  // term drawing the hand to where the object was last seen, which the held distance cannot.
+  bool hold_place = false;
 };
 
 class LatentGoalCost {
@@ -57,6 +63,11 @@ class LatentGoalCost {
   // zero actions, as in training's start-of-episode padding.
   void SetContext(const torch::Tensor& embeddings, const torch::Tensor& past_actions = {},
                   const torch::Tensor& qpos = {});
+  // With the place held (GoalCostOptions::hold_place): the embedding [D] seen now updates where
+  // the object is believed to be, held where it is hidden. A controller calls it once per image;
+  // SetGoal and ForgetObject start afresh (the first image's reading, whatever its spread).
+  void Observe(const torch::Tensor& z);
+  void ForgetObject() { belief_ = torch::Tensor(); }
 
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
@@ -97,6 +108,11 @@ class LatentGoalCost {
   // Distance [N, H] of embedding sequences [N, H, S] with the object's held while it is hidden
   // (GoalCostOptions::hidden_spread).
   torch::Tensor HeldDistance(const torch::Tensor& z) const;
+  // States [N, H, S] with the object group's coordinates held while it is hidden, from the
+  // belief (GoalCostOptions::hold_place).
+  torch::Tensor HeldPlace(const torch::Tensor& z) const;
+  // How far the object is seen in states [..., S]: 1 in sight, 0 hidden (hidden_spread).
+  torch::Tensor Visible(const torch::Tensor& z) const;
   // Distance of z [..., S] to the goal under per-feature weights [D] (undefined: all 1).
   torch::Tensor Weighted(const torch::Tensor& z, const torch::Tensor& weights) const;
 
@@ -112,6 +128,8 @@ class LatentGoalCost {
   // With hidden_spread: the weights without the spread's, and the spread value that gates.
   torch::Tensor coordinate_weights_;  // [D]
   int64_t spread_index_ = -1;
+  torch::Tensor object_index_;  // [G] the object group's coordinates (hold_place)
+  torch::Tensor belief_;        // [G] where they are believed to be; undefined: nothing seen yet
   torch::Tensor withdraw_;  // [1, withdraw_steps, A]; undefined: no withdrawal
   torch::Tensor context_;  // [1, W, S]
   torch::Tensor past_;     // [1, W-1, A]

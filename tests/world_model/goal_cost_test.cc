@@ -221,6 +221,66 @@ TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
   EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
 }
 
+TEST_F(GoalCostTest, AHiddenObjectsPlaceIsHeldWhereItWasLastSeen) {
+  // D = 9 as above; keypoint 0 is the hand, keypoint 3 the object; the reaching term is the hand's
+  // offset from the object, (x0 - x3, y0 - y3).
+  ModelMeta m = Meta();
+  m.config.object_keypoints = 1;
+  m.config.object_spread = true;
+  m.config.latent_dim = 9;
+  m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1, 1};
+  m.energy.reach = {1, 0, 0, -1, 0, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 1, 0, 0, -1, 0};
+  m.energy.reach_weight = 1;
+  WorldModel model(m);
+  GoalCostOptions o;
+  o.hidden_spread = 0.5;
+  o.hold_place = true;
+  LatentGoalCost cost(model, o);
+  auto goal = torch::zeros({9});
+  goal[8] = 0.2;
+  cost.SetGoalEmbedding(goal);
+  // Seen 2 from its goal, the hand 1 from the goal; then the hand hides it and its keypoint,
+  // with nothing to follow, reads the goal.
+  auto seen = goal.clone();
+  seen[3] = 2;
+  seen[0] = 1;
+  auto hidden = goal.clone();
+  hidden[0] = 1;
+  hidden[8] = 0.9;
+  cost.Observe(seen);
+  cost.Observe(hidden);
+  cost.SetContext(hidden.unsqueeze(0));
+  // Two hidden steps: the object held at 2 (distance 2), the hand 1 from it: 3 each.
+  auto still = hidden.repeat({1, 2, 1});
+  EXPECT_NEAR(cost.Score(still).item<double>(), 6, 1e-5);
+  // Holding the distance instead holds the current image's (0) and the reaching term reads the
+  // hand 1 from the misread object.
+  o.hold_place = false;
+  LatentGoalCost distance(model, o);
+  distance.SetGoalEmbedding(goal);
+  distance.SetContext(hidden.unsqueeze(0));
+  EXPECT_NEAR(distance.Score(still).item<double>(), 2, 1e-5);
+  // The place is blended, not the distance: seen at (1, 0), then half hidden at (-1, 0) holds
+  // (0, 0), the goal; the hand at (0, 0) throughout: 1 + 1, then 0 + 0.
+  auto z = goal.repeat({1, 2, 1});
+  z[0][0][3] = 1;
+  z[0][1][3] = -1;
+  z[0][1][8] = 0.45;
+  EXPECT_NEAR(cost.Score(z).item<double>(), 2, 1e-5);
+  // (holding the distance: 1 + 1, then 0.5 x 1 + 0.5 x 1 and the hand 1 from the read (-1, 0).)
+  EXPECT_NEAR(distance.Score(z).item<double>(), 4, 1e-5);
+  // A new goal forgets the object: nothing observed since, the current image's reading holds.
+  cost.SetGoalEmbedding(goal);
+  EXPECT_NEAR(cost.Score(still).item<double>(), 2, 1e-5);
+  cost.Observe(seen);
+  cost.ForgetObject();
+  EXPECT_NEAR(cost.Score(still).item<double>(), 2, 1e-5);
+  // The place needs the spread that tells the object hidden.
+  o.hold_place = true;
+  o.hidden_spread = 0;
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+}
+
 TEST_F(GoalCostTest, AnEnsembleAveragesItsPredictorsAndChargesTheirDisagreement) {
   WorldModel model(Meta());
   WorldModel member(Meta());  // another predictor; the encoder made the same below
