@@ -129,6 +129,9 @@ int main(int argc, char** argv) {
   opt("--reach-weight", "reach_weight", "object energy: weight of the reaching term");
   opt("--group-weights", "group_weights", "object energy: the object group's weights, uniform | variance");
   opt("--push-offset", "push_offset", "object energy: metres behind the object (away from its goal) the hand is drawn to");
+  opt("--reach-hand", "reach_hand",
+      "object energy: how the reaching term reads the hand, probe (the arm keypoints that best tell the end effector) "
+      "| fit (a map from the arm's keypoints into the object's units)");
   opt("--reconstruction-weight", "reconstruction_weight", "pixel loss weight (--objective reconstruction)");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");

@@ -34,8 +34,38 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
   return 1 - sse / sst.clamp_min(1e-12);
 }
 
+std::pair<torch::Tensor, std::vector<double>> ConvexMixture(const std::vector<torch::Tensor>& P,
+                                                            const std::vector<torch::Tensor>& t) {
+  if (P.empty() || P.size() != t.size()) {
+    throw std::invalid_argument("a convex mixture needs as many targets as feature sets, at least one");
+  }
+  const int64_t n = P[0].size(1);
+  // Each constant's optimum given w is its pair's mean residual, so only w is stepped, on the
+  // centred pairs stacked.
+  std::vector<torch::Tensor> cp, ct;
+  for (size_t i = 0; i < P.size(); ++i) {
+    cp.push_back(P[i] - P[i].mean(0, true));
+    ct.push_back(t[i] - t[i].mean());
+  }
+  const auto centred = torch::cat(cp), tc = torch::cat(ct);
+  auto w = torch::full({n}, 1.0 / static_cast<double>(n), torch::kDouble);
+  const double step = 1.0 / (centred.pow(2).sum(1).mean().item<double>() + 1e-12);  // the gradient's Lipschitz bound
+  const auto ranks = torch::arange(1, n + 1, torch::kDouble);
+  for (int it = 0; it < 2000; ++it) {
+    auto gradient = centred.t().matmul(centred.matmul(w) - tc) / static_cast<double>(centred.size(0));
+    w = w - step * gradient;
+    auto sorted = std::get<0>(w.sort(0, /*descending=*/true));
+    auto excess = sorted.cumsum(0) - 1;
+    const int64_t last = ((sorted - excess / ranks) > 0).nonzero().max().item<int64_t>();
+    w = (w - excess[last].item<double>() / static_cast<double>(last + 1)).clamp_min(0);
+  }
+  std::vector<double> constants;
+  for (size_t i = 0; i < P.size(); ++i) constants.push_back((t[i] - P[i].matmul(w)).mean().item<double>());
+  return {w, constants};
+}
+
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance, double push_offset) {
+                            bool group_by_variance, double push_offset, bool fit_hand) {
   const ModelConfig& c = model->meta().config;
   if (c.projector) {
     throw std::invalid_argument("an object goal energy needs a keypoint embedding (model option projector off)");
@@ -48,6 +78,13 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     throw std::invalid_argument("push offset must be a number >= 0 (metres)");
   }
   const bool positions = data.val.object_pos.defined() && data.val.object_pos.size(2) >= 2;
+  if (fit_hand && (!positions || !data.train.ee_pos.defined())) {
+    throw std::invalid_argument("a fitted hand needs the object's and end effector's positions in the dataset "
+                                "(obs/object_pos, obs/ee_pos)");
+  }
+  // Without an object group the arm's keypoints are found by the joint state, not the end
+  // effector: the fit needs the group's hand.
+  fit_hand = fit_hand && c.object_keypoints > 0;
   if (push_offset > 0 && (reach_weight <= 0 || !positions)) {
     throw std::invalid_argument("a push offset needs a reaching term (reach weight > 0) and the object's "
                                 "positions in the dataset (obs/object_pos)");
@@ -70,12 +107,12 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
   // The reaching term runs from the mean of the keypoints weighted by arm[k] to the mean weighted
   // by object[k], in each view.
   std::vector<double> arm(KV, 0.0), object(KV, 0.0);
+  std::vector<bool> in_group(KV, false);
   if (c.object_keypoints > 0) {
     // The model has an object group: the goal energy is its distance. The reaching term runs
     // from the hand, the arm keypoints that best tell where the end effector is (held-out R^2
     // of a probe from each keypoint to the end effector's position, to the 16th power), to the
     // object, the group's keypoints weighted by their variance (those that stay put have none).
-    std::vector<bool> in_group(KV, false);
     const auto group = ObjectGroupIndices(c);
     for (int64_t j = 0; j < group.size(0); ++j) {
       const int64_t index = group[j].item<int64_t>();
@@ -150,6 +187,36 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         row_x[k] = coefficient;
         row_y[KV + k] = coefficient;
         object_x[k] = object_y[KV + k] = object[k] / object_total;
+      }
+      if (fit_hand) {
+        // Where the object's keypoints would read with the object under the end effector (the
+        // object's place on the table -> its keypoints: [table x, table y, 1] beta, fit on the
+        // held-out frames): the hand's target, in the object's units.
+        auto object_rows = torch::stack({torch::tensor(object_x, torch::kDouble), torch::tensor(object_y, torch::kDouble)}, 1);
+        auto beta = fit.matmul(z_val.matmul(object_rows));  // [3, 2]
+        auto ee = train.ee_pos.reshape({-1, 3}).narrow(1, 0, 2).to(torch::kDouble);
+        auto target = torch::cat({ee, torch::ones({ee.size(0), 1}, torch::kDouble)}, 1).matmul(beta);  // [N, 2]
+        // The hand: a convex mixture of the view's arm keypoints (w >= 0 summing to 1, the same for
+        // x and y, as the probe's hand is) plus a constant per axis. A map with free signs fits the
+        // recorded frames better (R^2 0.99) but amplifies the predictor's errors, and the planner
+        // finds them (push.md, "The hand read in the object's units").
+        std::vector<int64_t> arm_keypoints;
+        for (int64_t k = v * K; k < (v + 1) * K; ++k) {
+          if (!in_group[k]) arm_keypoints.push_back(k);
+        }
+        const auto index = torch::tensor(arm_keypoints, torch::kLong);
+        const auto [w, constants] =
+            ConvexMixture({zt.index_select(1, index).to(torch::kDouble), zt.index_select(1, index + KV).to(torch::kDouble)},
+                      {target.select(1, 0), target.select(1, 1)});
+        for (int64_t k = 0; k < D; ++k) {
+          row_x[k] = -object_x[k];
+          row_y[k] = -object_y[k];
+        }
+        for (size_t j = 0; j < arm_keypoints.size(); ++j) {
+          row_x[arm_keypoints[j]] += w[j].item<double>();
+          row_y[arm_keypoints[j] + KV] += w[j].item<double>();
+        }
+        e.reach_bias.insert(e.reach_bias.end(), constants.begin(), constants.end());
       }
       e.reach.insert(e.reach.end(), row_x.begin(), row_x.end());
       e.reach.insert(e.reach.end(), row_y.begin(), row_y.end());

@@ -10,6 +10,9 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+#include <vector>
+
 #include "world_model/data.h"
 #include "world_model/world_model.h"
 
@@ -21,6 +24,12 @@ namespace jepa_mpc::world_model {
 torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_train,
                            const torch::Tensor& z_test, const torch::Tensor& q_test,
                            int64_t neighbours = 10);
+
+// min over w >= 0 with sum 1 and a constant b_i per pair of the mean over every pair i of
+// (P_i w + b_i - t_i)^2, P_i [N, n] and t_i [N] double: one mixture of the n columns for all the
+// pairs (in the energy: the keypoints' image x and y). Returns w [n] and the constants.
+std::pair<torch::Tensor, std::vector<double>> ConvexMixture(const std::vector<torch::Tensor>& P,
+                                                            const std::vector<torch::Tensor>& t);
 
 // The goal energy of an object task for a trained keypoint model (no projector): each keypoint
 // weighs 1 - R^2 of its coordinates given the joint state (clamped to [0, 1], the largest scaled
@@ -34,7 +43,13 @@ torch::Tensor JointStateR2(const torch::Tensor& z_train, const torch::Tensor& q_
 // training and 10000 held-out frames. With the object's positions in the data, the energy also
 // carries the object's rows and each view's keypoint units per metre (GoalEnergy::object), and
 // push_offset > 0 draws the hand that many metres behind the object instead of onto it.
+// fit_hand (with the object's and end effector's positions in the data; a model without an
+// object group keeps the joint state's arm)
+// reads the hand instead by a map fitted from the arm's keypoints to where the object's keypoints
+// would read with the object under the end effector (ridge least squares on the training frames;
+// the object's place on the table mapped to its keypoints by the held-out fit above): the hand's
+// place then comes in the object's own units, whichever arm keypoints carry it.
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance = false, double push_offset = 0);
+                            bool group_by_variance = false, double push_offset = 0, bool fit_hand = false);
 
 }  // namespace jepa_mpc::world_model

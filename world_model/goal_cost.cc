@@ -26,11 +26,13 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!e.reach.empty() && e.reach_weight > 0) {
     const torch::Tensor reach = rows(e.reach);
     reach_ = reach * e.reach_weight;
+    bias_ = e.reach_bias.empty() ? torch::zeros({reach.size(0)})
+                                 : torch::tensor(e.reach_bias, torch::kDouble).to(torch::kFloat32);
+    reach_weight_ = e.reach_weight;
     if (e.push_offset > 0) {
       object_ = rows(e.object);
       hand_ = reach + object_;
       units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
-      reach_weight_ = e.reach_weight;
       push_offset_ = e.push_offset;
     }
   }
@@ -203,7 +205,9 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
   const int64_t D = model_->latent_dim();
   auto e = z.narrow(-1, 0, D);
   if (!reach_.defined()) return torch::zeros(e.sizes().slice(0, e.dim() - 1), e.options());
-  if (!object_.defined()) return torch::matmul(e, reach_.t()).pow(2).sum(-1).add(1e-12).sqrt();
+  if (!object_.defined()) {
+    return (torch::matmul(e, reach_.t()) + bias_ * reach_weight_).pow(2).sum(-1).add(1e-12).sqrt();
+  }
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   const int64_t V = units_.size(0);
   auto per_view = [&](const torch::Tensor& x) {  // [..., 2V] -> [..., V, 2]
@@ -213,7 +217,7 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
     return x.reshape(sizes);
   };
   auto object = per_view(torch::matmul(e, object_.t()));
-  auto hand = per_view(torch::matmul(e, hand_.t()));
+  auto hand = per_view(torch::matmul(e, hand_.t()) + bias_);
   auto away = object - per_view(torch::matmul(goal_, object_.t()));  // from the goal's object
   auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();               // [..., V, 1]
   auto unit = units_.view({V, 1});

@@ -122,6 +122,7 @@ class LatentGoalCost {
   torch::Tensor goal_;     // [D]
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
   torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
+  torch::Tensor bias_;     // [M] the hand's constant (GoalEnergy::reach_bias)
   // With a push offset: the object's rows and the hand's [M, D], keypoint units per metre [V].
   torch::Tensor object_, hand_, units_;
   double reach_weight_ = 0, push_offset_ = 0;

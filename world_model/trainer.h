@@ -86,6 +86,10 @@ struct TrainConfig {
   // With energy "object": how far behind the object (metres, on its far side from the goal) the
   // reaching term draws the hand; 0: onto the object (GoalEnergy::push_offset).
   double push_offset = 0.0;
+  // With energy "object" and an object group: how the reaching term reads the hand, "probe" (the
+  // arm keypoints that best tell the end effector, averaged) or "fit" (a map fitted from the arm's
+  // keypoints to the object's units; ObjectGoalEnergy's fit_hand).
+  std::string reach_hand = "probe";
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -121,6 +125,7 @@ struct TrainConfig {
     f("reach_weight", c.reach_weight);
     f("group_weights", c.group_weights);
     f("push_offset", c.push_offset);
+    f("reach_hand", c.reach_hand);
     f("grad_clip", c.grad_clip);
     f("checkpoint_every", c.checkpoint_every);
     f("log_every", c.log_every);

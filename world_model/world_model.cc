@@ -98,6 +98,7 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
       j["energy"]["units_per_metre"] = m.energy.units_per_metre;
       j["energy"]["push_offset"] = m.energy.push_offset;
     }
+    if (!m.energy.reach_bias.empty()) j["energy"]["reach_bias"] = m.energy.reach_bias;
   }
 }
 
@@ -125,6 +126,7 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
       m.energy.units_per_metre = e.at("units_per_metre").get<std::vector<double>>();
       m.energy.push_offset = e.at("push_offset").get<double>();
     }
+    if (e.contains("reach_bias")) m.energy.reach_bias = e.at("reach_bias").get<std::vector<double>>();
   }
 }
 
@@ -238,6 +240,12 @@ void WorldModelImpl::set_energy(const GoalEnergy& e) {
       !(e.push_offset >= 0) || !std::isfinite(e.push_offset) || (e.push_offset > 0 && e.object.empty())) {
     throw std::invalid_argument("model metadata: goal energy object rows must match the reach rows, with a scale "
                                 "per view and a finite push offset >= 0 (> 0 only with object rows)");
+  }
+  if (!e.reach_bias.empty() && e.reach_bias.size() * static_cast<size_t>(D) != e.reach.size()) {
+    throw std::invalid_argument("model metadata: goal energy reach bias needs one value per reach row");
+  }
+  for (double v : e.reach_bias) {
+    if (!std::isfinite(v)) throw std::invalid_argument("model metadata: goal energy reach bias must be finite");
   }
   for (double v : e.units_per_metre) {
     if (!(v > 0) || !std::isfinite(v)) {

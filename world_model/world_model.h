@@ -35,6 +35,9 @@ struct GoalEnergy {
   std::vector<double> object;
   std::vector<double> units_per_metre;
   double push_offset = 0;
+  // [M] or empty (zeros): a constant added to the hand's place, R z + reach_bias - the hand read
+  // by a fitted map from the arm's keypoints (train --reach-hand fit) has an intercept.
+  std::vector<double> reach_bias;
 
   bool empty() const { return weights.empty() && reach.empty(); }
 };

@@ -658,7 +658,28 @@ TEST_F(WorldModelTest, PushOffsetDrawsTheHandBehindTheObjectAwayFromItsGoal) {
     cost.SetGoalEmbedding(torch::zeros({8}));
     EXPECT_NEAR(cost.Reach(at(10, 0, 7, 0)).item<double>(), 2 * 3.0, 1e-4);
     EXPECT_NEAR(cost.Reach(at(10, 0, 13, 0)).item<double>(), 2 * 3.0, 1e-4);
+    // A hand read with a constant (a fitted hand, train --reach-hand fit): the hand's place is
+    // (z2, z3) + (-3, 0), so (13, 0) reads as on the object.
+    ModelMeta biased = meta;
+    biased.energy.reach_bias = {-3, 0};
+    WorldModel shifted(biased);
+    LatentGoalCost shifted_cost(shifted);
+    shifted_cost.SetGoalEmbedding(torch::zeros({8}));
+    EXPECT_NEAR(shifted_cost.Reach(at(10, 0, 13, 0)).item<double>(), 0.0, 1e-4);
+    EXPECT_NEAR(shifted_cost.Reach(at(10, 0, 7, 0)).item<double>(), 2 * 6.0, 1e-4);
   }
+  meta.energy.reach_bias = {-3, 0};  // with the offset too: 3 cm behind the object is (16, 0)
+  {
+    meta.energy.push_offset = 0.03;
+    WorldModel model(meta);
+    LatentGoalCost cost(model);
+    cost.SetGoalEmbedding(torch::zeros({8}));
+    EXPECT_NEAR(cost.Reach(at(10, 0, 16, 0)).item<double>(), 0.0, 1e-4);
+    const std::string path = Out("reach_bias.pt");
+    SaveCheckpoint(path, model, nullptr, {});
+    EXPECT_EQ(nlohmann::json(LoadCheckpoint(path).model->meta()), nlohmann::json(meta));
+  }
+  meta.energy.reach_bias.clear();
   meta.energy.push_offset = 0.03;
   WorldModel model(meta);
   LatentGoalCost cost(model);
@@ -691,6 +712,33 @@ TEST_F(WorldModelTest, PushOffsetDrawsTheHandBehindTheObjectAwayFromItsGoal) {
   keypoints->eval();
   EXPECT_TRUE(ObjectGoalEnergy(keypoints, *data_, 1.0).object.empty());
   EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0.03), std::invalid_argument);
+  // So does a hand fitted into the object's units.
+  EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0, true), std::invalid_argument);
+  // A hand's constant per reach row, finite.
+  bad = meta.energy;
+  bad.reach_bias = {0.5};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad.reach_bias = {0.5, std::nan("")};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, ConvexMixtureFindsTheHandsKeypointsAndStaysConvex) {
+  // Two axes of 4 keypoints; the hand reads 0.5, 0.3 and 0.2 of the first three plus a constant
+  // per axis: recovered, constants and all.
+  torch::Generator gen = at::detail::createCPUGenerator(3);
+  auto px = torch::randn({2000, 4}, gen).to(torch::kDouble), py = torch::randn({2000, 4}, gen).to(torch::kDouble);
+  auto truth = torch::tensor({0.5, 0.3, 0.2, 0.0}, torch::kDouble);
+  auto [w, constants] = ConvexMixture({px, py}, {px.matmul(truth) + 0.7, py.matmul(truth) - 0.2});
+  EXPECT_TRUE(torch::allclose(w, truth, 0, 1e-3)) << w;
+  ASSERT_EQ(constants.size(), 2u);
+  EXPECT_NEAR(constants[0], 0.7, 1e-3);
+  EXPECT_NEAR(constants[1], -0.2, 1e-3);
+  // A target no mixture reaches (twice the first keypoint): the weights stay a mixture.
+  std::tie(w, constants) = ConvexMixture({px}, {2 * px.select(1, 0)});
+  EXPECT_GE(w.min().item<double>(), 0.0);
+  EXPECT_NEAR(w.sum().item<double>(), 1.0, 1e-9);
+  EXPECT_NEAR(w[0].item<double>(), 1.0, 1e-6);  // the nearest mixture: all of the first
+  EXPECT_THROW(ConvexMixture({px, py}, {px.select(1, 0)}), std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, ResumeIsExact) {
