@@ -177,13 +177,18 @@ TEST_F(GoalCostTest, AWithdrawalIsPredictedAfterThePlanAndTheDistanceTakenAtItsE
   EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
 }
 
-TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
-  // D = 9: x0..x3, y0..y3 and keypoint 3's spread; keypoint 3 is the object group.
+// D = 9: x0..x3, y0..y3 and keypoint 3's spread; keypoint 3 is the object group, weighed 1.
+ModelMeta SpreadMeta() {
   ModelMeta m = Meta();
   m.config.object_keypoints = 1;
   m.config.object_spread = true;
   m.config.latent_dim = 9;
   m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1, 1};
+  return m;
+}
+
+TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
+  ModelMeta m = SpreadMeta();
   WorldModel model(m);
   GoalCostOptions o;
   o.hidden_spread = 0.5;
@@ -222,13 +227,9 @@ TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
 }
 
 TEST_F(GoalCostTest, AHiddenObjectsPlaceIsHeldWhereItWasLastSeen) {
-  // D = 9 as above; keypoint 0 is the hand, keypoint 3 the object; the reaching term is the hand's
-  // offset from the object, (x0 - x3, y0 - y3).
-  ModelMeta m = Meta();
-  m.config.object_keypoints = 1;
-  m.config.object_spread = true;
-  m.config.latent_dim = 9;
-  m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1, 1};
+  // Keypoint 0 is the hand, keypoint 3 the object; the reaching term is the hand's offset from
+  // the object, (x0 - x3, y0 - y3).
+  ModelMeta m = SpreadMeta();
   m.energy.reach = {1, 0, 0, -1, 0, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 1, 0, 0, -1, 0};
   m.energy.reach_weight = 1;
   WorldModel model(m);
