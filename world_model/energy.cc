@@ -167,12 +167,10 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
       fit = torch::inverse(X.t().matmul(X)).matmul(X.t());                           // [3, N]
       z_val = zv.to(torch::kDouble);
     }
-    auto per_metre = [&](const std::vector<double>& x_row, const std::vector<double>& y_row) {
+    // The object's keypoints (rows x_row, y_row) as a map of its table position: [x, y, 1] beta.
+    auto table_map = [&](const std::vector<double>& x_row, const std::vector<double>& y_row) {
       auto rows = torch::stack({torch::tensor(x_row, torch::kDouble), torch::tensor(y_row, torch::kDouble)}, 1);
-      auto beta = fit.matmul(z_val.matmul(rows));  // [3, 2]
-      const double det = beta[0][0].item<double>() * beta[1][1].item<double>() -
-                         beta[0][1].item<double>() * beta[1][0].item<double>();
-      return std::sqrt(std::abs(det));
+      return fit.matmul(z_val.matmul(rows));  // [3, 2]
     };
     for (int64_t v = 0; v < V; ++v) {
       double arm_total = 0, object_total = 0;
@@ -188,12 +186,10 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         row_y[KV + k] = coefficient;
         object_x[k] = object_y[KV + k] = object[k] / object_total;
       }
+      const torch::Tensor beta = positions ? table_map(object_x, object_y) : torch::Tensor();
       if (fit_hand) {
-        // Where the object's keypoints would read with the object under the end effector (the
-        // object's place on the table -> its keypoints: [table x, table y, 1] beta, fit on the
-        // held-out frames): the hand's target, in the object's units.
-        auto object_rows = torch::stack({torch::tensor(object_x, torch::kDouble), torch::tensor(object_y, torch::kDouble)}, 1);
-        auto beta = fit.matmul(z_val.matmul(object_rows));  // [3, 2]
+        // Where the object's keypoints would read with the object under the end effector: the
+        // hand's target, in the object's units.
         auto ee = train.ee_pos.reshape({-1, 3}).narrow(1, 0, 2).to(torch::kDouble);
         auto target = torch::cat({ee, torch::ones({ee.size(0), 1}, torch::kDouble)}, 1).matmul(beta);  // [N, 2]
         // The hand: a convex mixture of the view's arm keypoints (w >= 0 summing to 1, the same for
@@ -223,7 +219,9 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
       if (positions) {
         e.object.insert(e.object.end(), object_x.begin(), object_x.end());
         e.object.insert(e.object.end(), object_y.begin(), object_y.end());
-        e.units_per_metre.push_back(per_metre(object_x, object_y));
+        const double det = beta[0][0].item<double>() * beta[1][1].item<double>() -
+                           beta[0][1].item<double>() * beta[1][0].item<double>();
+        e.units_per_metre.push_back(std::sqrt(std::abs(det)));
       }
     }
     // No view in which both the hand and the object were found: no reaching term to offset.

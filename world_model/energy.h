@@ -43,12 +43,12 @@ std::pair<torch::Tensor, std::vector<double>> ConvexMixture(const std::vector<to
 // training and 10000 held-out frames. With the object's positions in the data, the energy also
 // carries the object's rows and each view's keypoint units per metre (GoalEnergy::object), and
 // push_offset > 0 draws the hand that many metres behind the object instead of onto it.
-// fit_hand (with the object's and end effector's positions in the data; a model without an
-// object group keeps the joint state's arm)
-// reads the hand instead by a map fitted from the arm's keypoints to where the object's keypoints
-// would read with the object under the end effector (ridge least squares on the training frames;
-// the object's place on the table mapped to its keypoints by the held-out fit above): the hand's
-// place then comes in the object's own units, whichever arm keypoints carry it.
+// fit_hand (with the object's and end effector's positions in the data) reads the group model's
+// hand instead as a convex mixture of its arm keypoints plus a constant per axis
+// (ConvexMixture, on the training frames), fitted to where the object's keypoints would read with
+// the object under the end effector (the held-out table-to-keypoint fit above): the hand's place
+// then comes in the object's own units, whichever arm keypoints carry it. A model without an
+// object group keeps the joint state's arm.
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
                             bool group_by_variance = false, double push_offset = 0, bool fit_hand = false);
 

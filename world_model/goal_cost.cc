@@ -12,6 +12,18 @@ std::string Shape(const torch::Tensor& t) {
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
   return s + "]";
 }
+
+// values [N, H, G] read where seen (visible [N, H] in [0, 1]), held from `held` [N, G] where not:
+// step h is v_h x_h + (1 - v_h) x the step before's.
+torch::Tensor HoldWhileHidden(const torch::Tensor& values, const torch::Tensor& visible, torch::Tensor held) {
+  std::vector<torch::Tensor> steps;
+  for (int64_t h = 0; h < values.size(1); ++h) {
+    auto v = visible.select(1, h).unsqueeze(1);
+    held = v * values.select(1, h) + (1 - v) * held;
+    steps.push_back(held);
+  }
+  return torch::stack(steps, 1);
+}
 }  // namespace
 
 LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
@@ -172,33 +184,18 @@ torch::Tensor LatentGoalCost::Visible(const torch::Tensor& z) const {
 
 torch::Tensor LatentGoalCost::HeldPlace(const torch::Tensor& z) const {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
-  auto visible = Visible(z);                          // [N, H]
-  auto place = z.index_select(-1, object_index_);     // [N, H, G]
   // Nothing observed yet: the current image's reading.
-  auto held = (belief_.defined() ? belief_ : context_[0][context_.size(1) - 1].index_select(0, object_index_))
-                  .expand({z.size(0), object_index_.size(0)});
-  std::vector<torch::Tensor> steps;
-  for (int64_t h = 0; h < z.size(1); ++h) {
-    auto v = visible.select(1, h).unsqueeze(1);
-    held = v * place.select(1, h) + (1 - v) * held;
-    steps.push_back(held);
-  }
-  return z.index_copy(-1, object_index_, torch::stack(steps, 1));
+  auto before = belief_.defined() ? belief_ : context_[0][context_.size(1) - 1].index_select(0, object_index_);
+  auto held = HoldWhileHidden(z.index_select(-1, object_index_), Visible(z),
+                              before.expand({z.size(0), object_index_.size(0)}));
+  return z.index_copy(-1, object_index_, held);
 }
 
 torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   auto coordinates = [&](const torch::Tensor& x) { return Weighted(x, coordinate_weights_); };
-  auto visible = Visible(z);  // [N, H]
-  auto d = coordinates(z);                                                                      // [N, H]
-  auto held = coordinates(context_.select(1, context_.size(1) - 1)).expand({z.size(0)});       // [N]
-  std::vector<torch::Tensor> steps;
-  for (int64_t h = 0; h < z.size(1); ++h) {
-    auto v = visible.select(1, h);
-    held = v * d.select(1, h) + (1 - v) * held;
-    steps.push_back(held);
-  }
-  return torch::stack(steps, 1);
+  auto before = coordinates(context_.select(1, context_.size(1) - 1)).expand({z.size(0)}).unsqueeze(1);  // [N, 1]
+  return HoldWhileHidden(coordinates(z).unsqueeze(2), Visible(z), before).squeeze(2);
 }
 
 torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {

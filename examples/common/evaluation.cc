@@ -558,7 +558,7 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
       steps << e.method << "," << e.episode << "," << t << "," << e.distance[t] << "," << e.energy[t];
       xyz(e.tracked, t);
       xyz(e.effector, t);
-      for (double g : e.goal) steps << "," << g;
+      for (double g : e.goal) steps << "," << (e.tracked.empty() ? std::nan("") : g);  // none recorded: unknown
       steps << "," << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
