@@ -28,12 +28,12 @@ if [ "$sanitizer" = thread ]; then
   # The parts that run threads: parallel collection, the oracle's workers, controllers in threads.
   cmake --build "$build" -j "${JEPA_MPC_JOBS:-2}" --target sim_tests planner_tests control_tests
   cd "$build"
-  ctest -j "${JEPA_MPC_JOBS:-2}" --output-on-failure --timeout 900 \
+  "$root/scripts/ctest.sh" -j "${JEPA_MPC_JOBS:-2}" --output-on-failure --timeout 900 \
     -R 'CollectorTest|OracleTest\.|ControllersInThreads'
 else
   cmake --build "$build" -j "${JEPA_MPC_JOBS:-2}"
   cd "$build"
   label=(-L fast)
   [ "$scope" = all ] && label=()
-  ctest -j "${JEPA_MPC_JOBS:-2}" "${label[@]}" --output-on-failure --timeout 1800
+  "$root/scripts/ctest.sh" -j "${JEPA_MPC_JOBS:-2}" "${label[@]}" --output-on-failure --timeout 1800
 fi

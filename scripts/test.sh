@@ -5,4 +5,4 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" -DJEPA_MPC_BUILD_TESTS=ON -DJEPA_MPC_BUILD_EXAMPLES=ON
 cd "$root/build"
-ctest -j "${JEPA_MPC_JOBS:-2}" --output-on-failure --timeout 600
+"$root/scripts/ctest.sh" -j "${JEPA_MPC_JOBS:-2}" --output-on-failure --timeout 600
