@@ -126,6 +126,7 @@ std::string Controller::camera() const { return impl_->model->meta().camera; }
 int Controller::image_size() const { return static_cast<int>(impl_->model->meta().image_size); }
 int Controller::action_dim() const { return static_cast<int>(impl_->model->meta().action_dim); }
 int Controller::proprio_dim() const { return static_cast<int>(impl_->model->proprio_dim()); }
+int Controller::hand_dim() const { return impl_->cost->needs_hand() ? 3 : 0; }
 const ControllerOptions& Controller::options() const { return impl_->options; }
 const ActInfo& Controller::last() const { return impl_->last; }
 
@@ -149,7 +150,8 @@ double Controller::Energy(const ImageView& observation) {
   return impl_->cost->Distance(z[0]).item<double>();
 }
 
-std::vector<double> Controller::FutureCosts(const std::vector<ImageView>& frames, int steps) {
+std::vector<double> Controller::FutureCosts(const std::vector<ImageView>& frames, int steps,
+                                            const std::vector<double>& hands) {
   Impl& m = *impl_;
   if (!m.cost->has_goal()) throw std::logic_error("Controller: SetGoal before FutureCosts");
   if (steps <= 0 || frames.empty() || frames.size() % static_cast<size_t>(steps) != 0) {
@@ -167,11 +169,21 @@ std::vector<double> Controller::FutureCosts(const std::vector<ImageView>& frames
     z.push_back(m.model->Encode(images));
   }
   const int64_t n = static_cast<int64_t>(frames.size()) / steps;
-  torch::Tensor costs = m.cost->Score(torch::cat(z).reshape({n, steps, -1})).to(torch::kFloat64).contiguous();
+  torch::Tensor hand;
+  if (hand_dim() > 0) {
+    if (hands.size() != frames.size() * 3) {
+      throw std::invalid_argument("future hands: " + std::to_string(hands.size()) + " values for " +
+                                  std::to_string(frames.size()) + " frames, expected 3 per frame (the end effector, m)");
+    }
+    hand = torch::tensor(hands, torch::kFloat64).to(torch::kFloat32).reshape({n, steps, 3});
+    if (!torch::isfinite(hand).all().item<bool>()) throw std::invalid_argument("future hands contain NaN or infinity");
+  }
+  torch::Tensor costs = m.cost->Score(torch::cat(z).reshape({n, steps, -1}), hand).to(torch::kFloat64).contiguous();
   return std::vector<double>(costs.data_ptr<double>(), costs.data_ptr<double>() + n);
 }
 
-std::vector<float> Controller::Act(const ImageView& observation, const std::vector<double>& joint_state) {
+std::vector<float> Controller::Act(const ImageView& observation, const std::vector<double>& joint_state,
+                                   const std::vector<double>& hand) {
   Impl& m = *impl_;
   if (!m.cost->has_goal()) throw std::logic_error("Controller: SetGoal before Act");
   const auto start = std::chrono::steady_clock::now();
@@ -184,6 +196,12 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
   for (double v : joint_state) {
     if (!std::isfinite(v)) throw std::invalid_argument("joint state contains NaN or infinity");
   }
+  if (hand.size() != static_cast<size_t>(hand_dim())) {
+    throw std::invalid_argument("hand position has " + std::to_string(hand.size()) + " values, the model expects " +
+                                std::to_string(hand_dim()) +
+                                (hand_dim() > 0 ? " (the end effector's x, y, z in metres)" : ""));
+  }
+  if (!hand.empty()) m.cost->SetHand(torch::tensor(hand, torch::kFloat64));
   torch::Tensor image = m.ToTensor(observation, "observation");
   torch::Tensor z = m.model->Encode(image)[0];
   Frame frame;
@@ -206,6 +224,7 @@ std::vector<float> Controller::Act(const ImageView& observation, const std::vect
 
   m.last = ActInfo{};
   m.last.energy = cost.Distance(z).item<double>();
+  if (cost.reads_object()) m.last.object_distance = cost.ObjectDistance(z).item<double>();
   m.last.planned_cost = r.cost;
   m.last.iterations = static_cast<int>(r.iterations);
   m.last.fallback = r.all_nonfinite;

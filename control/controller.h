@@ -13,12 +13,16 @@
 //   }
 //
 // A model trained with proprioception (proprio_dim() > 0) also needs the robot's joint state
-// with each image: controller.Act({camera_rgb, 64, 64}, joint_angles).
+// with each image: controller.Act({camera_rgb, 64, 64}, joint_angles). A model whose reaching
+// term reads the hand from the robot (hand_dim() == 3, train --reach-hand state) needs the end
+// effector's position in metres, in the frame the training data recorded it (the robot's base):
+// controller.Act({camera_rgb, 64, 64}, joint_angles, {x, y, z}).
 //
 // No globals: one instance per thread (instances are independent). Errors are exceptions:
 // std::invalid_argument for bad input (wrong image size, bad options), std::runtime_error for an
 // unreadable checkpoint. This header needs nothing but the C++ standard library.
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,6 +82,9 @@ struct ActInfo {
   double seconds = 0;         // wall time of Act(), encoding included
   int iterations = 0;         // planner iterations run
   bool fallback = false;      // every candidate cost was non-finite: the action is zero
+  // The object's distance from its place in the goal image as the model reads it (m;
+  // world_model::LatentGoalCost::ObjectDistance), NaN for a model that cannot read it.
+  double object_distance = std::nan("");
 };
 
 // What the last Act() intends, for drawing it: the embeddings the model predicts along the chosen
@@ -112,14 +119,19 @@ class Controller {
   // Joint-state values Act() needs with each image: the arm's joint angles (rad), then the
   // finger opening (m) on a robot with a gripper, as `collect` records them. 0: images alone.
   int proprio_dim() const;
+  // End-effector position values Act() needs with each image: 3 for a model whose reaching term
+  // reads the hand from the robot (x, y, z in metres, as `collect` records obs/ee_pos), else 0.
+  int hand_dim() const;
   const ControllerOptions& options() const;
 
   // Sets the goal; also starts a new episode (see Reset). Throws std::invalid_argument for an
   // image that is not image_size() x image_size() RGB.
   void SetGoal(const ImageView& goal);
   // The next action, action_dim() values in [-1, 1]. Throws std::logic_error without a goal and
-  // std::invalid_argument for a joint state that is not proprio_dim() finite values.
-  std::vector<float> Act(const ImageView& observation, const std::vector<double>& joint_state = {});
+  // std::invalid_argument for a joint state that is not proprio_dim() finite values or a hand
+  // position that is not hand_dim() finite values.
+  std::vector<float> Act(const ImageView& observation, const std::vector<double>& joint_state = {},
+                         const std::vector<double>& hand = {});
   const ActInfo& last() const;
   // The last Act()'s plan and `candidates` sequences drawn around it (Gaussian, std `spread`,
   // clipped to [-1, 1], from `seed`), rolled out in the model from the same context. Costs one
@@ -142,8 +154,10 @@ class Controller {
   // simulator) this is planning with a perfect predictor, which tells what the embedding and the
   // energy can do from what the predictor's errors cost. Throws std::logic_error without a goal
   // and std::invalid_argument for a count that is not a positive multiple of steps or a wrong
-  // image size.
-  std::vector<double> FutureCosts(const std::vector<ImageView>& frames, int steps);
+  // image size. A model that reads the hand from the robot (hand_dim() == 3) also needs where the
+  // end effector was at each frame: hands, 3 values per frame in the frames' order.
+  std::vector<double> FutureCosts(const std::vector<ImageView>& frames, int steps,
+                                  const std::vector<double>& hands = {});
   // Forgets the frame history and the warm start (call between episodes).
   void Reset();
   // Starts the planner's random stream anew from seed: with one seed per episode, an episode's

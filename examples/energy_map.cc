@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
             s.SetObjectPosition(0, p);
             const sim::Image image = renderer.Render(s.data(), s.camera_ids());
             const ImageView view{image.rgb.data(), S, S};
-            const double e = model.Energy(view), cost = model.FutureCosts({view}, 1)[0];
+            const Eigen::Vector3d hand = s.ee_pos();
+            const double e = model.Energy(view);
+            const double cost = model.FutureCosts(
+                {view}, 1, model.hand_dim() > 0 ? std::vector<double>{hand.x(), hand.y(), hand.z()} : std::vector<double>())[0];
             energy[h][d].push_back(e);
             if (csv) csv << g << ',' << h << ',' << kDistances[d] << ',' << k << ',' << e << ',' << cost << '\n';
           }

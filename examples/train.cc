@@ -131,7 +131,11 @@ int main(int argc, char** argv) {
   opt("--push-offset", "push_offset", "object energy: metres behind the object (away from its goal) the hand is drawn to");
   opt("--reach-hand", "reach_hand",
       "object energy: how the reaching term reads the hand, probe (the arm keypoints that best tell the end effector) "
-      "| fit (a map from the arm's keypoints into the object's units)");
+      "| fit (a map from the arm's keypoints into the object's units) | state (the robot's end-effector position, "
+      "given with each image and moved by the planned actions)");
+  opt("--approach-height", "approach_height",
+      "object energy with --reach-hand state: metres above the object the hand is drawn while away from the point "
+      "behind it, so it comes down onto it from above (0: none)");
   opt("--reconstruction-weight", "reconstruction_weight", "pixel loss weight (--objective reconstruction)");
   opt("--seed", "seed", "seed");
   opt("--threads", "threads", "torch threads (0: every core)");

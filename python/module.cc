@@ -84,13 +84,15 @@ class PyController {
     std::lock_guard<std::mutex> lock(mu_);
     controller_->SetGoal(View(goal));
   }
-  py::array_t<float> Act(const py::handle& image, const std::optional<std::vector<double>>& joint_state) {
+  py::array_t<float> Act(const py::handle& image, const std::optional<std::vector<double>>& joint_state,
+                         const std::optional<std::vector<double>>& hand) {
     const Bytes observation = AsImage(image, "image");
     std::vector<float> action;
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mu_);
-      action = controller_->Act(View(observation), joint_state.value_or(std::vector<double>{}));
+      action = controller_->Act(View(observation), joint_state.value_or(std::vector<double>{}),
+                                hand.value_or(std::vector<double>{}));
     }
     return ToNumpy(action);
   }
@@ -309,8 +311,10 @@ PYBIND11_MODULE(jepa_mpc, m) {
       .def("set_goal", &PyController::SetGoal, py::arg("image"),
            "Sets the goal image (H x W x 3 uint8, the model's size) and starts a new episode.")
       .def("act", &PyController::Act, py::arg("image"), py::arg("joint_state") = py::none(),
+           py::arg("hand") = py::none(),
            "The next action (float32, each in [-1, 1]) for this camera image; joint_state: the arm's joint "
-           "angles (and finger opening) when the model needs them (proprio_dim > 0).")
+           "angles (and finger opening) when the model needs them (proprio_dim > 0); hand: the end effector's "
+           "position in metres (Env's obs['ee_pos']) when the model reads the hand from the robot (hand_dim > 0).")
       .def("energy", &PyController::Energy, py::arg("image"), "Latent distance of an image to the goal.")
       .def("set_applied_action", &PyController::SetAppliedAction, py::arg("action"),
            "Records the action the robot actually applied after the last act().")
@@ -322,7 +326,8 @@ PYBIND11_MODULE(jepa_mpc, m) {
       .def_property_readonly("camera", [](const PyController& c) { return c.get().camera(); })
       .def_property_readonly("image_size", [](const PyController& c) { return c.get().image_size(); })
       .def_property_readonly("action_dim", [](const PyController& c) { return c.get().action_dim(); })
-      .def_property_readonly("proprio_dim", [](const PyController& c) { return c.get().proprio_dim(); });
+      .def_property_readonly("proprio_dim", [](const PyController& c) { return c.get().proprio_dim(); })
+      .def_property_readonly("hand_dim", [](const PyController& c) { return c.get().hand_dim(); });
 
   py::class_<Env>(m, "Env", "A simulated task: reset(seed) -> obs, step(action) -> (obs, success, done, info).")
       .def(py::init<const std::string&, const std::optional<std::string>&, uint64_t, int>(), py::arg("task"),

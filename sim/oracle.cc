@@ -82,7 +82,8 @@ std::vector<double> OracleCost::Evaluate(const Task& from, const float* actions,
 }
 
 std::vector<uint8_t> OracleCost::RenderRollouts(const Task& from, const float* actions, int n, int h, int a,
-                                                const RenderOptions& render, std::vector<bool>* unstable) {
+                                                const RenderOptions& render, std::vector<bool>* unstable,
+                                               std::vector<double>* hands) {
   CheckActionDim(from, a);
   if (n < 0 || h <= 0) throw std::invalid_argument("oracle: rollouts need n >= 0 sequences of h >= 1 steps");
   if (renderers_.empty() || render.width != render_.width || render.height != render_.height ||
@@ -94,6 +95,7 @@ std::vector<uint8_t> OracleCost::RenderRollouts(const Task& from, const float* a
   const size_t image = static_cast<size_t>(render.width) * render.height * 3;
   std::vector<uint8_t> frames(static_cast<size_t>(n) * h * image);
   std::vector<char> diverged(n, 0);
+  if (hands) hands->assign(static_cast<size_t>(n) * h * 3, 0.0);
   ForEachCandidate(n, [&](int w, int i) {
     Task& task = *copies_[w];
     if (!renderers_[w]) renderers_[w] = std::make_unique<Renderer>(task.sim().model(), render);
@@ -120,6 +122,10 @@ std::vector<uint8_t> OracleCost::RenderRollouts(const Task& from, const float* a
       } else {
         if (diverged[i]) task.CopyStateFrom(from);  // diverged at once: the start is its last good image
         renderers_[w]->Render(task.sim().data(), task.sim().camera_ids(), out);
+      }
+      if (hands) {
+        const Eigen::Vector3d p = task.sim().ee_pos();
+        std::copy(p.data(), p.data() + 3, hands->begin() + (static_cast<size_t>(i) * h + t) * 3);
       }
     }
   });

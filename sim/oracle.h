@@ -38,9 +38,11 @@ class OracleCost {
   // each of the n sequences, the image Renderer::Render(data, camera_ids) draws at render's size,
   // n * h images packed [n][h][height][width][3]. A rollout whose physics diverges repeats its
   // last good image and is flagged in *unstable (n values) when given. From `from`'s current
-  // state, which is not changed.
+  // state, which is not changed. *hands, when given, receives the end effector's position after
+  // each step, n * h * 3 values (m) in the images' order.
   std::vector<uint8_t> RenderRollouts(const Task& from, const float* actions, int n, int h, int a,
-                                      const RenderOptions& render, std::vector<bool>* unstable = nullptr);
+                                      const RenderOptions& render, std::vector<bool>* unstable = nullptr,
+                                      std::vector<double>* hands = nullptr);
 
  private:
   // Runs body(worker, i) for every candidate i < n, worker w taking w, w + workers, ... in its

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 
 #include "world_model/quality.h"
 
@@ -64,8 +66,41 @@ std::pair<torch::Tensor, std::vector<double>> ConvexMixture(const std::vector<to
   return {w, constants};
 }
 
+ReachHand ReachHandNamed(const std::string& name) {
+  if (name == "probe") return ReachHand::kProbe;
+  if (name == "fit") return ReachHand::kFit;
+  if (name == "state") return ReachHand::kState;
+  throw std::invalid_argument("reach hand is '" + name + "', expected probe, fit or state");
+}
+
+std::pair<std::vector<double>, std::vector<double>> FitHandMoves(const torch::Tensor& ee, const torch::Tensor& actions) {
+  if (ee.dim() != 3 || ee.size(2) != 3 || actions.dim() != 3 || actions.size(2) < 3 ||
+      actions.size(0) != ee.size(0) || actions.size(1) != ee.size(1) || ee.size(1) < 2) {
+    throw std::invalid_argument("the hand's moves need positions [E, T, 3] and actions [E, T, A >= 3], T >= 2");
+  }
+  const int64_t T = ee.size(1);
+  const auto p = ee.to(torch::kDouble);
+  const auto moved = (p.narrow(1, 1, T - 1) - p.narrow(1, 0, T - 1)).reshape({-1, 3});
+  const auto a = actions.narrow(1, 0, T - 1).narrow(2, 0, 3).to(torch::kDouble).reshape({-1, 3});
+  const auto step = (moved * a).sum(0) / a.pow(2).sum(0).clamp_min(1e-12);
+  const auto flat = p.reshape({-1, 3});
+  const auto low = std::get<0>(flat.min(0)), high = std::get<0>(flat.max(0));
+  std::vector<double> steps, box;
+  for (int64_t i = 0; i < 3; ++i) {
+    steps.push_back(step[i].item<double>());
+    box.push_back(low[i].item<double>());
+    box.push_back(high[i].item<double>());
+  }
+  if (!(steps[0] > 0 && steps[1] > 0 && steps[2] > 0)) {
+    throw std::invalid_argument("the data's actions do not move the end effector along them (fitted steps " +
+                                std::to_string(steps[0]) + ", " + std::to_string(steps[1]) + ", " +
+                                std::to_string(steps[2]) + " m): a hand read from the robot needs end-effector actions");
+  }
+  return {steps, box};
+}
+
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance, double push_offset, bool fit_hand) {
+                            bool group_by_variance, double push_offset, ReachHand hand) {
   const ModelConfig& c = model->meta().config;
   if (c.projector) {
     throw std::invalid_argument("an object goal energy needs a keypoint embedding (model option projector off)");
@@ -78,10 +113,15 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
     throw std::invalid_argument("push offset must be a number >= 0 (metres)");
   }
   const bool positions = data.val.object_pos.defined() && data.val.object_pos.size(2) >= 2;
-  if (fit_hand && (!positions || !data.train.ee_pos.defined())) {
-    throw std::invalid_argument("a fitted hand needs the object's and end effector's positions in the dataset "
+  if (hand != ReachHand::kProbe && (!positions || !data.train.ee_pos.defined())) {
+    throw std::invalid_argument(std::string(hand == ReachHand::kFit ? "a fitted hand" : "a hand read from the robot") +
+                                " needs the object's and end effector's positions in the dataset "
                                 "(obs/object_pos, obs/ee_pos)");
   }
+  if (hand == ReachHand::kState && !(reach_weight > 0)) {
+    throw std::invalid_argument("a hand read from the robot needs a reaching term (reach weight > 0)");
+  }
+  bool fit_hand = hand == ReachHand::kFit;
   // Without an object group the arm's keypoints are found by the joint state, not the end
   // effector: the fit needs the group's hand.
   fit_hand = fit_hand && c.object_keypoints > 0;
@@ -178,10 +218,12 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         arm_total += arm[k];
         object_total += object[k];
       }
-      if (arm_total <= 0 || object_total <= 0) continue;
+      // The hand read from the robot needs only the object's place in the view (its rows of R
+      // then hold the object alone).
+      if ((arm_total <= 0 && hand != ReachHand::kState) || object_total <= 0) continue;
       std::vector<double> row_x(D, 0.0), row_y(D, 0.0), object_x(D, 0.0), object_y(D, 0.0);
       for (int64_t k = v * K; k < (v + 1) * K; ++k) {
-        const double coefficient = arm[k] / arm_total - object[k] / object_total;
+        const double coefficient = (arm_total > 0 ? arm[k] / arm_total : 0.0) - object[k] / object_total;
         row_x[k] = coefficient;
         row_y[KV + k] = coefficient;
         object_x[k] = object_y[KV + k] = object[k] / object_total;
@@ -222,10 +264,19 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
         const double det = beta[0][0].item<double>() * beta[1][1].item<double>() -
                            beta[0][1].item<double>() * beta[1][0].item<double>();
         e.units_per_metre.push_back(std::sqrt(std::abs(det)));
+        const auto b = beta.contiguous();
+        e.table.insert(e.table.end(), b.data_ptr<double>(), b.data_ptr<double>() + 6);
       }
     }
     // No view in which both the hand and the object were found: no reaching term to offset.
     e.push_offset = e.object.empty() ? 0.0 : push_offset;
+    if (hand == ReachHand::kState) {
+      if (e.table.empty()) {
+        throw std::invalid_argument("a hand read from the robot needs a view in which the model sees the object");
+      }
+      std::tie(e.hand_step, e.hand_box) = FitHandMoves(data.train.ee_pos, data.train.actions);
+      e.object_height = data.train.object_pos.select(2, 2).mean().item<double>();
+    }
   }
   return e;
 }

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -43,13 +44,27 @@ std::pair<torch::Tensor, std::vector<double>> ConvexMixture(const std::vector<to
 // training and 10000 held-out frames. With the object's positions in the data, the energy also
 // carries the object's rows and each view's keypoint units per metre (GoalEnergy::object), and
 // push_offset > 0 draws the hand that many metres behind the object instead of onto it.
-// fit_hand (with the object's and end effector's positions in the data) reads the group model's
+// ReachHand::kFit (with the object's and end effector's positions in the data) reads the group model's
 // hand instead as a convex mixture of its arm keypoints plus a constant per axis
 // (ConvexMixture, on the training frames), fitted to where the object's keypoints would read with
 // the object under the end effector (the held-out table-to-keypoint fit above): the hand's place
 // then comes in the object's own units, whichever arm keypoints carry it. A model without an
 // object group keeps the joint state's arm.
+// How the reaching term reads the hand: kProbe and kFit from the image (above); kState from the
+// robot: the end effector's position, given with each image, moved by each planned action as the
+// data's actions moved it (GoalEnergy::hand_step, hand_box), drawn to the object's place read
+// from its keypoints (GoalEnergy::table) at the object's height in the data: a hand held above
+// the block is as far from it as it looks. Needs the object's and end effector's positions.
+enum class ReachHand { kProbe, kFit, kState };
+ReachHand ReachHandNamed(const std::string& name);  // probe | fit | state, or std::invalid_argument
+
 GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double reach_weight,
-                            bool group_by_variance = false, double push_offset = 0, bool fit_hand = false);
+                            bool group_by_variance = false, double push_offset = 0,
+                            ReachHand hand = ReachHand::kProbe);
+
+// The end effector's move per action unit on each axis (metres) fitted to the data's steps
+// (least squares through the origin, a_t against ee_{t+1} - ee_t), and the box it stayed in:
+// {step [3], box [6] (low, high of x, then y, then z)}. ee [E, T, 3], actions [E, T, A >= 3].
+std::pair<std::vector<double>, std::vector<double>> FitHandMoves(const torch::Tensor& ee, const torch::Tensor& actions);
 
 }  // namespace jepa_mpc::world_model

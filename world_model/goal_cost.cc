@@ -41,14 +41,32 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
     bias_ = e.reach_bias.empty() ? torch::zeros({reach.size(0)})
                                  : torch::tensor(e.reach_bias, torch::kDouble).to(torch::kFloat32);
     reach_weight_ = e.reach_weight;
-    if (e.push_offset > 0) {
+    if (e.push_offset > 0 || e.hand_from_state()) {
       object_ = rows(e.object);
       hand_ = reach + object_;
       units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
       push_offset_ = e.push_offset;
     }
+    if (e.hand_from_state()) {
+      auto box = torch::tensor(e.hand_box, torch::kDouble).to(torch::kFloat32).view({3, 2});
+      hand_low_ = box.select(1, 0).contiguous();
+      hand_high_ = box.select(1, 1).contiguous();
+      hand_step_ = torch::tensor(e.hand_step, torch::kDouble).to(torch::kFloat32);
+      object_height_ = e.object_height;
+      approach_height_ = e.approach_height;
+    }
+  }
+  if (!e.table.empty() && !e.object.empty()) {
+    auto beta = torch::tensor(e.table, torch::kDouble).view({-1, 3, 2});
+    table_inverse_ = torch::inverse(beta.narrow(1, 0, 2)).to(torch::kFloat32);
+    table_constant_ = beta.select(1, 2).to(torch::kFloat32);
+    table_rows_ = rows(e.object);
   }
   const int64_t A = model_->meta().action_dim;
+  if (needs_hand() && A < 3) {
+    throw std::invalid_argument("a hand read from the robot moves by the first 3 action values (x, y, z); the model's "
+                                "actions have " + std::to_string(A));
+  }
   if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
     throw std::invalid_argument("disagreement weight must be a number >= 0");
   }
@@ -113,6 +131,26 @@ void LatentGoalCost::SetGoalEmbedding(const torch::Tensor& z) {
   }
   goal_ = g.to(torch::kFloat32).detach().clone();
   belief_ = torch::Tensor();
+}
+
+void LatentGoalCost::SetHand(const torch::Tensor& position) {
+  if (!needs_hand()) return;
+  if (position.numel() != 3 || !torch::isfinite(position).all().item<bool>()) {
+    throw std::invalid_argument("hand position is " + Shape(position) + ", expected 3 finite values (metres)");
+  }
+  hand_now_ = position.reshape({3}).to(torch::kFloat32).detach().clone();
+}
+
+torch::Tensor LatentGoalCost::HandPath(const torch::Tensor& actions) const {
+  if (!hand_now_.defined()) throw std::logic_error("LatentGoalCost: the hand's position was not given (SetHand)");
+  auto moves = actions.narrow(-1, 0, 3) * hand_step_;  // [N, T, 3]
+  auto p = hand_now_.expand({actions.size(0), 3});
+  std::vector<torch::Tensor> path;
+  for (int64_t t = 0; t < actions.size(1); ++t) {
+    p = torch::max(torch::min(p + moves.select(1, t), hand_high_), hand_low_);
+    path.push_back(p);
+  }
+  return torch::stack(path, 1);
 }
 
 void LatentGoalCost::Observe(const torch::Tensor& z) {
@@ -198,10 +236,30 @@ torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
   return HoldWhileHidden(coordinates(z).unsqueeze(2), Visible(z), before).squeeze(2);
 }
 
-torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
+torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z, const torch::Tensor& hand) const {
   const int64_t D = model_->latent_dim();
   auto e = z.narrow(-1, 0, D);
   if (!reach_.defined()) return torch::zeros(e.sizes().slice(0, e.dim() - 1), e.options());
+  if (needs_hand()) {
+    if (!hand.defined()) throw std::logic_error("LatentGoalCost: this model's reaching term needs the hand's path");
+    if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+    const int64_t V = units_.size(0);
+    auto object = TablePlace(e);
+    auto away = object - TablePlace(goal_);
+    auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();  // [..., V, 1] metres
+    auto fade = d / (d.pow(2) + 0.01 * 0.01).sqrt();
+    auto behind = object + away / d * push_offset_;
+    auto hand_xy = hand.narrow(-1, 0, 2).unsqueeze(-2);  // [..., 1, 2]
+    auto height = torch::full_like(d, object_height_);
+    if (approach_height_ > 0) {
+      // Away from the point, the hand is drawn above the object's height: it comes down from above.
+      auto across = (hand_xy - behind).pow(2).sum(-1, true).add(1e-12).sqrt();
+      height = height + approach_height_ * (across / std::max(push_offset_, 1e-3)).clamp_max(1);
+    }
+    auto target = torch::cat({behind, height}, -1);  // [..., V, 3]
+    auto gap = (hand.unsqueeze(-2) - target) * (fade * units_.view({V, 1}));
+    return gap.pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
+  }
   if (!object_.defined()) {
     return (torch::matmul(e, reach_.t()) + bias_ * reach_weight_).pow(2).sum(-1).add(1e-12).sqrt();
   }
@@ -214,13 +272,30 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z) const {
     return x.reshape(sizes);
   };
   auto object = per_view(torch::matmul(e, object_.t()));
-  auto hand = per_view(torch::matmul(e, hand_.t()) + bias_);
+  auto seen_hand = per_view(torch::matmul(e, hand_.t()) + bias_);
   auto away = object - per_view(torch::matmul(goal_, object_.t()));  // from the goal's object
   auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();               // [..., V, 1]
   auto unit = units_.view({V, 1});
   auto fade = d / (d.pow(2) + (0.01 * unit).pow(2)).sqrt();
   auto behind = object + away / d * (push_offset_ * unit);
-  return (fade * (hand - behind)).pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
+  return (fade * (seen_hand - behind)).pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
+}
+
+torch::Tensor LatentGoalCost::TablePlace(const torch::Tensor& e) const {
+  const int64_t V = table_inverse_.size(0);
+  auto x = torch::matmul(e.narrow(-1, 0, table_rows_.size(1)), table_rows_.t());  // [..., 2V]: each view's x, then its y
+  auto sizes = x.sizes().vec();
+  sizes.back() = V;
+  sizes.push_back(1);
+  sizes.push_back(2);
+  auto keypoints = x.reshape(sizes) - table_constant_.unsqueeze(1);  // [..., V, 1, 2]
+  return torch::matmul(keypoints, table_inverse_).squeeze(-2);
+}
+
+torch::Tensor LatentGoalCost::ObjectDistance(const torch::Tensor& z) const {
+  if (!reads_object()) throw std::logic_error("LatentGoalCost: this model has no table map to read the object by");
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  return (TablePlace(z) - TablePlace(goal_)).pow(2).sum(-1).add(1e-12).sqrt().mean(-1);
 }
 
 void LatentGoalCost::AddMember(WorldModel member) {
@@ -273,10 +348,12 @@ torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
   const torch::Tensor full =
       withdraw_.defined() ? torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)
                           : actions;
-  if (members_.empty()) return Score(Predict(full));
+  const torch::Tensor hand = needs_hand() ? HandPath(full) : torch::Tensor();
+  if (members_.empty()) return Score(Predict(full), hand);
   const torch::Tensor z = PredictAll(full);  // [K, N, T, S]
   const int64_t K = z.size(0);
-  torch::Tensor cost = Score(z.flatten(0, 1)).view({K, N}).mean(0);
+  const torch::Tensor hands = hand.defined() ? hand.unsqueeze(0).expand({K, -1, -1, -1}).flatten(0, 1) : hand;
+  torch::Tensor cost = Score(z.flatten(0, 1), hands).view({K, N}).mean(0);
   if (options_.disagreement_weight > 0) cost = cost + options_.disagreement_weight * Judged(Spread(z));
   return cost;
 }
@@ -291,7 +368,7 @@ torch::Tensor LatentGoalCost::Judged(const torch::Tensor& per_step) const {
   return options_.sum_over_horizon ? per_step.sum(1) : per_step.select(1, per_step.size(1) - 1);
 }
 
-torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
+torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor& hand) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   if (z.dim() != 3) throw std::invalid_argument("LatentGoalCost: sequences to score must be [N, H, D]");
   const int64_t W = options_.withdraw_steps;
@@ -304,17 +381,18 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z) const {
     const int64_t H = z.size(1) - W;
     auto plan = z.narrow(1, 0, H);
     auto withdrawn = Judged(Distance(z));  // [N]
-    if (options_.sum_over_horizon) return withdrawn + Reach(plan).sum(1);
-    return withdrawn + Reach(plan.select(1, H - 1));
+    const torch::Tensor plan_hand = hand.defined() ? hand.narrow(1, 0, H) : hand;
+    if (options_.sum_over_horizon) return withdrawn + Reach(plan, plan_hand).sum(1);
+    return withdrawn + Reach(plan.select(1, H - 1), plan_hand.defined() ? plan_hand.select(1, H - 1) : plan_hand);
   }
   if (object_index_.defined()) {
     auto held = HeldPlace(z);
     auto d = Weighted(held, coordinate_weights_);
-    if (reach_.defined()) d = d + Reach(held);
+    if (reach_.defined()) d = d + Reach(held, hand);
     return Judged(d);
   }
   auto d = spread_index_ >= 0 ? HeldDistance(z) : Distance(z);  // [N, H]
-  if (reach_.defined()) d = d + Reach(z);
+  if (reach_.defined()) d = d + Reach(z, hand);
   return Judged(d);
 }
 

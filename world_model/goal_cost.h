@@ -69,13 +69,24 @@ class LatentGoalCost {
   void Observe(const torch::Tensor& z);
   void ForgetObject() { belief_ = torch::Tensor(); }
 
+  // With a hand read from the robot (GoalEnergy::hand_from_state): the end effector's position
+  // now, [3] metres, before each plan. Throws std::invalid_argument for another shape or
+  // non-finite values.
+  bool needs_hand() const { return hand_step_.defined(); }
+  void SetHand(const torch::Tensor& position);
+  // Where the hand goes under actions [N, T, A]: [N, T, 3], each step clamp(p + a * hand_step, box)
+  // from the position SetHand gave. Throws std::logic_error before SetHand.
+  torch::Tensor HandPath(const torch::Tensor& actions) const;
+
   // actions [N, H, A] -> costs [N]. Differentiable in the actions when they require gradient.
   torch::Tensor operator()(const torch::Tensor& actions);
   // Costs [N] of embedding sequences [N, H, D] (or states [N, H, S]) as operator() scores the
   // predicted ones: the distance to the goal plus the reaching term, summed over the H steps or
   // the last step's alone. With a withdrawal (GoalCostOptions::withdraw_steps W > 0) the
-  // sequences are [N, H + W, D]: the plan's H steps, then the withdrawal's W.
-  torch::Tensor Score(const torch::Tensor& z) const;
+  // sequences are [N, H + W, D]: the plan's H steps, then the withdrawal's W. With a hand read
+  // from the robot, hand [N, H(+W), 3] is where the hand is at each step (HandPath); without it
+  // (undefined) such a model's reaching term throws std::logic_error.
+  torch::Tensor Score(const torch::Tensor& z, const torch::Tensor& hand = {}) const;
   // The states the model predicts after each action from the current context: [N, H, S] (their
   // first D values are the embedding, D = goal_embedding().size(0)).
   torch::Tensor Predict(const torch::Tensor& actions);
@@ -86,7 +97,17 @@ class LatentGoalCost {
   // With a push offset p (GoalEnergy::push_offset > 0), per view: the hand's distance to the point
   // p behind the object on its far side from the goal, times f = d / sqrt(d^2 + (1 cm)^2), d the
   // object's distance from its place in the goal image (both in that view's keypoint units).
-  torch::Tensor Reach(const torch::Tensor& z) const;
+  // With a hand read from the robot, hand [..., 3] (metres) is the hand: its distance to that
+  // point read on the table (GoalEnergy::table), at the object's height, in metres times the
+  // view's units, faded alike (d in metres).
+  torch::Tensor Reach(const torch::Tensor& z, const torch::Tensor& hand = {}) const;
+
+  // With the object's table map (GoalEnergy::table, models trained on data with the object's
+  // positions): the object's distance from its place in the goal image, read on the table from
+  // embeddings [..., D] (or states), metres, the mean over the views: [...]. Throws
+  // std::logic_error for a model without the map or before a goal.
+  bool reads_object() const { return table_inverse_.defined(); }
+  torch::Tensor ObjectDistance(const torch::Tensor& z) const;
 
   // Adds a predictor to the ensemble: `member` must be the same trained run's encoder with
   // another predictor (train --predictor-seed), or std::invalid_argument names what differs.
@@ -115,6 +136,8 @@ class LatentGoalCost {
   torch::Tensor Visible(const torch::Tensor& z) const;
   // Distance of z [..., S] to the goal under per-feature weights [D] (undefined: all 1).
   torch::Tensor Weighted(const torch::Tensor& z, const torch::Tensor& weights) const;
+  // The object's place on the table read from embeddings [..., D]: [..., V, 2] metres.
+  torch::Tensor TablePlace(const torch::Tensor& e) const;
 
   WorldModel model_;
   std::vector<WorldModel> members_;
@@ -126,6 +149,13 @@ class LatentGoalCost {
   // With a push offset: the object's rows and the hand's [M, D], keypoint units per metre [V].
   torch::Tensor object_, hand_, units_;
   double reach_weight_ = 0, push_offset_ = 0;
+  // The table map's inverse per view ([V, 2, 2] and the constant [V, 2]: table xy = (keypoints -
+  // c) B^-1) and the object's rows [2V, D]; undefined without GoalEnergy::table.
+  torch::Tensor table_inverse_, table_constant_, table_rows_;
+  // A hand read from the robot: its move per action unit [3], box [3] low and high, the object's
+  // height, and the hand now [3] (undefined until SetHand).
+  torch::Tensor hand_step_, hand_low_, hand_high_, hand_now_;
+  double object_height_ = 0, approach_height_ = 0;
   // With hidden_spread: the weights without the spread's, and the spread value that gates.
   torch::Tensor coordinate_weights_;  // [D]
   int64_t spread_index_ = -1;

@@ -88,8 +88,12 @@ struct TrainConfig {
   double push_offset = 0.0;
   // With energy "object" and an object group: how the reaching term reads the hand, "probe" (the
   // arm keypoints that best tell the end effector, averaged) or "fit" (a map fitted from the arm's
-  // keypoints to the object's units; ObjectGoalEnergy's fit_hand).
+  // keypoints to the object's units) or "state" (the robot's end effector, given with each image
+  // and moved by the planned actions; ReachHand in energy.h).
   std::string reach_hand = "probe";
+  // With reach_hand "state": metres above the object's height the hand is drawn while away from
+  // the point behind it (GoalEnergy::approach_height); 0: none.
+  double approach_height = 0.0;
   double grad_clip = 1.0;
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
@@ -125,6 +129,7 @@ struct TrainConfig {
     f("reach_weight", c.reach_weight);
     f("group_weights", c.group_weights);
     f("push_offset", c.push_offset);
+    f("approach_height", c.approach_height);
     f("reach_hand", c.reach_hand);
     f("grad_clip", c.grad_clip);
     f("checkpoint_every", c.checkpoint_every);

@@ -99,6 +99,13 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
       j["energy"]["push_offset"] = m.energy.push_offset;
     }
     if (!m.energy.reach_bias.empty()) j["energy"]["reach_bias"] = m.energy.reach_bias;
+    if (!m.energy.table.empty()) j["energy"]["table"] = m.energy.table;
+    if (m.energy.hand_from_state()) {
+      j["energy"]["hand_step"] = m.energy.hand_step;
+      j["energy"]["hand_box"] = m.energy.hand_box;
+      j["energy"]["object_height"] = m.energy.object_height;
+      if (m.energy.approach_height > 0) j["energy"]["approach_height"] = m.energy.approach_height;
+    }
   }
 }
 
@@ -127,6 +134,13 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
       m.energy.push_offset = e.at("push_offset").get<double>();
     }
     if (e.contains("reach_bias")) m.energy.reach_bias = e.at("reach_bias").get<std::vector<double>>();
+    if (e.contains("table")) m.energy.table = e.at("table").get<std::vector<double>>();
+    if (e.contains("hand_step")) {
+      m.energy.hand_step = e.at("hand_step").get<std::vector<double>>();
+      m.energy.hand_box = e.at("hand_box").get<std::vector<double>>();
+      m.energy.object_height = e.at("object_height").get<double>();
+      m.energy.approach_height = e.value("approach_height", 0.0);
+    }
   }
 }
 
@@ -251,6 +265,30 @@ void WorldModelImpl::set_energy(const GoalEnergy& e) {
     if (!(v > 0) || !std::isfinite(v)) {
       throw std::invalid_argument("model metadata: goal energy units per metre must be finite and > 0");
     }
+  }
+  auto finite = [](const std::vector<double>& values) {
+    for (double v : values) {
+      if (!std::isfinite(v)) return false;
+    }
+    return true;
+  };
+  if (!e.table.empty() && (e.table.size() != 6 * e.units_per_metre.size() || !finite(e.table))) {
+    throw std::invalid_argument("model metadata: goal energy table map needs 6 finite values per view");
+  }
+  if (e.hand_from_state()) {
+    bool box_ok = e.hand_box.size() == 6 && finite(e.hand_box);
+    for (size_t i = 0; box_ok && i < 3; ++i) box_ok = e.hand_box[2 * i] <= e.hand_box[2 * i + 1];
+    bool step_ok = e.hand_step.size() == 3;
+    for (double v : e.hand_step) step_ok = step_ok && v > 0 && std::isfinite(v);
+    if (!step_ok || !box_ok || e.table.empty() || e.reach.empty() || !std::isfinite(e.object_height)) {
+      throw std::invalid_argument("model metadata: a hand read from the robot needs 3 steps > 0, a box of 6 "
+                                  "(low <= high per axis), the table map, reach rows and a finite object height");
+    }
+  }
+  if (!(e.approach_height >= 0) || !std::isfinite(e.approach_height) ||
+      (e.approach_height > 0 && !e.hand_from_state())) {
+    throw std::invalid_argument("model metadata: goal energy approach height must be a number of metres >= 0 "
+                                "(> 0 only with a hand read from the robot)");
   }
   meta_.energy = e;
 }

@@ -38,7 +38,25 @@ struct GoalEnergy {
   // [M] or empty (zeros): a constant added to the hand's place, R z + reach_bias - the hand read
   // by a fitted map from the arm's keypoints (train --reach-hand fit) has an intercept.
   std::vector<double> reach_bias;
+  // With the object's positions in the data: where the object's keypoints read for each place on
+  // the table, per view the 3 x 2 map beta (row-major) with [object x, object y] = [table x,
+  // table y, 1] beta, so that the object's place on the table can be read back from them.
+  std::vector<double> table;
+  // The hand read from the robot (train --reach-hand state): when hand_step is set, the reaching
+  // term takes the end effector's position (m) with each image and moves it by each planned
+  // action a as the data did, clamp(p + a * hand_step, box), toward the point push_offset
+  // behind the object read from its keypoints (table), at object_height above the table; the
+  // distance in metres times each view's units_per_metre. hand_step [3] m per action unit,
+  // hand_box [6] (low, high of x, then y, then z).
+  std::vector<double> hand_step, hand_box;
+  double object_height = 0;
+  // With the hand read from the robot: how high above the object's height the hand is drawn
+  // while it is away from that point (its distance on the table over push_offset, up to 1, times
+  // this), so that it comes down onto the point from above instead of sweeping across the table
+  // through the object. Metres; 0: at the object's height throughout.
+  double approach_height = 0;
 
+  bool hand_from_state() const { return !hand_step.empty(); }
   bool empty() const { return weights.empty() && reach.empty(); }
 };
 

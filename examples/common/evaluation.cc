@@ -117,12 +117,14 @@ std::vector<double> PerfectCosts(sim::OracleCost& oracle, const sim::Task& task,
     h += W;
   }
   std::vector<bool> unstable;
-  const std::vector<uint8_t> rgb = oracle.RenderRollouts(task, actions, n, h, A, ro, &unstable);
+  std::vector<double> hands;  // where the end effector went, for a model that reads it from the robot
+  const std::vector<uint8_t> rgb =
+      oracle.RenderRollouts(task, actions, n, h, A, ro, &unstable, model.hand_dim() > 0 ? &hands : nullptr);
   std::vector<ImageView> frames(static_cast<size_t>(n) * h);
   for (size_t i = 0; i < frames.size(); ++i) {
     frames[i] = {rgb.data() + i * image_size * image_size * 3, image_size, image_size};
   }
-  std::vector<double> costs = model.FutureCosts(frames, h);
+  std::vector<double> costs = model.FutureCosts(frames, h, hands);
   for (int i = 0; i < n; ++i) {
     if (unstable[i]) costs[i] = INFINITY;
   }
@@ -350,10 +352,14 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         std::vector<float> action(A, 0.f);
         double ms = 0;
         if (acting && learned) {
+          const Eigen::Vector3d hand = task->sim().ee_pos();
           action = learned->Act({obs.rgb.data(), S, S},
-                                learned->proprio_dim() > 0 ? task->sim().joint_state() : std::vector<double>());
+                                learned->proprio_dim() > 0 ? task->sim().joint_state() : std::vector<double>(),
+                                learned->hand_dim() > 0 ? std::vector<double>{hand.x(), hand.y(), hand.z()}
+                                                        : std::vector<double>());
           energy = learned->last().energy;
           ms = learned->last().seconds * 1000;
+          if (std::isfinite(learned->last().object_distance)) r.read_distance.push_back(learned->last().object_distance);
         } else {
           energy = probe.Energy({obs.rgb.data(), S, S});
         }
@@ -542,14 +548,14 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
                     {"final_distance", e.final_distance}, {"first_success", e.first_success},
                     {"steps", e.steps}, {"initial_distance", e.initial_distance}, {"distance", e.distance},
                     {"energy", e.energy}, {"plan_ms", e.plan_ms}, {"goal", e.goal},
-                    {"tracked", e.tracked}, {"effector", e.effector}});
+                    {"tracked", e.tracked}, {"effector", e.effector}, {"read_distance", e.read_distance}});
   }
   write("episodes.csv", eps.str());
   write("episodes.json", full.dump() + "\n");
   std::ostringstream steps;
   // plan_ms last: the one column that differs between two runs of the same goals.
   steps << "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
-           "goal_x,goal_y,goal_z,plan_ms\n";
+           "goal_x,goal_y,goal_z,read_m,plan_ms\n";
   auto xyz = [&](const std::vector<std::array<double, 3>>& p, size_t t) {
     for (int k = 0; k < 3; ++k) steps << "," << (t < p.size() ? p[t][k] : std::nan(""));
   };
@@ -559,6 +565,7 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
       xyz(e.tracked, t);
       xyz(e.effector, t);
       for (double g : e.goal) steps << "," << (e.tracked.empty() ? std::nan("") : g);  // none recorded: unknown
+      steps << "," << (t < e.read_distance.size() ? e.read_distance[t] : std::nan(""));
       steps << "," << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
@@ -642,6 +649,7 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
       if (e.contains("goal")) r.goal = e["goal"].get<std::array<double, 3>>();
       if (e.contains("tracked")) r.tracked = e["tracked"].get<std::vector<std::array<double, 3>>>();
       if (e.contains("effector")) r.effector = e["effector"].get<std::vector<std::array<double, 3>>>();
+      if (e.contains("read_distance")) r.read_distance = e["read_distance"].get<std::vector<double>>();
       if (std::find(order.begin(), order.end(), r.method) == order.end()) order.push_back(r.method);
       report.episodes.push_back(std::move(r));
     }

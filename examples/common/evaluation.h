@@ -91,6 +91,9 @@ struct EpisodeResult {
   // point (end effector or object) and the end effector, [x, y, z] each.
   std::array<double, 3> goal{};
   std::vector<std::array<double, 3>> tracked, effector;
+  // The object's distance from its goal as the learned planner's model reads it (m), per action
+  // (Controller's ActInfo::object_distance); empty for other methods and models that cannot.
+  std::vector<double> read_distance;
 };
 
 struct MethodSummary {

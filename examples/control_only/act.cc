@@ -2,7 +2,7 @@
 // simulator, renderer or HDF5. Reads the goal and the current camera image from binary PPM files
 // (P6, the model's image size) and prints the action to apply.
 //
-//   act CHECKPOINT GOAL.ppm OBSERVATION.ppm [JOINT_ANGLE ...]
+//   act CHECKPOINT GOAL.ppm OBSERVATION.ppm [JOINT_ANGLE ...] [HAND_X HAND_Y HAND_Z]
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -41,17 +41,21 @@ Rgb ReadPpm(const std::string& path) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: act CHECKPOINT GOAL.ppm OBSERVATION.ppm [JOINT_ANGLE ...]\n");
+    std::fprintf(stderr, "usage: act CHECKPOINT GOAL.ppm OBSERVATION.ppm [JOINT_ANGLE ...] [HAND_X HAND_Y HAND_Z]\n");
     return 2;
   }
   try {
     jepa_mpc::Controller controller(argv[1]);
     const Rgb goal = ReadPpm(argv[2]), observation = ReadPpm(argv[3]);
-    std::vector<double> joints;
-    for (int k = 4; k < argc; ++k) joints.push_back(std::stod(argv[k]));
+    // The joint angles the model reads (proprio_dim()), then the end effector's position (m) for a
+    // model that reads the hand from the robot (hand_dim()).
+    std::vector<double> joints, hand;
+    for (int k = 4; k < argc; ++k) {
+      (static_cast<int>(joints.size()) < controller.proprio_dim() ? joints : hand).push_back(std::stod(argv[k]));
+    }
     controller.SetGoal({goal.bytes.data(), goal.height, goal.width});
     const std::vector<float> action =
-        controller.Act({observation.bytes.data(), observation.height, observation.width}, joints);
+        controller.Act({observation.bytes.data(), observation.height, observation.width}, joints, hand);
     std::printf("action");
     for (float a : action) std::printf(" %.4f", a);
     std::printf("\nenergy %.4f  planned cost %.4f  %.1f ms\n", controller.last().energy,

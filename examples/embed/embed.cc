@@ -81,7 +81,12 @@ int main(int argc, char** argv) {
       // A model trained with proprioception also takes the joint angles (proprio_dim() > 0).
       const std::vector<double> joints =
           controller.proprio_dim() > 0 ? robot->sim().joint_state() : std::vector<double>();
-      const std::vector<float> action = controller.Act({image.rgb.data(), image.height, image.width}, joints);
+      // A model whose reaching term reads the hand from the robot also takes the end effector's
+      // position (hand_dim() > 0, the push models).
+      const Eigen::Vector3d ee = robot->sim().ee_pos();
+      const std::vector<double> hand =
+          controller.hand_dim() > 0 ? std::vector<double>{ee.x(), ee.y(), ee.z()} : std::vector<double>();
+      const std::vector<float> action = controller.Act({image.rgb.data(), image.height, image.width}, joints, hand);
 #ifdef JEPA_MPC_LIVE_VIEW
       if (live) {
         energy.push_back(controller.last().energy);

@@ -159,6 +159,61 @@ TEST_F(ControllerTest, ProprioModelActsOnTheJointState) {
   EXPECT_THROW(plain.Act({obs.data(), 32, 32}, {0.3, -1.0}), std::invalid_argument);
 }
 
+TEST_F(ControllerTest, AModelThatReadsTheHandFromTheRobotPlansFromWhereTheHandIs) {
+  {
+    world_model::ModelMeta meta = Meta();  // D = 8: keypoint 0 of the view is the object
+    meta.action_dim = 3;
+    world_model::GoalEnergy& e = meta.energy;
+    e.weights = {1, 0, 0, 0, 1, 0, 0, 0};
+    e.reach = {-1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0};
+    e.object = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+    e.units_per_metre = {10};
+    e.table = {10, 0, 0, 10, 0, 0};
+    e.reach_weight = 1;
+    e.push_offset = 0.03;
+    e.hand_step = {0.02, 0.02, 0.02};
+    e.hand_box = {-1, 1, -1, 1, 0, 0.5};
+    e.object_height = 0.025;
+    WorldModel model(meta);
+    world_model::SaveCheckpoint(dir_ / "hand.pt", model, nullptr, {});
+  }
+  auto goal = Image(32, 1), obs = Image(32, 90);
+  Controller a(dir_ / "hand.pt", Small("cem")), b(dir_ / "hand.pt", Small("cem"));
+  EXPECT_EQ(a.hand_dim(), 3);
+  a.SetGoal({goal.data(), 32, 32});
+  b.SetGoal({goal.data(), 32, 32});
+  try {
+    a.Act({obs.data(), 32, 32});
+    FAIL() << "an observation without the hand's position was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("hand position has 0 values, the model expects 3"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(a.Act({obs.data(), 32, 32}, {}, {0.1, NAN, 0.2}), std::invalid_argument);
+  // The same image with the hand elsewhere is planned differently: high above the table the plan
+  // moves the hand down.
+  auto high = a.Act({obs.data(), 32, 32}, {}, {0.3, 0.0, 0.45});
+  auto low = b.Act({obs.data(), 32, 32}, {}, {0.3, 0.0, 0.03});
+  ASSERT_EQ(high.size(), 3u);
+  EXPECT_NE(high, low);
+  EXPECT_LT(high[2], 0.f);
+  // The model reads the block's distance from its goal (the plain model cannot: NaN).
+  EXPECT_TRUE(std::isfinite(a.last().object_distance));
+  EXPECT_GE(a.last().object_distance, 0.0);
+  // Scoring observed futures needs where the hand was at each frame.
+  EXPECT_THROW(a.FutureCosts({{obs.data(), 32, 32}}, 1), std::invalid_argument);
+  EXPECT_EQ(a.FutureCosts({{obs.data(), 32, 32}}, 1, {0.3, 0.0, 0.45}).size(), 1u);
+  EXPECT_GT(a.FutureCosts({{obs.data(), 32, 32}}, 1, {0.3, 0.0, 0.45})[0],
+            a.FutureCosts({{obs.data(), 32, 32}}, 1, {0.3, 0.0, 0.03})[0]);
+  // A model that reads the hand from the image refuses a position it cannot use.
+  Controller plain(dir_ / "model.pt", Small("cem"));
+  EXPECT_EQ(plain.hand_dim(), 0);
+  plain.SetGoal({goal.data(), 32, 32});
+  EXPECT_THROW(plain.Act({obs.data(), 32, 32}, {}, {0.3, 0.0, 0.1}), std::invalid_argument);
+  plain.Act({obs.data(), 32, 32});
+  EXPECT_TRUE(std::isnan(plain.last().object_distance));
+}
+
 TEST_F(ControllerTest, TheAppliedActionEntersTheNextPlansContext) {
   {
     torch::manual_seed(0);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -163,6 +164,42 @@ TEST_F(SurpriseCliTest, EnergyMapScoresEveryPlacementAndTheGoalItselfAtZero) {
   const CliRun none = Exec(ENERGY_MAP_BINARY, "--checkpoint " + Ck("jepa") + " --goals 0");
   EXPECT_NE(none.code, 0);
   EXPECT_THAT(none.err, HasSubstr("--goals is 0, expected at least 1"));
+}
+
+// evaluate on the same tiny push model, trained with the push defaults: its reaching term reads
+// the hand from the robot, which evaluate hands it at every step (learned) and along every
+// candidate's true future (perfect); the model's reading of the block's distance is recorded.
+TEST_F(SurpriseCliTest, EvaluateGivesAPushModelTheHandAndRecordsItsReadingOfTheBlock) {
+  const std::string out = *dir_ / "evaluate";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Ck("jepa") +
+                                             " --methods learned,perfect --episodes 1 --oracle-episodes 1 --steps 3"
+                                             " --samples 4 --elites 2 --iterations 1 --horizon 2 --time-budget 0"
+                                             " --videos 0 --failure-videos 0 --no-contact-sheets --threads 2 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(out + "/steps.csv");
+  std::string line;
+  std::getline(in, line);
+  ASSERT_THAT(line, HasSubstr(",read_m,plan_ms"));
+  int learned = 0, perfect = 0;
+  while (std::getline(in, line)) {
+    std::stringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 16u) << line;
+    const int step = std::stoi(f[2]);
+    if (f[0] == "learned-cem") {
+      ++learned;
+      // Read at every action (3), not after the last.
+      if (step < 3) {
+        EXPECT_TRUE(std::isfinite(std::stod(f[14]))) << line;
+        EXPECT_GE(std::stod(f[14]), 0) << line;
+      }
+    } else {
+      ++perfect;
+    }
+  }
+  EXPECT_EQ(learned, 4);  // 3 actions, then the end
+  EXPECT_EQ(perfect, 4);
 }
 
 }  // namespace

@@ -113,6 +113,10 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
     controller.set_goal(image)
     with pytest.raises(ValueError, match="joint"):
         controller.act(image, [0.0] * (controller.proprio_dim + 1))
+    # A model that reads the hand from the image refuses a hand position it cannot use.
+    assert controller.hand_dim == 0
+    with pytest.raises(ValueError, match="hand position has 3 values, the model expects 0"):
+        controller.act(image, np.zeros(controller.proprio_dim), hand=[0.4, 0.0, 0.1])
     with pytest.raises(ValueError, match="unknown task 'fly'"):
         jepa_mpc.Env("fly")
     with pytest.raises(ValueError, match="unknown robot"):

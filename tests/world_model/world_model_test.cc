@@ -713,13 +713,144 @@ TEST_F(WorldModelTest, PushOffsetDrawsTheHandBehindTheObjectAwayFromItsGoal) {
   EXPECT_TRUE(ObjectGoalEnergy(keypoints, *data_, 1.0).object.empty());
   EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0.03), std::invalid_argument);
   // So does a hand fitted into the object's units.
-  EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0, true), std::invalid_argument);
+  EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0, ReachHand::kFit), std::invalid_argument);
   // A hand's constant per reach row, finite.
   bad = meta.energy;
   bad.reach_bias = {0.5};
   EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
   bad.reach_bias = {0.5, std::nan("")};
   EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, AHandReadFromTheRobotIsDrawnBehindTheObjectAtItsHeight) {
+  ModelMeta meta = TinyMeta();  // D = 8; one view: the object at (z0, z1)
+  meta.action_dim = 3;
+  meta.energy.weights = {1, 1, 0, 0, 0, 0, 0, 0};
+  meta.energy.reach = {-1, 0, 1, 0, 0, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0};
+  meta.energy.object = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  meta.energy.units_per_metre = {100};       // a unit a centimetre
+  meta.energy.table = {100, 0, 0, 100, 5, 0};  // keypoints = 100 x (table x, y) + (5, 0)
+  meta.energy.reach_weight = 2;
+  meta.energy.push_offset = 0.03;
+  meta.energy.hand_step = {0.02, 0.02, 0.02};
+  meta.energy.hand_box = {-1, 1, -1, 1, 0, 0.5};
+  meta.energy.object_height = 0.025;
+  WorldModel model(meta);
+  LatentGoalCost cost(model);
+  ASSERT_TRUE(cost.needs_hand());
+  cost.SetGoalEmbedding(torch::tensor({5.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}));  // the goal's object at (0, 0) m
+  const auto object = torch::tensor({15.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});     // the object at (0.1, 0) m
+  auto reach = [&](float x, float y, float z) { return cost.Reach(object, torch::tensor({x, y, z})).item<double>(); };
+  const double fade = 0.1 / std::sqrt(0.01 + 0.0001);
+  // 3 cm behind the object, on its far side from the goal, at its height: nothing; held 10 cm
+  // above that point: 10 cm off, which the image's hand could not tell.
+  EXPECT_NEAR(reach(0.13f, 0, 0.025f), 0.0, 1e-3);
+  EXPECT_NEAR(reach(0.13f, 0, 0.125f), 2 * fade * 10.0, 1e-3);
+  EXPECT_NEAR(reach(0.07f, 0, 0.025f), 2 * fade * 6.0, 1e-3);
+  EXPECT_THROW(cost.Reach(object), std::logic_error);  // such a model's reaching term needs the hand
+  {
+    // Drawn above the object while away from that point: 3 cm from it on the table, the hand is
+    // drawn 3/3 x 5 cm above the object's height; on the point, down to it.
+    ModelMeta above = meta;
+    above.energy.approach_height = 0.05;
+    WorldModel lifted(above);
+    LatentGoalCost over(lifted);
+    over.SetGoalEmbedding(torch::tensor({5.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}));
+    auto lift = [&](float x, float y, float z) { return over.Reach(object, torch::tensor({x, y, z})).item<double>(); };
+    EXPECT_NEAR(lift(0.13f, 0, 0.025f), 0.0, 1e-3);
+    EXPECT_NEAR(lift(0.13f, 0.03f, 0.075f), 2 * fade * 3.0, 1e-3);
+    EXPECT_NEAR(lift(0.13f, 0.03f, 0.025f), 2 * fade * std::sqrt(9.0 + 25.0), 1e-3);
+    EXPECT_NEAR(lift(0.13f, 0.015f, 0.05f), 2 * fade * 1.5, 1e-3);  // half way down
+    const std::string lifted_pt = Out("hand_lifted.pt");
+    SaveCheckpoint(lifted_pt, lifted, nullptr, {});
+    EXPECT_EQ(nlohmann::json(LoadCheckpoint(lifted_pt).model->meta()), nlohmann::json(above));
+    GoalEnergy no_state = above.energy;
+    no_state.hand_step.clear();
+    EXPECT_THROW(lifted->set_energy(no_state), std::invalid_argument);  // the image's hand has no height
+    GoalEnergy negative = above.energy;
+    negative.approach_height = -0.01;
+    EXPECT_THROW(lifted->set_energy(negative), std::invalid_argument);
+  }
+  // The object's distance from its goal, read on the table.
+  ASSERT_TRUE(cost.reads_object());
+  EXPECT_NEAR(cost.ObjectDistance(object).item<double>(), 0.1, 1e-5);
+  EXPECT_NEAR(cost.ObjectDistance(torch::tensor({5.f, -4.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f})).item<double>(), 0.04, 1e-5);
+  // The hand's path: each step moves it by the action times the step, held in the box.
+  EXPECT_THROW(cost.HandPath(torch::zeros({1, 2, 3})), std::logic_error);  // not given yet
+  EXPECT_THROW(cost.SetHand(torch::zeros({2})), std::invalid_argument);
+  EXPECT_THROW(cost.SetHand(torch::tensor({0.f, NAN, 0.f})), std::invalid_argument);
+  cost.SetHand(torch::tensor({0.99f, 0.f, 0.01f}));
+  const auto path = cost.HandPath(torch::tensor({1.f, 0.f, -1.f, -1.f, 0.5f, 1.f}).view({1, 2, 3}));
+  EXPECT_TRUE(torch::allclose(path[0][0], torch::tensor({1.f, 0.f, 0.f}), 0, 1e-6)) << path;
+  EXPECT_TRUE(torch::allclose(path[0][1], torch::tensor({0.98f, 0.01f, 0.02f}), 0, 1e-6)) << path;
+  // The planner's cost follows that path: the distance plus the reaching term at each step.
+  cost.SetContext(torch::zeros({1, 8}), {}, torch::zeros({1, model->proprio_dim()}));
+  const auto actions = torch::rand({2, 4, 3}) * 2 - 1;
+  const auto rolled = model->Rollout(model->State(torch::zeros({1, 8}), torch::zeros({1, model->proprio_dim()})).expand({2, -1}),
+                                     actions);
+  const auto expected = (cost.Distance(rolled) + cost.Reach(rolled, cost.HandPath(actions))).sum(1);
+  EXPECT_TRUE(torch::allclose(cost(actions), expected, 1e-4, 1e-4));
+  // It travels with the checkpoint; inconsistent ones are refused.
+  const std::string path_pt = Out("hand_state.pt");
+  SaveCheckpoint(path_pt, model, nullptr, {});
+  EXPECT_EQ(nlohmann::json(LoadCheckpoint(path_pt).model->meta()), nlohmann::json(meta));
+  GoalEnergy bad = meta.energy;
+  bad.hand_step = {0.02, 0.02};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.hand_step[1] = 0;
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.hand_box = {1, -1, -1, 1, 0, 0.5};
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.table.clear();
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  bad = meta.energy;
+  bad.table.pop_back();
+  EXPECT_THROW(model->set_energy(bad), std::invalid_argument);
+  // A model whose actions do not move the hand in three axes cannot read it from the robot.
+  ModelMeta planar = meta;
+  planar.action_dim = 2;
+  EXPECT_THROW(LatentGoalCost{WorldModel(planar)}, std::invalid_argument);
+  // The object energy needs the object's and the hand's positions for it (this dataset has none).
+  ModelMeta m = TinyMeta();
+  m.config.object_keypoints = 2;
+  WorldModel keypoints(m);
+  keypoints->eval();
+  EXPECT_THROW(ObjectGoalEnergy(keypoints, *data_, 1.0, false, 0, ReachHand::kState), std::invalid_argument);
+  EXPECT_EQ(ReachHandNamed("state"), ReachHand::kState);
+  EXPECT_THROW(ReachHandNamed("joints"), std::invalid_argument);
+  TrainConfig c = TinyConfig();
+  c.reach_hand = "joints";
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.reach_hand = "fit";
+  c.approach_height = 0.05;  // the image's hand has no height to draw
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.reach_hand = "state";
+  EXPECT_NO_THROW(c.Validate());
+  c.approach_height = -0.05;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+}
+
+TEST_F(WorldModelTest, FitHandMovesRecoversTheStepAndTheBox) {
+  // An end effector moved by 2, 3 and 1 cm per action unit on x, y and z.
+  torch::Generator gen = at::detail::createCPUGenerator(7);
+  auto actions = torch::rand({3, 40, 4}, gen) * 2 - 1;
+  auto moves = actions.narrow(2, 0, 3) * torch::tensor({0.02f, 0.03f, 0.01f});
+  auto ee = torch::cat({torch::zeros({3, 1, 3}), moves.narrow(1, 0, 39).cumsum(1)}, 1) + torch::tensor({0.5f, 0.f, 0.2f});
+  const auto [step, box] = FitHandMoves(ee, actions);
+  ASSERT_EQ(step.size(), 3u);
+  EXPECT_NEAR(step[0], 0.02, 1e-6);
+  EXPECT_NEAR(step[1], 0.03, 1e-6);
+  EXPECT_NEAR(step[2], 0.01, 1e-6);
+  ASSERT_EQ(box.size(), 6u);
+  EXPECT_NEAR(box[0], ee.select(2, 0).min().item<double>(), 1e-6);
+  EXPECT_NEAR(box[5], ee.select(2, 2).max().item<double>(), 1e-6);
+  // A hand the actions do not move, or the wrong shapes, are refused.
+  EXPECT_THROW(FitHandMoves(torch::zeros({3, 40, 3}), actions), std::invalid_argument);
+  EXPECT_THROW(FitHandMoves(ee, actions.narrow(2, 0, 2)), std::invalid_argument);
+  EXPECT_THROW(FitHandMoves(ee.narrow(1, 0, 10), actions), std::invalid_argument);
 }
 
 TEST_F(WorldModelTest, ConvexMixtureFindsTheHandsKeypointsAndStaysConvex) {
