@@ -121,10 +121,9 @@ GoalEnergy ObjectGoalEnergy(WorldModel& model, const TrainingData& data, double 
   if (hand == ReachHand::kState && !(reach_weight > 0)) {
     throw std::invalid_argument("a hand read from the robot needs a reaching term (reach weight > 0)");
   }
-  bool fit_hand = hand == ReachHand::kFit;
   // Without an object group the arm's keypoints are found by the joint state, not the end
   // effector: the fit needs the group's hand.
-  fit_hand = fit_hand && c.object_keypoints > 0;
+  const bool fit_hand = hand == ReachHand::kFit && c.object_keypoints > 0;
   if (push_offset > 0 && (reach_weight <= 0 || !positions)) {
     throw std::invalid_argument("a push offset needs a reaching term (reach weight > 0) and the object's "
                                 "positions in the dataset (obs/object_pos)");

@@ -35,18 +35,18 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   auto rows = [&](const std::vector<double>& v) {  // [M * D] -> [M, D]
     return torch::tensor(v, torch::kDouble).to(torch::kFloat32).reshape({-1, D});
   };
+  if (!e.object.empty()) {
+    object_ = rows(e.object);
+    units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
+  }
   if (!e.reach.empty() && e.reach_weight > 0) {
     const torch::Tensor reach = rows(e.reach);
     reach_ = reach * e.reach_weight;
     bias_ = e.reach_bias.empty() ? torch::zeros({reach.size(0)})
                                  : torch::tensor(e.reach_bias, torch::kDouble).to(torch::kFloat32);
     reach_weight_ = e.reach_weight;
-    if (e.push_offset > 0 || e.hand_from_state()) {
-      object_ = rows(e.object);
-      hand_ = reach + object_;
-      units_ = torch::tensor(e.units_per_metre, torch::kDouble).to(torch::kFloat32);
-      push_offset_ = e.push_offset;
-    }
+    push_offset_ = e.push_offset;  // > 0 only with the object's rows (set_energy)
+    if (e.push_offset > 0 && !e.hand_from_state()) hand_ = reach + object_;
     if (e.hand_from_state()) {
       auto box = torch::tensor(e.hand_box, torch::kDouble).to(torch::kFloat32).view({3, 2});
       hand_low_ = box.select(1, 0).contiguous();
@@ -56,11 +56,10 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
       approach_height_ = e.approach_height;
     }
   }
-  if (!e.table.empty() && !e.object.empty()) {
+  if (!e.table.empty() && object_.defined()) {
     auto beta = torch::tensor(e.table, torch::kDouble).view({-1, 3, 2});
     table_inverse_ = torch::inverse(beta.narrow(1, 0, 2)).to(torch::kFloat32);
     table_constant_ = beta.select(1, 2).to(torch::kFloat32);
-    table_rows_ = rows(e.object);
   }
   const int64_t A = model_->meta().action_dim;
   if (needs_hand() && A < 3) {
@@ -260,20 +259,14 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z, const torch::Tensor&
     auto gap = (hand.unsqueeze(-2) - target) * (fade * units_.view({V, 1}));
     return gap.pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
   }
-  if (!object_.defined()) {
+  if (!hand_.defined()) {  // no push offset: the hand drawn onto the object
     return (torch::matmul(e, reach_.t()) + bias_ * reach_weight_).pow(2).sum(-1).add(1e-12).sqrt();
   }
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   const int64_t V = units_.size(0);
-  auto per_view = [&](const torch::Tensor& x) {  // [..., 2V] -> [..., V, 2]
-    auto sizes = x.sizes().vec();
-    sizes.back() = V;
-    sizes.push_back(2);
-    return x.reshape(sizes);
-  };
-  auto object = per_view(torch::matmul(e, object_.t()));
-  auto seen_hand = per_view(torch::matmul(e, hand_.t()) + bias_);
-  auto away = object - per_view(torch::matmul(goal_, object_.t()));  // from the goal's object
+  auto object = PerView(torch::matmul(e, object_.t()));
+  auto seen_hand = PerView(torch::matmul(e, hand_.t()) + bias_);
+  auto away = object - PerView(torch::matmul(goal_, object_.t()));  // from the goal's object
   auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();               // [..., V, 1]
   auto unit = units_.view({V, 1});
   auto fade = d / (d.pow(2) + (0.01 * unit).pow(2)).sqrt();
@@ -281,15 +274,16 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z, const torch::Tensor&
   return (fade * (seen_hand - behind)).pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
 }
 
-torch::Tensor LatentGoalCost::TablePlace(const torch::Tensor& e) const {
-  const int64_t V = table_inverse_.size(0);
-  auto x = torch::matmul(e.narrow(-1, 0, table_rows_.size(1)), table_rows_.t());  // [..., 2V]: each view's x, then its y
+torch::Tensor LatentGoalCost::PerView(const torch::Tensor& x) const {
   auto sizes = x.sizes().vec();
-  sizes.back() = V;
-  sizes.push_back(1);
+  sizes.back() = units_.size(0);
   sizes.push_back(2);
-  auto keypoints = x.reshape(sizes) - table_constant_.unsqueeze(1);  // [..., V, 1, 2]
-  return torch::matmul(keypoints, table_inverse_).squeeze(-2);
+  return x.reshape(sizes);
+}
+
+torch::Tensor LatentGoalCost::TablePlace(const torch::Tensor& e) const {
+  auto keypoints = PerView(torch::matmul(e.narrow(-1, 0, object_.size(1)), object_.t())) - table_constant_;
+  return torch::matmul(keypoints.unsqueeze(-2), table_inverse_).squeeze(-2);  // [..., V, 1, 2] x [V, 2, 2]
 }
 
 torch::Tensor LatentGoalCost::ObjectDistance(const torch::Tensor& z) const {

@@ -136,6 +136,8 @@ class LatentGoalCost {
   torch::Tensor Visible(const torch::Tensor& z) const;
   // Distance of z [..., S] to the goal under per-feature weights [D] (undefined: all 1).
   torch::Tensor Weighted(const torch::Tensor& z, const torch::Tensor& weights) const;
+  // Values [..., 2V] of the per-view rows (each view's x, then its y) -> [..., V, 2].
+  torch::Tensor PerView(const torch::Tensor& x) const;
   // The object's place on the table read from embeddings [..., D]: [..., V, 2] metres.
   torch::Tensor TablePlace(const torch::Tensor& e) const;
 
@@ -146,12 +148,13 @@ class LatentGoalCost {
   torch::Tensor weights_;  // [D] goal-energy weights; undefined: all 1
   torch::Tensor reach_;    // [M, D] reaching rows times reach_weight; undefined: none
   torch::Tensor bias_;     // [M] the hand's constant (GoalEnergy::reach_bias)
-  // With a push offset: the object's rows and the hand's [M, D], keypoint units per metre [V].
+  // With the object's positions in the data: the object's rows [M, D] (M = 2V) and keypoint units
+  // per metre [V]; with a push offset and the image's hand, the hand's rows [M, D].
   torch::Tensor object_, hand_, units_;
   double reach_weight_ = 0, push_offset_ = 0;
   // The table map's inverse per view ([V, 2, 2] and the constant [V, 2]: table xy = (keypoints -
-  // c) B^-1) and the object's rows [2V, D]; undefined without GoalEnergy::table.
-  torch::Tensor table_inverse_, table_constant_, table_rows_;
+  // c) B^-1); undefined without GoalEnergy::table.
+  torch::Tensor table_inverse_, table_constant_;
   // A hand read from the robot: its move per action unit [3], box [3] low and high, the object's
   // height, and the hand now [3] (undefined until SetHand).
   torch::Tensor hand_step_, hand_low_, hand_high_, hand_now_;

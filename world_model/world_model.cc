@@ -255,23 +255,21 @@ void WorldModelImpl::set_energy(const GoalEnergy& e) {
     throw std::invalid_argument("model metadata: goal energy object rows must match the reach rows, with a scale "
                                 "per view and a finite push offset >= 0 (> 0 only with object rows)");
   }
-  if (!e.reach_bias.empty() && e.reach_bias.size() * static_cast<size_t>(D) != e.reach.size()) {
-    throw std::invalid_argument("model metadata: goal energy reach bias needs one value per reach row");
-  }
-  for (double v : e.reach_bias) {
-    if (!std::isfinite(v)) throw std::invalid_argument("model metadata: goal energy reach bias must be finite");
-  }
-  for (double v : e.units_per_metre) {
-    if (!(v > 0) || !std::isfinite(v)) {
-      throw std::invalid_argument("model metadata: goal energy units per metre must be finite and > 0");
-    }
-  }
   auto finite = [](const std::vector<double>& values) {
     for (double v : values) {
       if (!std::isfinite(v)) return false;
     }
     return true;
   };
+  if (!e.reach_bias.empty() && e.reach_bias.size() * static_cast<size_t>(D) != e.reach.size()) {
+    throw std::invalid_argument("model metadata: goal energy reach bias needs one value per reach row");
+  }
+  if (!finite(e.reach_bias)) throw std::invalid_argument("model metadata: goal energy reach bias must be finite");
+  for (double v : e.units_per_metre) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      throw std::invalid_argument("model metadata: goal energy units per metre must be finite and > 0");
+    }
+  }
   if (!e.table.empty() && (e.table.size() != 6 * e.units_per_metre.size() || !finite(e.table))) {
     throw std::invalid_argument("model metadata: goal energy table map needs 6 finite values per view");
   }
