@@ -112,7 +112,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   po.seed = options.seed;
   po.time_budget = options.time_budget;
   impl_->mpc = std::make_unique<planner::RecedingHorizon>(
-      planner::MakePlanner({options.planner, options.samples, options.elites}, po),
+      planner::MakePlanner({options.planner, options.samples, options.elites, options.temperature}, po),
       options.action_repeat);
 }
 

@@ -37,6 +37,7 @@ struct ControllerOptions {
   int horizon = 8;                // planned steps
   int samples = 0;                // candidates per iteration (0: cem 64, mppi 512, gd 8)
   int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
+  double temperature = 0;         // mppi: elites weighted by exp(-cost / temperature) (0: 0.5)
   int iterations = 0;             // planner iterations per action (gd: Adam steps; 0: cem 2, others 4)
   int action_repeat = 1;          // control steps each planned action is held (frame skip): the
                                   // plan looks horizon * action_repeat steps ahead; replans each step

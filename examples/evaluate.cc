@@ -6,6 +6,7 @@
 //   evaluate --checkpoint C --planner cem,mppi --episodes 50 --samples 256 --iterations 4
 //   evaluate --checkpoint C --episodes 200 --shard 2/4 --out eval.2   (then: merge --out eval eval.*)
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--samples", o.controller.samples, "candidates per iteration (0: planner default)")
       ->capture_default_str();
   app.add_option("--elites", o.controller.elites, "elites (0: planner default)")->capture_default_str();
+  app.add_option("--temperature", o.controller.temperature,
+                 "mppi: elites weighted by exp(-cost / temperature) (0: its default, 0.5)")->capture_default_str();
   app.add_option("--iterations", o.controller.iterations, "planner iterations per step (0: the planner's default: cem 2, others 4)")->capture_default_str();
   app.add_option("--time-budget", o.controller.time_budget, "planning seconds per step, anytime: an iteration starts only when it should end within them (0: none)")
       ->capture_default_str();
@@ -161,6 +164,13 @@ int main(int argc, char** argv) {
     at_least("--oracle-episodes", o.oracle_episodes, 0);
     if (!std::isfinite(o.controller.time_budget) || o.controller.time_budget < 0) {
       throw std::invalid_argument("--time-budget must be a non-negative number of seconds");
+    }
+    if (!std::isfinite(o.controller.temperature) || o.controller.temperature < 0) {
+      throw std::invalid_argument("--temperature must be a number >= 0 (0: mppi's default)");
+    }
+    if (o.controller.temperature > 0 && std::find(o.planners.begin(), o.planners.end(), "mppi") == o.planners.end() &&
+        o.oracle_planner != "mppi") {
+      throw std::invalid_argument("--temperature is mppi's option, and no --planner or --oracle-planner is mppi");
     }
     const auto* stop = tools::InstallStopFlag();
     std::unique_ptr<tools::LiveView> live;

@@ -1,6 +1,7 @@
 #include "planner/factory.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "planner/cem.h"
@@ -43,7 +44,9 @@ Registry<PlannerEntry> BuiltIns() {
   r.Add("cem", {"cross-entropy method: refit a Gaussian to the elites (default)", kCemSamples, MakeCem, 2});
   r.Add("mppi", {"model predictive path integral: exp(-cost) weighted elites", MppiOptions().samples,
                  [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
-                   return std::make_unique<Mppi>(std::move(o), SampleSizes<MppiOptions>(c));
+                   MppiOptions m = SampleSizes<MppiOptions>(c);
+                   if (c.temperature > 0) m.temperature = c.temperature;
+                   return std::make_unique<Mppi>(std::move(o), m);
                  }});
   r.Add("gd", {"Adam on the actions through the differentiable model, several starts",
                GradientOptions().candidates, MakeGradient});
@@ -81,6 +84,12 @@ std::unique_ptr<Planner> MakePlanner(const PlannerChoice& choice, PlannerOptions
   const PlannerEntry& entry = PlannerRegistry().Get(choice.name);
   if (choice.samples < 0 || choice.elites < 0) {
     throw std::invalid_argument("planner samples and elites must be positive (0: default)");
+  }
+  if (!(choice.temperature >= 0) || !std::isfinite(choice.temperature)) {
+    throw std::invalid_argument("planner temperature must be a number >= 0 (0: default)");
+  }
+  if (choice.temperature > 0 && choice.name != "mppi") {
+    throw std::invalid_argument("planner temperature is mppi's option; " + choice.name + " has none");
   }
   return entry.make(choice, std::move(options));
 }

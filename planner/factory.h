@@ -17,6 +17,7 @@ struct PlannerChoice {
   std::string name = "cem";    // a registered planner (PlannerNames())
   int64_t samples = 0;         // candidates per iteration; 0: the planner's default (gd: restarts)
   int64_t elites = 0;          // 0: the planner's default (cem, mppi)
+  double temperature = 0;      // mppi's weights exp(-cost / temperature); 0: its default (0.5)
 };
 
 struct PlannerEntry {

@@ -285,7 +285,7 @@ PYBIND11_MODULE(jepa_mpc, m) {
       .def(py::init([](const std::string& checkpoint, const std::string& planner, int horizon, int samples,
                        int elites, int iterations, int action_repeat, double time_budget, uint64_t seed,
                        bool sum_over_horizon, bool l1, int withdraw_steps, std::vector<float> withdraw_action,
-                       std::vector<std::string> ensemble, double disagreement_weight) {
+                       std::vector<std::string> ensemble, double disagreement_weight, double temperature) {
              ControllerOptions o;
              o.planner = planner;
              o.horizon = horizon;
@@ -301,13 +301,15 @@ PYBIND11_MODULE(jepa_mpc, m) {
              o.withdraw_action = std::move(withdraw_action);
              o.ensemble = std::move(ensemble);
              o.disagreement_weight = disagreement_weight;
+             o.temperature = temperature;
              return std::make_unique<PyController>(checkpoint, o);
            }),
            py::arg("checkpoint"), py::kw_only(), py::arg("planner") = "cem", py::arg("horizon") = ControllerOptions{}.horizon,
            py::arg("samples") = 0, py::arg("elites") = 0, py::arg("iterations") = ControllerOptions{}.iterations,
            py::arg("action_repeat") = 1, py::arg("time_budget") = ControllerOptions{}.time_budget, py::arg("seed") = 0, py::arg("sum_over_horizon") = true,
            py::arg("l1") = false, py::arg("withdraw_steps") = 0, py::arg("withdraw_action") = std::vector<float>{},
-           py::arg("ensemble") = std::vector<std::string>{}, py::arg("disagreement_weight") = 0.0)
+           py::arg("ensemble") = std::vector<std::string>{}, py::arg("disagreement_weight") = 0.0,
+           py::arg("temperature") = 0.0)
       .def("set_goal", &PyController::SetGoal, py::arg("image"),
            "Sets the goal image (H x W x 3 uint8, the model's size) and starts a new episode.")
       .def("act", &PyController::Act, py::arg("image"), py::arg("joint_state") = py::none(),

@@ -150,7 +150,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   }
   ControllerOptions base = o.controller;
   at::set_num_threads(o.threads);  // the application's choice; the controller leaves it alone
-  Controller probe(o.checkpoint, base);  // validates the checkpoint and the options
+  ControllerOptions probe_options = base;  // validates the checkpoint and the options
+  if (!o.planners.empty()) probe_options.planner = o.planners.front();
+  if (probe_options.planner != "mppi") probe_options.temperature = 0;
+  Controller probe(o.checkpoint, probe_options);
   EvalReport report;
   report.checkpoint = o.checkpoint;
   report.options = o;
@@ -207,16 +210,18 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const auto& p : o.planners) {
     ControllerOptions c = base;
     c.planner = p;
+    if (p != "mppi") c.temperature = 0;  // --temperature is mppi's; the others beside it have none
     methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
   }
   // A planner on the true simulator: the oracle's, or the learned planner's for the check.
   auto simulator_planner = [&](const std::string& name, int samples, int elites, int iterations) {
+    const double temperature = name == "mppi" ? base.temperature : 0;
     planner::PlannerOptions po;
     po.horizon = base.horizon;
     po.action_dim = A;
     po.iterations = iterations;
     po.seed = base.seed;
-    return std::make_unique<planner::RecedingHorizon>(planner::MakePlanner({name, samples, elites}, po),
+    return std::make_unique<planner::RecedingHorizon>(planner::MakePlanner({name, samples, elites, temperature}, po),
                                                       base.action_repeat);
   };
   if (o.oracle) {
@@ -500,7 +505,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"ensemble", o.controller.ensemble},
                           {"disagreement_weight", o.controller.disagreement_weight},
                           {"hidden_spread", o.controller.hidden_spread},
-                          {"hold_place", o.controller.hold_place}};
+                          {"hold_place", o.controller.hold_place},
+                          {"temperature", o.controller.temperature},};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

@@ -293,6 +293,22 @@ TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
     EXPECT_NE(std::string(e.what()).find("expected one of: cem, mppi, gd, cem-gd"), std::string::npos) << e.what();
   }
   EXPECT_THROW(MakePlanner({"cem", -1, 0}, Opts(3, 1, 2)), std::invalid_argument);
+  // MPPI's temperature: its plan is the elites' mean weighted by exp(-cost / temperature), so a
+  // high one averages the same samples more evenly and a low one follows the best. On cost -a
+  // (best at a = 1), from the same samples, the low temperature's plan goes further.
+  const BatchCost slope = [](const torch::Tensor& a) { return -a.sum({1, 2}); };
+  const double sharp = MakePlanner({"mppi", 64, 16, 0.01}, Opts(1, 1, 1))->Plan(slope).actions.item<double>();
+  const double even = MakePlanner({"mppi", 64, 16, 100}, Opts(1, 1, 1))->Plan(slope).actions.item<double>();
+  EXPECT_GT(sharp, even + 0.05);
+  EXPECT_GT(even, 0.3);
+  try {
+    MakePlanner({"cem", 0, 0, 1.0}, Opts(3, 1, 2));
+    FAIL() << "a temperature was taken by a planner without one";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("temperature is mppi's option; cem has none"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(MakePlanner({"mppi", 0, 0, -1.0}, Opts(3, 1, 2)), std::invalid_argument);
+  EXPECT_THROW(MakePlanner({"mppi", 0, 0, NAN}, Opts(3, 1, 2)), std::invalid_argument);
 
   PlannerRegistry().Add("hold", {"keeps the warm start", 1,
                                  [](const PlannerChoice&, PlannerOptions o) -> std::unique_ptr<Planner> {

@@ -94,6 +94,11 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
     assert withdrawing.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
     with pytest.raises(ValueError, match="disagreement_weight needs ensemble checkpoints"):
         jepa_mpc.Controller(checkpoint, disagreement_weight=1.0)
+    with pytest.raises(ValueError, match="temperature is mppi's option; cem has none"):
+        jepa_mpc.Controller(checkpoint, temperature=2.0)
+    warm = jepa_mpc.Controller(checkpoint, planner="mppi", samples=16, iterations=1, time_budget=0, temperature=2.0)
+    warm.set_goal(image)
+    assert warm.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
     # The model's own checkpoint as a member: the same encoder, an ensemble of two equal predictors.
     ensemble = jepa_mpc.Controller(checkpoint, samples=16, iterations=1, time_budget=0, ensemble=[checkpoint],
                                    disagreement_weight=1.0)
