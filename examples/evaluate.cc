@@ -168,8 +168,8 @@ int main(int argc, char** argv) {
     if (!std::isfinite(o.controller.temperature) || o.controller.temperature < 0) {
       throw std::invalid_argument("--temperature must be a number >= 0 (0: mppi's default)");
     }
-    if (o.controller.temperature > 0 && std::find(o.planners.begin(), o.planners.end(), "mppi") == o.planners.end() &&
-        o.oracle_planner != "mppi") {
+    if (o.controller.temperature > 0 && std::none_of(o.planners.begin(), o.planners.end(), planner::TakesTemperature) &&
+        !planner::TakesTemperature(o.oracle_planner)) {
       throw std::invalid_argument("--temperature is mppi's option, and no --planner or --oracle-planner is mppi");
     }
     const auto* stop = tools::InstallStopFlag();

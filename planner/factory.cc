@@ -42,12 +42,14 @@ std::unique_ptr<Planner> MakeGradient(const PlannerChoice& c, PlannerOptions o) 
 Registry<PlannerEntry> BuiltIns() {
   Registry<PlannerEntry> r("planner");
   r.Add("cem", {"cross-entropy method: refit a Gaussian to the elites (default)", kCemSamples, MakeCem, 2});
-  r.Add("mppi", {"model predictive path integral: exp(-cost) weighted elites", MppiOptions().samples,
-                 [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
-                   MppiOptions m = SampleSizes<MppiOptions>(c);
-                   if (c.temperature > 0) m.temperature = c.temperature;
-                   return std::make_unique<Mppi>(std::move(o), m);
-                 }});
+  PlannerEntry mppi{"model predictive path integral: exp(-cost) weighted elites", MppiOptions().samples,
+                    [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
+                      MppiOptions m = SampleSizes<MppiOptions>(c);
+                      if (c.temperature > 0) m.temperature = c.temperature;
+                      return std::make_unique<Mppi>(std::move(o), m);
+                    }};
+  mppi.takes_temperature = true;
+  r.Add("mppi", mppi);
   r.Add("gd", {"Adam on the actions through the differentiable model, several starts",
                GradientOptions().candidates, MakeGradient});
   r.Add("cem-gd", {"CEM, then Adam from its plan (each stage gets the budget)", kCemSamples,
@@ -72,6 +74,8 @@ std::string PlannerHelp() {
   return help;
 }
 
+bool TakesTemperature(const std::string& planner) { return PlannerRegistry().Get(planner).takes_temperature; }
+
 int64_t IterationsPerStep(const std::string& planner, int64_t iterations) {
   return iterations > 0 ? iterations : PlannerRegistry().Get(planner).default_iterations;
 }
@@ -88,7 +92,7 @@ std::unique_ptr<Planner> MakePlanner(const PlannerChoice& choice, PlannerOptions
   if (!(choice.temperature >= 0) || !std::isfinite(choice.temperature)) {
     throw std::invalid_argument("planner temperature must be a number >= 0 (0: default)");
   }
-  if (choice.temperature > 0 && choice.name != "mppi") {
+  if (choice.temperature > 0 && !entry.takes_temperature) {
     throw std::invalid_argument("planner temperature is mppi's option; " + choice.name + " has none");
   }
   return entry.make(choice, std::move(options));

@@ -26,6 +26,7 @@ struct PlannerEntry {
   // Gets a validated choice (sizes >= 0); throws std::invalid_argument for sizes it cannot use.
   std::function<std::unique_ptr<Planner>(const PlannerChoice&, PlannerOptions)> make;
   int64_t default_iterations = 4;  // iterations per control step when the caller says 0
+  bool takes_temperature = false;  // uses PlannerChoice::temperature (others refuse one > 0)
 };
 
 // Holds cem, mppi, gd and cem-gd on first use.
@@ -37,6 +38,9 @@ std::vector<std::string> PlannerNames();
 // Candidates a choice scores per iteration: its samples, or the planner's default. The search
 // budget of a planner is this times its iterations.
 int64_t SamplesPerIteration(const PlannerChoice& choice);
+// Whether the registered planner takes PlannerChoice::temperature (mppi does): a caller with one
+// temperature for several planners passes it to these and 0 to the rest.
+bool TakesTemperature(const std::string& planner);
 // Iterations a planner runs per step: `iterations`, or the planner's default when it is 0.
 int64_t IterationsPerStep(const std::string& planner, int64_t iterations);
 // "name: summary" lines, one per planner, for --help.

@@ -152,7 +152,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   at::set_num_threads(o.threads);  // the application's choice; the controller leaves it alone
   ControllerOptions probe_options = base;  // validates the checkpoint and the options
   if (!o.planners.empty()) probe_options.planner = o.planners.front();
-  if (probe_options.planner != "mppi") probe_options.temperature = 0;
+  if (!planner::TakesTemperature(probe_options.planner)) probe_options.temperature = 0;
   Controller probe(o.checkpoint, probe_options);
   EvalReport report;
   report.checkpoint = o.checkpoint;
@@ -210,12 +210,12 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   for (const auto& p : o.planners) {
     ControllerOptions c = base;
     c.planner = p;
-    if (p != "mppi") c.temperature = 0;  // --temperature is mppi's; the others beside it have none
+    if (!planner::TakesTemperature(p)) c.temperature = 0;  // --temperature is mppi's; the others have none
     methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
   }
   // A planner on the true simulator: the oracle's, or the learned planner's for the check.
   auto simulator_planner = [&](const std::string& name, int samples, int elites, int iterations) {
-    const double temperature = name == "mppi" ? base.temperature : 0;
+    const double temperature = planner::TakesTemperature(name) ? base.temperature : 0;
     planner::PlannerOptions po;
     po.horizon = base.horizon;
     po.action_dim = A;
@@ -506,7 +506,7 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"disagreement_weight", o.controller.disagreement_weight},
                           {"hidden_spread", o.controller.hidden_spread},
                           {"hold_place", o.controller.hold_place},
-                          {"temperature", o.controller.temperature},};
+                          {"temperature", o.controller.temperature}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

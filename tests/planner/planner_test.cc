@@ -309,6 +309,8 @@ TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
   }
   EXPECT_THROW(MakePlanner({"mppi", 0, 0, -1.0}, Opts(3, 1, 2)), std::invalid_argument);
   EXPECT_THROW(MakePlanner({"mppi", 0, 0, NAN}, Opts(3, 1, 2)), std::invalid_argument);
+  EXPECT_TRUE(TakesTemperature("mppi"));
+  EXPECT_FALSE(TakesTemperature("cem"));
 
   PlannerRegistry().Add("hold", {"keeps the warm start", 1,
                                  [](const PlannerChoice&, PlannerOptions o) -> std::unique_ptr<Planner> {
