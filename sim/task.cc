@@ -305,8 +305,8 @@ Registry<TaskEntry> BuiltInTasks() {
                  // Each planned action held for two control steps (a longer look ahead at the same
                  // search cost); the oracle's true cost adds the hand's distance to the block,
                  // whose own distance stays flat until the hand touches it (docs/experiments/push.md).
-                 // The oracle runs at least the learned planner's 256 x 4 candidates per step on the
-                 // true simulator, 5.3 times the 64 x 3 that took 2.7 s per step here: 2 goals.
+                 // The oracle runs at least the learned planner's candidates per step (CEM's 64 x 2)
+                 // on the true simulator, 1.4-3.7 s per step here: 2 goals.
                  // A horizon of 12 planned actions (24 control steps): a push of 10-20 cm takes
                  // the approach and several steps in contact (8: 12%, 12: 20%, 16: 14% on goal
                  // seed 300).
