@@ -64,6 +64,9 @@ struct ControllerOptions {
   // planner avoids plans only some predictors believe in. Each adds a rollout per candidate.
   std::vector<std::string> ensemble;
   double disagreement_weight = 0;
+  // A model with an object group: the arm's keypoints in the distance to the goal, each weighed
+  // this much (world_model::GoalCostOptions::arm_weight); 0: the object energy's alone.
+  double arm_weight = 0;
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many

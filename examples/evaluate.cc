@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
   app.add_option("--withdraw-action", o.controller.withdraw_action,
                  "the withdrawal's action, comma separated (push: 0,0,1 lifts the hand)")
       ->delimiter(',');
+  app.add_option("--arm-weight", o.controller.arm_weight,
+                 "object models: the arm's keypoints join the goal distance, each weighed this much (0: off)")
+      ->capture_default_str();
   app.add_option("--hidden-spread", o.controller.hidden_spread,
                  "a model trained with --object-spread: hold the object's distance while its keypoint's spread "
                  "exceeds the goal image's by this much (0: off)")->capture_default_str();

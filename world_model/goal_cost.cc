@@ -69,6 +69,19 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
     throw std::invalid_argument("disagreement weight must be a number >= 0");
   }
+  if (!(options_.arm_weight >= 0) || !std::isfinite(options_.arm_weight)) {
+    throw std::invalid_argument("arm weight must be a number >= 0");
+  }
+  if (options_.arm_weight > 0) {
+    const ModelConfig& c = model_->meta().config;
+    if (c.object_keypoints == 0 || !weights_.defined()) {
+      throw std::invalid_argument("arm weight needs a model with an object group and its object energy");
+    }
+    auto arm = torch::zeros({D});
+    arm.narrow(0, 0, c.CoordinateDims()).fill_(options_.arm_weight);
+    arm.index_fill_(0, ObjectGroupIndices(c), 0.0);
+    weights_ = weights_ + arm;
+  }
   if (!(options_.hidden_spread >= 0) || !std::isfinite(options_.hidden_spread)) {
     throw std::invalid_argument("hidden spread must be a number >= 0");
   }

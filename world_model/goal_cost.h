@@ -44,6 +44,10 @@ struct GoalCostOptions {
   // distance and the reaching term read the held place. Holding the place keeps the reaching
   // term drawing the hand to where the object was last seen, which the held distance cannot.
   bool hold_place = false;
+  // A model with an object group: the arm's keypoints join the distance to the goal, each weighed
+  // arm_weight (the object energy weighs them 0), so that a plan also ends with the arm where
+  // the goal image shows it. For goal images whose arm is where a push leaves it. 0: off.
+  double arm_weight = 0;
 };
 
 class LatentGoalCost {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/world_model/test_models.h"
 
 namespace jepa_mpc::world_model {
@@ -185,6 +187,30 @@ ModelMeta SpreadMeta() {
   m.config.latent_dim = 9;
   m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1, 1};
   return m;
+}
+
+TEST_F(GoalCostTest, AnArmWeightAddsTheArmsKeypointsToTheDistance) {
+  // Keypoint 3 is the object group (x at 3, y at 7); the object energy weighs it alone.
+  ModelMeta m = Meta();
+  m.config.object_keypoints = 1;
+  m.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1};
+  WorldModel model(m);
+  GoalCostOptions o;
+  o.arm_weight = 0.25;
+  LatentGoalCost cost(model, o), plain(model, GoalCostOptions{});
+  const auto goal = torch::zeros({8});
+  cost.SetGoalEmbedding(goal);
+  plain.SetGoalEmbedding(goal);
+  auto z = goal.clone();
+  z[0] = 2;  // an arm keypoint 2 from where the goal image shows it
+  z[3] = 1;  // the object 1 from its goal
+  EXPECT_NEAR(plain.Distance(z).item<double>(), 1, 1e-5);
+  EXPECT_NEAR(cost.Distance(z).item<double>(), std::sqrt(1 + 0.25 * 4), 1e-5);
+  // Refused: a negative weight, a model without an object group.
+  o.arm_weight = -1;
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+  o.arm_weight = 0.25;
+  EXPECT_THROW(LatentGoalCost(WorldModel(Meta()), o), std::invalid_argument);
 }
 
 TEST_F(GoalCostTest, AHiddenObjectsDistanceIsHeldAtItsLastSeenValue) {
