@@ -150,10 +150,15 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   }
   ControllerOptions base = o.controller;
   at::set_num_threads(o.threads);  // the application's choice; the controller leaves it alone
-  ControllerOptions probe_options = base;  // validates the checkpoint and the options
-  if (!o.planners.empty()) probe_options.planner = o.planners.front();
-  if (!planner::TakesTemperature(probe_options.planner)) probe_options.temperature = 0;
-  Controller probe(o.checkpoint, probe_options);
+  // The learned controller's options for one planner: --temperature is mppi's, the others have none.
+  auto learned_options = [&base](const std::string& name) {
+    ControllerOptions c = base;
+    c.planner = name;
+    if (!planner::TakesTemperature(name)) c.temperature = 0;
+    return c;
+  };
+  // Validates the checkpoint and the options.
+  Controller probe(o.checkpoint, learned_options(o.planners.empty() ? base.planner : o.planners.front()));
   EvalReport report;
   report.checkpoint = o.checkpoint;
   report.options = o;
@@ -208,10 +213,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   // Every method is built before any work, so an unknown planner fails at once.
   std::vector<Method> methods;
   for (const auto& p : o.planners) {
-    ControllerOptions c = base;
-    c.planner = p;
-    if (!planner::TakesTemperature(p)) c.temperature = 0;  // --temperature is mppi's; the others have none
-    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, c), nullptr});
+    methods.push_back({"learned-" + p, std::make_unique<Controller>(o.checkpoint, learned_options(p)), nullptr});
   }
   // A planner on the true simulator: the oracle's, or the learned planner's for the check.
   auto simulator_planner = [&](const std::string& name, int samples, int elites, int iterations) {
