@@ -135,7 +135,7 @@ class Env {
     }
     py::gil_scoped_release release;
     sim::TaskRegistry().Get(task);  // an unknown task names the known ones
-    task_ = sim::MakeTask(task, {std::max(256, image_size), "", robot.value_or("")});
+    task_ = sim::MakeTask(task, {std::max(256, image_size), "", robot.value_or(""), ""});
     sim::RenderOptions ro;
     ro.width = ro.height = image_size;
     renderer_ = std::make_unique<sim::Renderer>(task_->sim().model(), ro);
@@ -285,7 +285,8 @@ PYBIND11_MODULE(jepa_mpc, m) {
       .def(py::init([](const std::string& checkpoint, const std::string& planner, int horizon, int samples,
                        int elites, int iterations, int action_repeat, double time_budget, uint64_t seed,
                        bool sum_over_horizon, bool l1, int withdraw_steps, std::vector<float> withdraw_action,
-                       std::vector<std::string> ensemble, double disagreement_weight, double temperature) {
+                       std::vector<std::string> ensemble, double disagreement_weight, double temperature,
+                       double arm_weight) {
              ControllerOptions o;
              o.planner = planner;
              o.horizon = horizon;
@@ -302,6 +303,7 @@ PYBIND11_MODULE(jepa_mpc, m) {
              o.ensemble = std::move(ensemble);
              o.disagreement_weight = disagreement_weight;
              o.temperature = temperature;
+             o.arm_weight = arm_weight;
              return std::make_unique<PyController>(checkpoint, o);
            }),
            py::arg("checkpoint"), py::kw_only(), py::arg("planner") = "cem", py::arg("horizon") = ControllerOptions{}.horizon,
@@ -309,7 +311,7 @@ PYBIND11_MODULE(jepa_mpc, m) {
            py::arg("action_repeat") = 1, py::arg("time_budget") = ControllerOptions{}.time_budget, py::arg("seed") = 0, py::arg("sum_over_horizon") = true,
            py::arg("l1") = false, py::arg("withdraw_steps") = 0, py::arg("withdraw_action") = std::vector<float>{},
            py::arg("ensemble") = std::vector<std::string>{}, py::arg("disagreement_weight") = 0.0,
-           py::arg("temperature") = 0.0)
+           py::arg("temperature") = 0.0, py::arg("arm_weight") = 0.0)
       .def("set_goal", &PyController::SetGoal, py::arg("image"),
            "Sets the goal image (H x W x 3 uint8, the model's size) and starts a new episode.")
       .def("act", &PyController::Act, py::arg("image"), py::arg("joint_state") = py::none(),
