@@ -3,7 +3,8 @@
 // side, at pushing height and lifted 15 cm. For each of the task's evaluation goals the object is
 // placed at 0-15 cm from the goal in 8 directions, the scene rendered and scored by the model (the
 // energy the planner lowers, its reaching term apart). It tells an energy that cannot see the
-// object near the hand from one that cannot see it at all.
+// object near the hand from one that cannot see it at all. --yaw turns every placed block about
+// the vertical, the goal image's not: how much the block's turn moves the reading.
 //
 //   energy_map --checkpoint runs/push/checkpoint.pt --goals 8 --out map.csv
 #include <CLI/CLI.hpp>
@@ -46,10 +47,13 @@ int main(int argc, char** argv) {
   CLI::App app{"The goal energy of an object-task model against the object's distance to its goal."};
   std::string checkpoint, out;
   int goals = 8;
+  double yaw_deg = 0;
   uint64_t seed = 100;
   app.add_option("--checkpoint", checkpoint, "trained model of a task with an object (push)")->required();
   app.add_option("--goals", goals, "evaluation goals to place the object around")->capture_default_str();
   app.add_option("--seed", seed, "goal seed (evaluate's: the same seed, the same goals)")->capture_default_str();
+  app.add_option("--yaw", yaw_deg, "every placement's block turned this much about the vertical (degrees; the goal "
+                 "image's is not)")->capture_default_str();
   app.add_option("--out", out, "CSV of every placement (goal, hand, distance_m, direction, energy, cost)");
   CLI11_PARSE(app, argc, argv);
   return tools::RunMain("energy_map", [&] {
@@ -92,7 +96,7 @@ int main(int argc, char** argv) {
               hand.z() = kHandOffset[h].z();
               s.SetArmPose(ik.Solve(s, s.arm_qpos(), hand).q);
             }
-            s.SetObjectPosition(0, p);
+            s.SetObjectPosition(0, p, yaw_deg * M_PI / 180);
             const sim::Image image = renderer.Render(s.data(), s.camera_ids());
             const ImageView view{image.rgb.data(), S, S};
             const Eigen::Vector3d hand = s.ee_pos();

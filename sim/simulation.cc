@@ -183,13 +183,14 @@ void Simulation::SetArmPose(const Eigen::VectorXd& q) {
   mj_forward(model_.get(), data_.get());
 }
 
-void Simulation::SetObjectPosition(int object, const Eigen::Vector3d& pos) {
+void Simulation::SetObjectPosition(int object, const Eigen::Vector3d& pos, double yaw) {
   double* q = data_->qpos + object_qpos_adr_.at(object);
   q[0] = pos.x();
   q[1] = pos.y();
   q[2] = pos.z();
-  q[3] = 1;
-  q[4] = q[5] = q[6] = 0;
+  q[3] = std::cos(yaw / 2);
+  q[4] = q[5] = 0;
+  q[6] = std::sin(yaw / 2);
   for (int k = 0; k < 6; ++k) data_->qvel[object_dof_adr_[object] + k] = 0;
   mj_forward(model_.get(), data_.get());
 }

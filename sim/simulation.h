@@ -58,8 +58,9 @@ class Simulation {
   void Reset();
   // Sets arm joint angles (rad, n_arm) and the servo targets to them, zero velocity, forward.
   void SetArmPose(const Eigen::VectorXd& q);
-  // Sets a free body's position (m) with identity orientation, zero velocity; forward.
-  void SetObjectPosition(int object, const Eigen::Vector3d& pos);
+  // Sets a free body's position (m), turned by yaw (rad) about the vertical (0: identity
+  // orientation), zero velocity; forward.
+  void SetObjectPosition(int object, const Eigen::Vector3d& pos, double yaw = 0);
 
   // Arm joint targets (rad, n_arm), clipped to the joint limits: servo set-points, or what the
   // PD layer of a motor- or velocity-driven arm steers to.

@@ -190,6 +190,23 @@ TEST_F(TaskSuccessTest, TheDragStopsASlidingBlockAndOnlyPushHasIt) {
   EXPECT_FALSE(TaskRegistry().Get("pick_place").scene.block_drag);  // a lifted block would feel it
 }
 
+TEST_F(TaskSuccessTest, AnObjectIsPlacedTurnedAboutTheVertical) {
+  // energy_map --yaw turns the block; the goal image's stays square to the table.
+  auto task = MakeTask("push");
+  task->Reset(1);
+  Simulation& sim = task->sim();
+  const int body = sim.model()->jnt_bodyid[mj_name2id(sim.model(), mjOBJ_JOINT, "block")];
+  const double* x = sim.data()->xmat + 9 * body;  // the body's axes, row-major
+  sim.SetObjectPosition(0, {0.5, 0.1, 0.025}, M_PI / 6);
+  EXPECT_NEAR(sim.object_pos(0).y(), 0.1, 1e-9);
+  EXPECT_NEAR(x[0], std::cos(M_PI / 6), 1e-9);  // its x axis turned 30 degrees toward +y
+  EXPECT_NEAR(x[3], std::sin(M_PI / 6), 1e-9);
+  EXPECT_NEAR(x[8], 1.0, 1e-9);                 // still upright
+  sim.SetObjectPosition(0, {0.5, 0.1, 0.025});
+  EXPECT_NEAR(x[0], 1.0, 1e-9);
+  EXPECT_NEAR(x[3], 0.0, 1e-9);
+}
+
 TEST_F(TaskSuccessTest, TasksRunOnAnyRobotThatHasWhatTheyNeed) {
   // Joint-space reaching on the 7-DoF arm: poses within its limits, a goal 5 cm away or more.
   TaskOptions on_panda;
