@@ -311,6 +311,11 @@ Eigen::Vector3d Simulation::object_pos(int i) const {
   return Eigen::Map<const Eigen::Vector3d>(data_->xpos + 3 * object_bodies_.at(i));
 }
 
+double Simulation::object_yaw(int i) const {
+  const double* q = data_->xquat + 4 * object_bodies_.at(i);  // w, x, y, z
+  return std::atan2(2 * (q[0] * q[3] + q[1] * q[2]), 1 - 2 * (q[2] * q[2] + q[3] * q[3]));
+}
+
 SimState Simulation::GetState() const {
   const mjModel* m = model_.get();
   const mjData* d = data_.get();

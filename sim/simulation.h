@@ -101,6 +101,7 @@ class Simulation {
   void EeJacobian(const mjData* d, double* jacp, double* jacr) const;
   int num_objects() const { return static_cast<int>(object_bodies_.size()); }
   Eigen::Vector3d object_pos(int i) const;          // free body position (m)
+  double object_yaw(int i) const;                   // its turn about the vertical (rad, -pi..pi)
   int camera_id() const { return cameras_[0]; }     // spec().cameras[0]
   const std::vector<int>& camera_ids() const { return cameras_; }  // spec().cameras, in order
   // The observation's cameras as datasets and checkpoints name them: "front", "front+side".

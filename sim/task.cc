@@ -155,6 +155,7 @@ class BlockTask : public EndEffectorTask {
   BlockTask(TaskInfo info, robots::RobotSpec spec, const TaskOptions& options)
       : EndEffectorTask(info, RequireObject(std::move(spec), info.name), options) {}
   Eigen::Vector3d TrackedPosition() const override { return sim_->object_pos(0); }
+  double TrackedYaw() const override { return sim_->object_yaw(0); }
   double ReachDistance() const override { return (sim_->ee_pos() - sim_->object_pos(0)).norm(); }
   void CopyStateFrom(const Task& other) override {
     Task::CopyStateFrom(other);

@@ -390,6 +390,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         r.distance.push_back(dist);
         r.energy.push_back(energy);
         r.tracked.push_back(ToArray(task->TrackedPosition()));
+        if (const double yaw = task->TrackedYaw(); std::isfinite(yaw)) r.tracked_yaw_deg.push_back(yaw * 180 / M_PI);
         r.effector.push_back(ToArray(task->sim().ee_pos()));
         const bool to_live = live && live->WantsFrame();
         const bool sheet_frame = write_sheets && (t == 0 || t == steps_max / 2 || !acting);
@@ -557,14 +558,15 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
                     {"final_distance", e.final_distance}, {"first_success", e.first_success},
                     {"steps", e.steps}, {"initial_distance", e.initial_distance}, {"distance", e.distance},
                     {"energy", e.energy}, {"plan_ms", e.plan_ms}, {"goal", e.goal},
-                    {"tracked", e.tracked}, {"effector", e.effector}, {"read_distance", e.read_distance}});
+                    {"tracked", e.tracked}, {"effector", e.effector}, {"read_distance", e.read_distance},
+                    {"tracked_yaw_deg", e.tracked_yaw_deg}});
   }
   write("episodes.csv", eps.str());
   write("episodes.json", full.dump() + "\n");
   std::ostringstream steps;
   // plan_ms last: the one column that differs between two runs of the same goals.
   steps << "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
-           "goal_x,goal_y,goal_z,read_m,plan_ms\n";
+           "goal_x,goal_y,goal_z,read_m,yaw_deg,plan_ms\n";
   auto xyz = [&](const std::vector<std::array<double, 3>>& p, size_t t) {
     for (int k = 0; k < 3; ++k) steps << "," << (t < p.size() ? p[t][k] : std::nan(""));
   };
@@ -575,6 +577,7 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
       xyz(e.effector, t);
       for (double g : e.goal) steps << "," << (e.tracked.empty() ? std::nan("") : g);  // none recorded: unknown
       steps << "," << (t < e.read_distance.size() ? e.read_distance[t] : std::nan(""));
+      steps << "," << (t < e.tracked_yaw_deg.size() ? e.tracked_yaw_deg[t] : std::nan(""));
       steps << "," << (t < e.plan_ms.size() ? e.plan_ms[t] : 0.0) << "\n";
     }
   }
@@ -659,6 +662,7 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
       if (e.contains("tracked")) r.tracked = e["tracked"].get<std::vector<std::array<double, 3>>>();
       if (e.contains("effector")) r.effector = e["effector"].get<std::vector<std::array<double, 3>>>();
       if (e.contains("read_distance")) r.read_distance = e["read_distance"].get<std::vector<double>>();
+      if (e.contains("tracked_yaw_deg")) r.tracked_yaw_deg = e["tracked_yaw_deg"].get<std::vector<double>>();
       if (std::find(order.begin(), order.end(), r.method) == order.end()) order.push_back(r.method);
       report.episodes.push_back(std::move(r));
     }

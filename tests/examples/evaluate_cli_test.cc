@@ -133,7 +133,7 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
   std::getline(steps, header);
   EXPECT_EQ(header,
             "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
-            "goal_x,goal_y,goal_z,read_m,plan_ms");
+            "goal_x,goal_y,goal_z,read_m,yaw_deg,plan_ms");
 }
 
 TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures) {

@@ -179,14 +179,17 @@ TEST_F(SurpriseCliTest, EvaluateGivesAPushModelTheHandAndRecordsItsReadingOfTheB
   std::ifstream in(out + "/steps.csv");
   std::string line;
   std::getline(in, line);
-  ASSERT_THAT(line, HasSubstr(",read_m,plan_ms"));
+  ASSERT_THAT(line, HasSubstr(",read_m,yaw_deg,plan_ms"));
   int learned = 0, perfect = 0;
   while (std::getline(in, line)) {
     std::stringstream fields(line);
     std::vector<std::string> f;
     for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
-    ASSERT_EQ(f.size(), 16u) << line;
+    ASSERT_EQ(f.size(), 17u) << line;
     const int step = std::stoi(f[2]);
+    // The block's turn, at every step of every method.
+    EXPECT_TRUE(std::isfinite(std::stod(f[15]))) << line;
+    EXPECT_LE(std::abs(std::stod(f[15])), 180.0) << line;
     if (f[0] == "learned-cem") {
       ++learned;
       // Read at every action (3), not after the last.

@@ -202,9 +202,14 @@ TEST_F(TaskSuccessTest, AnObjectIsPlacedTurnedAboutTheVertical) {
   EXPECT_NEAR(x[0], std::cos(M_PI / 6), 1e-9);  // its x axis turned 30 degrees toward +y
   EXPECT_NEAR(x[3], std::sin(M_PI / 6), 1e-9);
   EXPECT_NEAR(x[8], 1.0, 1e-9);                 // still upright
+  EXPECT_NEAR(sim.object_yaw(0), M_PI / 6, 1e-9);
+  EXPECT_NEAR(task->TrackedYaw(), M_PI / 6, 1e-9);  // what evaluate records
+  sim.SetObjectPosition(0, {0.5, 0.1, 0.025}, -2.5);
+  EXPECT_NEAR(sim.object_yaw(0), -2.5, 1e-9);
   sim.SetObjectPosition(0, {0.5, 0.1, 0.025});
   EXPECT_NEAR(x[0], 1.0, 1e-9);
   EXPECT_NEAR(x[3], 0.0, 1e-9);
+  EXPECT_TRUE(std::isnan(MakeTask("reach3d")->TrackedYaw()));  // it tracks the end effector
 }
 
 TEST_F(TaskSuccessTest, TasksRunOnAnyRobotThatHasWhatTheyNeed) {
