@@ -158,7 +158,7 @@ void TrainStep(benchmark::State& state) {
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(c.learning_rate));
   world_model::Batch batch{torch::rand({c.batch_size, c.sequence_length, 3, 64, 64}),
                            torch::rand({c.batch_size, c.sequence_length, 2}) * 2 - 1,
-                           torch::rand({c.batch_size, c.sequence_length, 2}) * 4 - 2};
+                           torch::rand({c.batch_size, c.sequence_length, 2}) * 4 - 2, torch::Tensor()};
   int64_t step = 0;
   const double flops = bench::TrainingStepFlops([&] { world_model::ComputeLosses(model, c, batch, step); });
   for (auto _ : state) {

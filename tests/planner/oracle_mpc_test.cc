@@ -56,7 +56,7 @@ TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesReach2dGoals) { EXPECT_GE(Oracle
 // this small planner solves (9 of 10 here; the miss is a goal behind a detour the last-step cost
 // does not see).
 TEST(OracleMpcTest, CemOnTheTrueSimulatorReachesGoalsWithAUsersArm) {
-  EXPECT_GE(OracleReaches("reach", {256, "", ARMS_DIR "/arm6.xml"}), 8);
+  EXPECT_GE(OracleReaches("reach", {256, "", ARMS_DIR "/arm6.xml", ""}), 8);
 }
 
 }  // namespace

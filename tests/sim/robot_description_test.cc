@@ -59,7 +59,7 @@ TEST(RobotDescriptionTest, AMotorArmWithNoCameraAndNoSitesGetsEveryDefault) {
 }
 
 TEST(RobotDescriptionTest, ThePdLayerMakesMotorsTrackJointTargetsWithinAControlPeriod) {
-  auto task = MakeTask("reach", {256, "", kArms + "/planar3.xml"});
+  auto task = MakeTask("reach", {256, "", kArms + "/planar3.xml", ""});
   task->Reset(3);
   Eigen::VectorXd a(3);
   a << 1, -1, 0.5;
@@ -77,7 +77,7 @@ TEST(RobotDescriptionTest, VelocityServosAndAModelSplitOverIncludedFiles) {
   EXPECT_EQ(spec.cameras, std::vector<std::string>{"overview"});
   EXPECT_EQ(spec.home_qpos, (std::vector<double>{0, 0.5, 1.0, 0.5}));  // keyframe "home"
   EXPECT_NEAR(spec.workspace[4], 0.02, 1e-12);  // 2 cm above the floor
-  auto task = MakeTask("reach", {256, "", kArms + "/split/split.xml"});
+  auto task = MakeTask("reach", {256, "", kArms + "/split/split.xml", ""});
   task->Reset(5);
   Eigen::VectorXd a(4);
   a << -0.5, 0.6, -0.8, 1;
@@ -96,7 +96,7 @@ TEST(RobotDescriptionTest, ASixDofArmWithServosDefaultClassesAndItsOwnCameras) {
   EXPECT_EQ(DescriptionTask(kArms + "/arm6.json"), "reach3d");
   // The MJCF alone: joint-delta actions, the model's first camera, goals drawn in joint space
   // with the end effector in the workspace.
-  auto task = MakeTask("reach", {256, "", kArms + "/arm6.xml"});
+  auto task = MakeTask("reach", {256, "", kArms + "/arm6.xml", ""});
   EXPECT_EQ(task->action_dim(), 6);
   EXPECT_EQ(task->sim().camera_label(), "view");
   for (uint64_t seed = 0; seed < 5; ++seed) {
@@ -111,7 +111,7 @@ TEST(RobotDescriptionTest, ASixDofArmWithServosDefaultClassesAndItsOwnCameras) {
 }
 
 TEST(RobotDescriptionTest, EndEffectorActionsThroughIkOnAUsersArm) {
-  auto task = MakeTask("reach3d", {256, "", kArms + "/arm6.json"});
+  auto task = MakeTask("reach3d", {256, "", kArms + "/arm6.json", ""});
   ASSERT_EQ(task->action_dim(), 3);
   task->Reset(2);
   // Goals in the workspace box, reached by IK: the goal state puts the end effector there.
@@ -131,7 +131,7 @@ TEST(RobotDescriptionTest, EndEffectorActionsThroughIkOnAUsersArm) {
 }
 
 TEST(RobotDescriptionTest, TheAddedCameraSeesTheArmMove) {
-  auto task = MakeTask("reach", {256, "", kArms + "/planar3.xml"});
+  auto task = MakeTask("reach", {256, "", kArms + "/planar3.xml", ""});
   task->Reset(1);
   ASSERT_EQ(task->sim().camera_ids(), std::vector<int>{-1});
   Renderer renderer(task->sim().model());
@@ -215,8 +215,8 @@ TEST(RobotDescriptionTest, BadDescriptionsGiveOneLineErrorsNamingTheFileAndField
     }
   }
   // Through the task registry, as collect, train and evaluate build robots.
-  EXPECT_THROW(MakeTask("reach", {256, "", no_actuators}), std::invalid_argument);
-  EXPECT_THROW(MakeTask("reach3d", {256, "", good}), std::invalid_argument);  // joint actions only
+  EXPECT_THROW(MakeTask("reach", {256, "", no_actuators, ""}), std::invalid_argument);
+  EXPECT_THROW(MakeTask("reach3d", {256, "", good, ""}), std::invalid_argument);  // joint actions only
 }
 
 }  // namespace
