@@ -70,8 +70,8 @@ class Task {
   // Distance (m) between TrackedPosition() and goal_position(), in the task's metric.
   virtual double Distance() const;
   virtual bool Success() const { return Distance() < info_.success_threshold; }
-  // Object tasks: the object's turn about the vertical (rad; the goal image shows it at 0). NaN
-  // for tasks that track the end effector.
+  // Object tasks: the object's turn about the vertical (rad; the task's own goal image shows it
+  // at 0, a replayed goal frame as recorded). NaN for tasks that track the end effector.
   virtual double TrackedYaw() const { return std::nan(""); }
   // Object tasks: the end effector's distance (m) to the object it must move, the reaching part
   // of a shaped cost. 0 for tasks without an object.

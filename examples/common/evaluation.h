@@ -91,7 +91,7 @@ struct EpisodeResult {
   // point (end effector or object) and the end effector, [x, y, z] each.
   std::array<double, 3> goal{};
   std::vector<std::array<double, 3>> tracked, effector;
-  // Object tasks: the object's turn about the vertical per step (degrees; the goal image's is 0).
+  // Object tasks: the object's turn about the vertical per step (degrees; Task::TrackedYaw).
   std::vector<double> tracked_yaw_deg;
   // The object's distance from its goal as the learned planner's model reads it (m), per action
   // (Controller's ActInfo::object_distance); empty for other methods and models that cannot.
