@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   opt("--object-pair-gap", "object_pair_gap", "least steps between the frames the object group must match");
   opt("--object-pair-still", "object_pair_still",
       "object group: pair frames at which the objects are within this distance (m) of the first frame's place (0: any)");
+  opt("--object-sharpness", "object_sharpness",
+      "object group: weight of its keypoints' attention variance (0: none)");
   opt("--moving-share", "moving_share",
       "share of training windows drawn from those in which an object moves (0: uniform)");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");

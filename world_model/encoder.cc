@@ -105,30 +105,39 @@ torch::Tensor KeypointEncoder::Attention::Coordinates() const {
 
 torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) { return Attend(images).Coordinates(); }
 
+// The object keypoints' attention variance about their coordinates [B, 2 K V] (xs, then ys):
+// [B, object_keypoints * views], view-major.
+torch::Tensor KeypointEncoder::ObjectVariance(const Attention& a, const torch::Tensor& coordinates) const {
+  const int64_t all = a.weights.size(1), K = config_.keypoints, V = config_.views, ko = config_.object_keypoints;
+  std::vector<int64_t> index;
+  for (int64_t v = 0; v < V; ++v) {
+    for (int64_t k = K - ko; k < K; ++k) index.push_back(v * K + k);
+  }
+  const auto i = torch::tensor(index, torch::kLong);
+  auto w = a.weights.index_select(1, i);
+  auto mx = coordinates.narrow(1, 0, all).index_select(1, i).unsqueeze(-1);
+  auto my = coordinates.narrow(1, all, all).index_select(1, i).unsqueeze(-1);
+  return (w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1);
+}
+
 torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
+  last_object_variance_ = torch::Tensor();
+  const bool track = is_training() && config_.object_keypoints > 0;
   if (config_.projector) {
     auto z = project_(Keypoints(images));
     if (norm_) z = norm_(z);
     return z;
   }
-  if (!config_.object_spread) return 3.0 * Keypoints(images);
+  if (!config_.object_spread && !track) return 3.0 * Keypoints(images);
   const Attention a = Attend(images);
   const auto coordinates = a.Coordinates();
-  const int64_t all = a.weights.size(1);
-  auto ex = coordinates.narrow(1, 0, all), ey = coordinates.narrow(1, all, all);  // [B, K]
+  if (track) last_object_variance_ = ObjectVariance(a, coordinates);
+  if (!config_.object_spread) return 3.0 * coordinates;
   // The object keypoints' spread, without gradient: sqrt of the attention's variance about them.
   torch::Tensor spread;
   {
     torch::NoGradGuard no_grad;
-    const int64_t K = config_.keypoints, V = config_.views, ko = config_.object_keypoints;
-    std::vector<int64_t> index;
-    for (int64_t v = 0; v < V; ++v) {
-      for (int64_t k = K - ko; k < K; ++k) index.push_back(v * K + k);
-    }
-    const auto i = torch::tensor(index, torch::kLong);
-    auto w = a.weights.index_select(1, i);
-    auto mx = ex.index_select(1, i).unsqueeze(-1), my = ey.index_select(1, i).unsqueeze(-1);
-    spread = ((w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1)).clamp_min(0).sqrt();
+    spread = ObjectVariance(a, coordinates).clamp_min(0).sqrt();
   }
   return 3.0 * torch::cat({coordinates, spread}, 1);
 }

@@ -22,6 +22,9 @@ class EncoderBase : public torch::nn::Module {
   // images: [B, 3, S, S] float in [0, 1] -> embeddings [B, config.latent_dim]. Differentiable;
   // train/eval mode as the module's.
   virtual torch::Tensor forward(const torch::Tensor& images) = 0;
+  // In training mode, after forward: the object keypoints' attention variance [B, object
+  // keypoints * views] about their coordinates, with gradient; undefined where there is none.
+  virtual torch::Tensor LastObjectVariance() const { return {}; }
 };
 
 struct EncoderEntry {
@@ -56,6 +59,7 @@ class KeypointEncoder : public EncoderBase {
   // images -> keypoint coordinates [B, 2KV] in [-1, 1] within each view (before the projector):
   // the x of keypoint k of view v at v * K + k, the ys after all the xs.
   torch::Tensor Keypoints(const torch::Tensor& images);
+  torch::Tensor LastObjectVariance() const override { return last_object_variance_; }
 
  private:
   struct Attention {
@@ -74,6 +78,8 @@ class KeypointEncoder : public EncoderBase {
   torch::nn::Linear project_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   torch::Tensor log_temperature_;
+  torch::Tensor last_object_variance_;
+  torch::Tensor ObjectVariance(const Attention& a, const torch::Tensor& coordinates) const;
 };
 
 }  // namespace jepa_mpc::world_model

@@ -74,6 +74,11 @@ void TrainConfig::Validate() const {
   }
   if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
   if (!(object_pair_still >= 0)) throw std::invalid_argument("training option object_pair_still must be >= 0");
+  if (!(object_sharpness >= 0)) throw std::invalid_argument("training option object_sharpness must be >= 0");
+  if (object_sharpness > 0 && model.object_keypoints == 0) {
+    throw std::invalid_argument("training option object_sharpness needs model option object_keypoints > 0 "
+                                "(--object-keypoints)");
+  }
   if (!(moving_share >= 0 && moving_share < 1)) {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
@@ -284,6 +289,7 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
                                                          batch.images.size(4)}))
                .reshape({B, L, D});
+  const auto object_variance = model->encoder->LastObjectVariance();
   if (objective == "frozen-random") z = z.detach();  // the encoder keeps its initialisation
   auto state = model->State(z, batch.qpos);  // [B, L, S]
   if (S > D && c.proprio_dropout > 0) {
@@ -342,6 +348,9 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     l.object = ObjectGroupLoss(global(z.select(1, 0)), global(model->encoder->forward(batch.pair_images)), c.model);
   }
   l.total = l.total + c.object_weight * l.object;
+  if (c.object_sharpness > 0 && object_variance.defined() && objective != "frozen-random") {
+    l.total = l.total + c.object_sharpness * object_variance.mean();
+  }
   l.reconstruction = torch::zeros({});
   if (objective == "reconstruction") {
     // The frames after the context from the predicted embeddings (teacher-forced, time-major as

@@ -45,6 +45,9 @@ struct TrainConfig {
   // the same for the block wherever the hand is. The recorded positions choose the frames; no
   // loss sees them. 0: any frame of the episode far enough away.
   double object_pair_still = 0.0;
+  // With the object group: weight of the mean variance of its keypoints' attention about their
+  // coordinates (image units, [-1, 1] across a view), asking each for one narrow peak. 0: none.
+  double object_sharpness = 0.0;
   // The share of sub-trajectories drawn from the windows in which an object moves (by more than
   // 5 mm; MovingWindows), the rest uniformly: in exploration data the block rests in most frames,
   // so a uniform draw rarely asks the predictor what a push does. The objects' positions choose
@@ -118,6 +121,7 @@ struct TrainConfig {
     f("object_weight", c.object_weight);
     f("object_pair_gap", c.object_pair_gap);
     f("object_pair_still", c.object_pair_still);
+    f("object_sharpness", c.object_sharpness);
     f("moving_share", c.moving_share);
     f("predictor_steps", c.predictor_steps);
     f("predictor_length", c.predictor_length);

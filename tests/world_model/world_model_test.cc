@@ -396,6 +396,61 @@ TEST_F(WorldModelTest, ObjectSpreadTellsASeenObjectFromAHiddenOne) {
   EXPECT_EQ(energy.reach.size() % 10, 0u);
 }
 
+TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
+  // The red-seeing object trunk of the test above, without the spread in the embedding: in
+  // training its attention's variance is kept, with gradient, for the sharpness loss.
+  ModelConfig kc = TwoViewKeypoints();
+  kc.object_keypoints = 1;
+  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->named_parameters()) {
+      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
+    }
+    auto params = encoder->named_parameters();
+    params["object_trunk.0.weight"][0][0][2][2] = 1;
+    params["object_trunk.2.weight"][0][0][1][1] = 1;
+    params["object_trunk.4.weight"][0][0][1][1] = 1;
+    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
+  }
+  auto images = torch::zeros({1, 3, 64, 64});
+  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  encoder->eval();
+  const auto z = encoder->forward(images);
+  EXPECT_FALSE(encoder->LastObjectVariance().defined());  // nothing kept outside training
+  encoder->train();
+  EXPECT_TRUE(torch::allclose(encoder->forward(images), z));  // the embedding is the same
+  const auto variance = encoder->LastObjectVariance();
+  ASSERT_TRUE(variance.defined());
+  ASSERT_EQ(variance.sizes(), (std::vector<int64_t>{1, 2}));
+  EXPECT_LT(variance[0][0].item<double>(), 0.04);                              // gathered on the square
+  EXPECT_NEAR(variance[0][1].item<double>(), 17.0 / 45.0 + 33.0 / 93.0, 1e-3);  // even over the view
+  variance.sum().backward();  // it trains the object trunk
+  EXPECT_GT(encoder->named_parameters()["object_trunk.6.weight"].grad().abs().sum().item<double>(), 0.0);
+
+  // The training loss adds object_sharpness times its mean; a model without the group is refused.
+  ModelMeta meta = TinyMeta();
+  meta.config.object_keypoints = 1;
+  WorldModel model(meta);
+  model->train();
+  TrainConfig c = TinyConfig();
+  c.model = meta.config;
+  std::mt19937_64 rng(7);
+  Batch batch = SampleBatch(data_->train, 4, 4, rng);
+  const double plain = ComputeLosses(model, c, batch, 0).total.item<double>();
+  c.object_sharpness = 2;
+  const double sharp = ComputeLosses(model, c, batch, 0).total.item<double>();
+  const double mean = model->encoder->LastObjectVariance().mean().item<double>();
+  EXPECT_GT(mean, 0.0);
+  EXPECT_NEAR(sharp - plain, 2 * mean, 1e-4);
+  c.Validate();
+  c.model.object_keypoints = 0;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.model.object_keypoints = 1;
+  c.object_sharpness = -1;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ObjectGroupLossRewardsWhatStaysWithTheEpisode) {
   // D = 4 (x0 x1 y0 y1), keypoint 1 the group. Pairs of frames of 32 episodes whose group sits on
   // (a) something placed per episode that stayed put (an object), (b) something that moved on
