@@ -1,5 +1,7 @@
 #include "world_model/encoder.h"
 
+#include "world_model/world_model.h"  // ObjectGroupIndices
+
 #include <cmath>
 #include <stdexcept>
 
@@ -108,38 +110,36 @@ torch::Tensor KeypointEncoder::Keypoints(const torch::Tensor& images) { return A
 // The object keypoints' attention variance about their coordinates [B, 2 K V] (xs, then ys):
 // [B, object_keypoints * views], view-major.
 torch::Tensor KeypointEncoder::ObjectVariance(const Attention& a, const torch::Tensor& coordinates) const {
-  const int64_t all = a.weights.size(1), K = config_.keypoints, V = config_.views, ko = config_.object_keypoints;
-  std::vector<int64_t> index;
-  for (int64_t v = 0; v < V; ++v) {
-    for (int64_t k = K - ko; k < K; ++k) index.push_back(v * K + k);
-  }
-  const auto i = torch::tensor(index, torch::kLong);
-  auto w = a.weights.index_select(1, i);
-  auto mx = coordinates.narrow(1, 0, all).index_select(1, i).unsqueeze(-1);
-  auto my = coordinates.narrow(1, all, all).index_select(1, i).unsqueeze(-1);
+  const auto group = ObjectGroupIndices(config_);  // the xs, then the ys; the xs' indices name the keypoints
+  const int64_t n = group.size(0) / 2;
+  const auto place = coordinates.index_select(1, group);
+  auto w = a.weights.index_select(1, group.narrow(0, 0, n));
+  auto mx = place.narrow(1, 0, n).unsqueeze(-1), my = place.narrow(1, n, n).unsqueeze(-1);
   return (w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1);
 }
 
-torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) {
-  last_object_variance_ = torch::Tensor();
-  const bool track = is_training() && config_.object_keypoints > 0;
+torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) { return Embed(images, false).first; }
+
+std::pair<torch::Tensor, torch::Tensor> KeypointEncoder::Embed(const torch::Tensor& images, bool variance) {
+  variance = variance && config_.object_keypoints > 0;
   if (config_.projector) {
     auto z = project_(Keypoints(images));
     if (norm_) z = norm_(z);
-    return z;
+    return {z, torch::Tensor()};
   }
-  if (!config_.object_spread && !track) return 3.0 * Keypoints(images);
+  if (!config_.object_spread && !variance) return {3.0 * Keypoints(images), torch::Tensor()};
   const Attention a = Attend(images);
   const auto coordinates = a.Coordinates();
-  if (track) last_object_variance_ = ObjectVariance(a, coordinates);
-  if (!config_.object_spread) return 3.0 * coordinates;
+  torch::Tensor object_variance;
+  if (variance) object_variance = ObjectVariance(a, coordinates);
+  if (!config_.object_spread) return {3.0 * coordinates, object_variance};
   // The object keypoints' spread, without gradient: sqrt of the attention's variance about them.
   torch::Tensor spread;
   {
     torch::NoGradGuard no_grad;
-    spread = ObjectVariance(a, coordinates).clamp_min(0).sqrt();
+    spread = (variance ? object_variance.detach() : ObjectVariance(a, coordinates)).clamp_min(0).sqrt();
   }
-  return 3.0 * torch::cat({coordinates, spread}, 1);
+  return {3.0 * torch::cat({coordinates, spread}, 1), object_variance};
 }
 
 }  // namespace jepa_mpc::world_model

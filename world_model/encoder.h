@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "util/registry.h"
 #include "world_model/model_config.h"
@@ -22,9 +23,12 @@ class EncoderBase : public torch::nn::Module {
   // images: [B, 3, S, S] float in [0, 1] -> embeddings [B, config.latent_dim]. Differentiable;
   // train/eval mode as the module's.
   virtual torch::Tensor forward(const torch::Tensor& images) = 0;
-  // In training mode, after forward: the object keypoints' attention variance [B, object
-  // keypoints * views] about their coordinates, with gradient; undefined where there is none.
-  virtual torch::Tensor LastObjectVariance() const { return {}; }
+  // images -> {forward's embeddings, the object keypoints' attention variance about their
+  // coordinates [B, object keypoints * views], with gradient (the loss of
+  // TrainConfig::object_sharpness)}; the variance undefined for an encoder without object keypoints.
+  virtual std::pair<torch::Tensor, torch::Tensor> ForwardWithObjectVariance(const torch::Tensor& images) {
+    return {forward(images), torch::Tensor()};
+  }
 };
 
 struct EncoderEntry {
@@ -59,7 +63,9 @@ class KeypointEncoder : public EncoderBase {
   // images -> keypoint coordinates [B, 2KV] in [-1, 1] within each view (before the projector):
   // the x of keypoint k of view v at v * K + k, the ys after all the xs.
   torch::Tensor Keypoints(const torch::Tensor& images);
-  torch::Tensor LastObjectVariance() const override { return last_object_variance_; }
+  std::pair<torch::Tensor, torch::Tensor> ForwardWithObjectVariance(const torch::Tensor& images) override {
+    return Embed(images, true);
+  }
 
  private:
   struct Attention {
@@ -78,7 +84,8 @@ class KeypointEncoder : public EncoderBase {
   torch::nn::Linear project_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   torch::Tensor log_temperature_;
-  torch::Tensor last_object_variance_;
+  // forward, with the object keypoints' attention variance when `variance` (else undefined).
+  std::pair<torch::Tensor, torch::Tensor> Embed(const torch::Tensor& images, bool variance);
   torch::Tensor ObjectVariance(const Attention& a, const torch::Tensor& coordinates) const;
 };
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "world_model/checkpoint.h"
 #include "world_model/config_fields.h"
@@ -286,10 +287,14 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   auto global = [&](const torch::Tensor& x) { return shard ? shard->gather(x) : x; };
   const int64_t W = c.model.history, D = c.model.latent_dim, S = model->state_dim();
   const std::string& objective = c.model.objective;
-  auto z = model->encoder->forward(batch.images.reshape({B * L, 3, batch.images.size(3),
-                                                         batch.images.size(4)}))
-               .reshape({B, L, D});
-  const auto object_variance = model->encoder->LastObjectVariance();
+  const auto images = batch.images.reshape({B * L, 3, batch.images.size(3), batch.images.size(4)});
+  torch::Tensor z, object_variance;  // the variance only for the sharpness loss
+  if (c.object_sharpness > 0) {
+    std::tie(z, object_variance) = model->encoder->ForwardWithObjectVariance(images);
+  } else {
+    z = model->encoder->forward(images);
+  }
+  z = z.reshape({B, L, D});
   if (objective == "frozen-random") z = z.detach();  // the encoder keeps its initialisation
   auto state = model->State(z, batch.qpos);  // [B, L, S]
   if (S > D && c.proprio_dropout > 0) {
@@ -348,7 +353,7 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
     l.object = ObjectGroupLoss(global(z.select(1, 0)), global(model->encoder->forward(batch.pair_images)), c.model);
   }
   l.total = l.total + c.object_weight * l.object;
-  if (c.object_sharpness > 0 && object_variance.defined() && objective != "frozen-random") {
+  if (object_variance.defined() && objective != "frozen-random") {
     l.total = l.total + c.object_sharpness * object_variance.mean();
   }
   l.reconstruction = torch::zeros({});

@@ -397,8 +397,8 @@ TEST_F(WorldModelTest, ObjectSpreadTellsASeenObjectFromAHiddenOne) {
 }
 
 TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
-  // The red-seeing object trunk of the test above, without the spread in the embedding: in
-  // training its attention's variance is kept, with gradient, for the sharpness loss.
+  // The red-seeing object trunk of the test above, without the spread in the embedding: its
+  // attention's variance comes with the embedding, with gradient, for the sharpness loss.
   ModelConfig kc = TwoViewKeypoints();
   kc.object_keypoints = 1;
   auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
@@ -415,12 +415,8 @@ TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
   }
   auto images = torch::zeros({1, 3, 64, 64});
   images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
-  encoder->eval();
-  const auto z = encoder->forward(images);
-  EXPECT_FALSE(encoder->LastObjectVariance().defined());  // nothing kept outside training
-  encoder->train();
-  EXPECT_TRUE(torch::allclose(encoder->forward(images), z));  // the embedding is the same
-  const auto variance = encoder->LastObjectVariance();
+  const auto [z, variance] = encoder->ForwardWithObjectVariance(images);
+  EXPECT_TRUE(torch::allclose(encoder->forward(images), z));  // the embedding is forward's
   ASSERT_TRUE(variance.defined());
   ASSERT_EQ(variance.sizes(), (std::vector<int64_t>{1, 2}));
   EXPECT_LT(variance[0][0].item<double>(), 0.04);                              // gathered on the square
@@ -440,7 +436,10 @@ TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
   const double plain = ComputeLosses(model, c, batch, 0).total.item<double>();
   c.object_sharpness = 2;
   const double sharp = ComputeLosses(model, c, batch, 0).total.item<double>();
-  const double mean = model->encoder->LastObjectVariance().mean().item<double>();
+  const double mean =
+      model->encoder->ForwardWithObjectVariance(batch.images.reshape({-1, 3, batch.images.size(3), batch.images.size(4)}))
+          .second.mean()
+          .item<double>();
   EXPECT_GT(mean, 0.0);
   EXPECT_NEAR(sharp - plain, 2 * mean, 1e-4);
   c.Validate();
