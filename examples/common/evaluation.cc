@@ -87,6 +87,15 @@ namespace {
 
 std::array<double, 3> ToArray(const Eigen::Vector3d& v) { return {v.x(), v.y(), v.z()}; }
 
+// The end effector's distance to the object in the task's goal state; the current state is kept.
+double GoalReachDistance(sim::Task& task) {
+  const sim::SimState current = task.sim().GetState();
+  task.sim().SetState(task.goal_state());
+  const double reach = task.ReachDistance();
+  task.sim().SetState(current);
+  return reach;
+}
+
 struct Method {
   std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
@@ -309,6 +318,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
       }
       r.initial_distance = task->Distance();
       r.goal = ToArray(task->goal_position());
+      if (!std::isnan(task->TrackedYaw())) r.goal_reach = GoalReachDistance(*task);
       const sim::Image goal = task->RenderGoal(renderer);
       probe.SetGoal({goal.rgb.data(), S, S});
       if (learned) {
@@ -560,6 +570,7 @@ void WriteTables(nlohmann::json j, const std::vector<MethodSummary>& summary,
                     {"energy", e.energy}, {"plan_ms", e.plan_ms}, {"goal", e.goal},
                     {"tracked", e.tracked}, {"effector", e.effector}, {"read_distance", e.read_distance},
                     {"tracked_yaw_deg", e.tracked_yaw_deg}});
+    if (!std::isnan(e.goal_reach)) full.back()["goal_reach"] = e.goal_reach;
   }
   write("episodes.csv", eps.str());
   write("episodes.json", full.dump() + "\n");
@@ -663,6 +674,7 @@ EvalReport MergeReports(const std::vector<std::string>& folders, const std::stri
       if (e.contains("effector")) r.effector = e["effector"].get<std::vector<std::array<double, 3>>>();
       if (e.contains("read_distance")) r.read_distance = e["read_distance"].get<std::vector<double>>();
       if (e.contains("tracked_yaw_deg")) r.tracked_yaw_deg = e["tracked_yaw_deg"].get<std::vector<double>>();
+      if (e.contains("goal_reach")) r.goal_reach = e["goal_reach"];
       if (std::find(order.begin(), order.end(), r.method) == order.end()) order.push_back(r.method);
       report.episodes.push_back(std::move(r));
     }

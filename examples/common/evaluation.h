@@ -96,6 +96,9 @@ struct EpisodeResult {
   // The object's distance from its goal as the learned planner's model reads it (m), per action
   // (Controller's ActInfo::object_distance); empty for other methods and models that cannot.
   std::vector<double> read_distance;
+  // Object tasks: the end effector's distance to the object in the goal state (m; Task::ReachDistance
+  // there): how near the goal image shows the hand to the block. NaN for tasks without an object.
+  double goal_reach = std::nan("");
 };
 
 struct MethodSummary {

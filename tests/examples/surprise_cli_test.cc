@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -203,6 +204,17 @@ TEST_F(SurpriseCliTest, EvaluateGivesAPushModelTheHandAndRecordsItsReadingOfTheB
   }
   EXPECT_EQ(learned, 4);  // 3 actions, then the end
   EXPECT_EQ(perfect, 4);
+  // How far the goal image shows the hand from the block: the task's own goal has the arm at
+  // home, where each episode starts, and the block at the goal.
+  std::ifstream full(out + "/episodes.json");
+  for (const auto& e : nlohmann::json::parse(full)) {
+    ASSERT_TRUE(e.contains("goal_reach")) << e["method"];
+    const auto home = e["effector"][0].get<std::array<double, 3>>();
+    const auto goal = e["goal"].get<std::array<double, 3>>();
+    const double reach = std::hypot(home[0] - goal[0], home[1] - goal[1], home[2] - goal[2]);
+    EXPECT_GT(reach, 0.05);
+    EXPECT_NEAR(e["goal_reach"].get<double>(), reach, 1e-3) << e["method"];
+  }
 }
 
 }  // namespace
