@@ -267,12 +267,26 @@ void Task::SetStartAndGoal(const SimState& start, const SimState& goal) {
   OnReset();
 }
 
+namespace {
+
+// What f returns with the simulation put in `state`; the state it was in is restored afterwards.
+template <class F>
+auto InState(Simulation& sim, const SimState& state, F&& f) {
+  const SimState current = sim.GetState();
+  sim.SetState(state);
+  auto result = f();
+  sim.SetState(current);
+  return result;
+}
+
+}  // namespace
+
 Image Task::RenderGoal(Renderer& renderer) {
-  const SimState current = sim_->GetState();
-  sim_->SetState(goal_state_);
-  Image image = renderer.Render(sim_->data(), sim_->camera_ids());
-  sim_->SetState(current);
-  return image;
+  return InState(*sim_, goal_state_, [&] { return renderer.Render(sim_->data(), sim_->camera_ids()); });
+}
+
+double Task::GoalReachDistance() {
+  return InState(*sim_, goal_state_, [&] { return ReachDistance(); });
 }
 
 namespace {

@@ -76,6 +76,9 @@ class Task {
   // Object tasks: the end effector's distance (m) to the object it must move, the reaching part
   // of a shaped cost. 0 for tasks without an object.
   virtual double ReachDistance() const { return 0; }
+  // ReachDistance() in the goal state: how near the goal image shows the end effector to the
+  // object; the current state is restored afterwards.
+  double GoalReachDistance();
 
  protected:
   // info.robot is set from spec.

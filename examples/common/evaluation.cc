@@ -87,15 +87,6 @@ namespace {
 
 std::array<double, 3> ToArray(const Eigen::Vector3d& v) { return {v.x(), v.y(), v.z()}; }
 
-// The end effector's distance to the object in the task's goal state; the current state is kept.
-double GoalReachDistance(sim::Task& task) {
-  const sim::SimState current = task.sim().GetState();
-  task.sim().SetState(task.goal_state());
-  const double reach = task.ReachDistance();
-  task.sim().SetState(current);
-  return reach;
-}
-
 struct Method {
   std::string name;                                 // learned-cem, oracle-cem, perfect-cem, random
   std::unique_ptr<Controller> learned;              // the learned-model planner, or
@@ -318,7 +309,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
       }
       r.initial_distance = task->Distance();
       r.goal = ToArray(task->goal_position());
-      if (!std::isnan(task->TrackedYaw())) r.goal_reach = GoalReachDistance(*task);
+      if (!std::isnan(task->TrackedYaw())) r.goal_reach = task->GoalReachDistance();
       const sim::Image goal = task->RenderGoal(renderer);
       probe.SetGoal({goal.rgb.data(), S, S});
       if (learned) {

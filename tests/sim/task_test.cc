@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <mujoco/mujoco.h>
 
 #include "robots/robot_spec.h"
@@ -68,6 +70,25 @@ TEST_P(TaskTest, GoalImageShowsTheGoalAndRestoresState) {
   const Image goal = task->RenderGoal(renderer);
   EXPECT_NE(now.rgb, goal.rgb);
   EXPECT_EQ(renderer.Render(task->sim().data(), task->sim().camera_id()).rgb, now.rgb);
+}
+
+TEST_P(TaskTest, GoalReachIsTheHandsDistanceToTheObjectInTheGoalState) {
+  auto task = MakeTask(GetParam());
+  task->Reset(5);
+  const SimState now = task->sim().GetState();
+  const double reach_now = task->ReachDistance();
+  const double goal_reach = task->GoalReachDistance();
+  EXPECT_EQ(task->sim().GetState().qpos, now.qpos);
+  EXPECT_EQ(task->ReachDistance(), reach_now);
+  task->sim().SetState(task->goal_state());
+  EXPECT_EQ(goal_reach, task->ReachDistance());
+  if (std::isnan(task->TrackedYaw())) {
+    EXPECT_EQ(goal_reach, 0);  // no object
+  } else {
+    // The goal image shows the arm away from the block it left (at home or a ready pose).
+    EXPECT_GT(goal_reach, 0.05);
+    EXPECT_NE(goal_reach, reach_now);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTasks, TaskTest,
