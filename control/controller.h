@@ -31,14 +31,15 @@
 namespace jepa_mpc {
 
 struct ControllerOptions {
-  std::string planner = "cem";    // a registered planner: cem | mppi | gd (Adam through the
-                                  // differentiable model) | cem-gd (CEM, then Adam from its plan;
-                                  // each stage gets the budget) | your own (planner/factory.h)
+  std::string planner = "cem";    // a registered planner: cem | cem-mean (its plan the elites'
+                                  // mean) | mppi | gd (Adam through the differentiable model) |
+                                  // cem-gd (CEM, then Adam from its plan; each stage gets the
+                                  // budget) | your own (planner/factory.h)
   int horizon = 8;                // planned steps
-  int samples = 0;                // candidates per iteration (0: cem 64, mppi 512, gd 8)
-  int elites = 0;                 // cem/mppi elites (0: cem 16, mppi 64)
+  int samples = 0;                // candidates per iteration (0: cem 64, cem-mean and mppi 512, gd 8)
+  int elites = 0;                 // cem/mppi elites (0: cem 16, cem-mean and mppi 64)
   double temperature = 0;         // mppi: elites weighted by exp(-cost / temperature) (0: 0.5)
-  int iterations = 0;             // planner iterations per action (gd: Adam steps; 0: cem 2, others 4)
+  int iterations = 0;             // planner iterations per action (gd: Adam steps; 0: cem and cem-mean 2, others 4)
   int action_repeat = 1;          // control steps each planned action is held (frame skip): the
                                   // plan looks horizon * action_repeat steps ahead; replans each step
   double time_budget = 0.02;      // seconds of planning per Act(), anytime: an iteration starts only

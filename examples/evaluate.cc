@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   app.add_option("--elites", o.controller.elites, "elites (0: planner default)")->capture_default_str();
   app.add_option("--temperature", o.controller.temperature,
                  "mppi: elites weighted by exp(-cost / temperature) (0: its default, 0.5)")->capture_default_str();
-  app.add_option("--iterations", o.controller.iterations, "planner iterations per step (0: the planner's default: cem 2, others 4)")->capture_default_str();
+  app.add_option("--iterations", o.controller.iterations, "planner iterations per step (0: the planner's default: cem and cem-mean 2, others 4)")->capture_default_str();
   app.add_option("--time-budget", o.controller.time_budget, "planning seconds per step, anytime: an iteration starts only when it should end within them (0: none)")
       ->capture_default_str();
   app.add_option("--planner-seed", o.controller.seed, "planner seed")->capture_default_str();

@@ -62,6 +62,13 @@ PlanResult Cem::DoPlan(const BatchCost& cost, const torch::Tensor& init) {
     mean = cem_.momentum * mean + (1 - cem_.momentum) * new_mean;
     std = (cem_.momentum * std + (1 - cem_.momentum) * new_std).clamp_min(cem_.min_std);
   }
+  if (cem_.mean_plan) {
+    if (std::isfinite(r.cost)) {
+      r.actions = mean.clamp(-1, 1);
+      r.cost = Score(cost, r.actions.unsqueeze(0), r)[0].item<double>();
+    }
+    return r;
+  }
   // The last refit mean is the search's best guess, and no iteration scored it: one more
   // candidate, kept when it beats every sample (with few samples it often does).
   if (r.iterations > 0 && std::isfinite(r.cost) && TimeForAnother(start, r.iterations)) {

@@ -33,6 +33,17 @@ std::unique_ptr<Planner> MakeCem(const PlannerChoice& c, PlannerOptions o) {
   cem.init_std = kCemInitStd;
   return std::make_unique<Cem>(std::move(o), cem);
 }
+// CEM as DINO-WM and V-JEPA 2-AC plan with it: the refit elites' mean is the plan. Its sizes are
+// MPPI's (512 samples, the 64 best, from 0.5 of the range), at which the mean of many good
+// samples is steady; chosen on push (docs/experiments/push.md, "The planner").
+std::unique_ptr<Planner> MakeCemMean(const PlannerChoice& c, PlannerOptions o) {
+  CemOptions cem;
+  cem.samples = c.samples ? c.samples : MppiOptions().samples;
+  cem.elites = c.elites ? c.elites : std::min(MppiOptions().elites, std::max<int64_t>(1, cem.samples / 4));
+  cem.init_std = MppiOptions().noise_std;
+  cem.mean_plan = true;
+  return std::make_unique<Cem>(std::move(o), cem);
+}
 std::unique_ptr<Planner> MakeGradient(const PlannerChoice& c, PlannerOptions o) {
   GradientOptions g;
   if (c.samples) g.candidates = c.samples;
@@ -42,6 +53,8 @@ std::unique_ptr<Planner> MakeGradient(const PlannerChoice& c, PlannerOptions o) 
 Registry<PlannerEntry> BuiltIns() {
   Registry<PlannerEntry> r("planner");
   r.Add("cem", {"cross-entropy method: refit a Gaussian to the elites (default)", kCemSamples, MakeCem, 2});
+  r.Add("cem-mean", {"cross-entropy method whose plan is the elites' refit mean (512 x 2 from 0.5)",
+                     MppiOptions().samples, MakeCemMean, 2});
   PlannerEntry mppi{"model predictive path integral: exp(-cost) weighted elites", MppiOptions().samples,
                     [](const PlannerChoice& c, PlannerOptions o) -> std::unique_ptr<Planner> {
                       MppiOptions m = SampleSizes<MppiOptions>(c);

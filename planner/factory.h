@@ -16,7 +16,7 @@ namespace jepa_mpc::planner {
 struct PlannerChoice {
   std::string name = "cem";    // a registered planner (PlannerNames())
   int64_t samples = 0;         // candidates per iteration; 0: the planner's default (gd: restarts)
-  int64_t elites = 0;          // 0: the planner's default (cem, mppi)
+  int64_t elites = 0;          // 0: the planner's default (cem, cem-mean, mppi)
   double temperature = 0;      // mppi's weights exp(-cost / temperature); 0: its default (0.5)
 };
 
@@ -29,7 +29,7 @@ struct PlannerEntry {
   bool takes_temperature = false;  // uses PlannerChoice::temperature (others refuse one > 0)
 };
 
-// Holds cem, mppi, gd and cem-gd on first use.
+// Holds cem, cem-mean, mppi, gd and cem-gd on first use.
 Registry<PlannerEntry>& PlannerRegistry();
 
 // Throws std::invalid_argument naming the known planners or the bad size.

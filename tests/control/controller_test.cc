@@ -59,7 +59,7 @@ TEST_F(ControllerTest, DefaultsPlanCem64x2WithinTheTimeBudget) {
 
 TEST_F(ControllerTest, ActsWithinBoundsAndDeterministicallyPerSeed) {
   auto goal = Image(32, 1), obs = Image(32, 90);
-  for (const std::string planner : {"cem", "mppi", "gd", "cem-gd"}) {
+  for (const std::string planner : {"cem", "cem-mean", "mppi", "gd", "cem-gd"}) {
     ControllerOptions o = Small(planner);
     o.seed = 5;
     Controller a(dir_ / "model.pt", o), b(dir_ / "model.pt", o);

@@ -276,7 +276,7 @@ class Hold : public Planner {
 };
 
 TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
-  const std::vector<std::string> builtin = {"cem", "mppi", "gd", "cem-gd"};
+  const std::vector<std::string> builtin = {"cem", "cem-mean", "mppi", "gd", "cem-gd"};
   for (const auto& name : builtin) {
     ASSERT_TRUE(PlannerRegistry().Has(name)) << name;
     auto p = MakePlanner({name, 8, 2}, Opts(3, 1, 2));
@@ -290,7 +290,7 @@ TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
     MakePlanner({"newton", 0, 0}, Opts(3, 1, 2));
     FAIL() << "an unknown planner was built";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("expected one of: cem, mppi, gd, cem-gd"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected one of: cem, cem-mean, mppi, gd, cem-gd"), std::string::npos) << e.what();
   }
   EXPECT_THROW(MakePlanner({"cem", -1, 0}, Opts(3, 1, 2)), std::invalid_argument);
   // MPPI's temperature: its plan is the elites' mean weighted by exp(-cost / temperature), so a
@@ -311,6 +311,20 @@ TEST(PlannerRegistryTest, BuildsEveryListedPlannerAndTakesAUsersOwn) {
   EXPECT_THROW(MakePlanner({"mppi", 0, 0, NAN}, Opts(3, 1, 2)), std::invalid_argument);
   EXPECT_TRUE(TakesTemperature("mppi"));
   EXPECT_FALSE(TakesTemperature("cem"));
+
+  // cem-mean's plan is its elites' refit mean: from the same samples it is MPPI's plan with every
+  // elite weighed alike, and on cost -a it falls short of the best sample that cem returns.
+  EXPECT_EQ(SamplesPerIteration({"cem-mean", 0, 0}), MppiOptions().samples);
+  EXPECT_FALSE(TakesTemperature("cem-mean"));
+  for (int64_t iterations : {1, 3}) {
+    const auto mean = MakePlanner({"cem-mean", 64, 16}, Opts(2, 2, iterations, 7))->Plan(slope);
+    const auto even_mppi = MakePlanner({"mppi", 64, 16, 1e9}, Opts(2, 2, iterations, 7))->Plan(slope);
+    EXPECT_LT((mean.actions - even_mppi.actions).abs().max().item<double>(), 1e-5) << iterations;
+    EXPECT_NEAR(mean.cost, even_mppi.cost, 1e-4) << iterations;
+  }
+  const double cem_mean = MakePlanner({"cem-mean", 64, 16}, Opts(1, 1, 1))->Plan(slope).actions.item<double>();
+  const double cem_best = MakePlanner({"cem", 64, 16}, Opts(1, 1, 1))->Plan(slope).actions.item<double>();
+  EXPECT_GT(cem_best, cem_mean + 0.05);
 
   PlannerRegistry().Add("hold", {"keeps the warm start", 1,
                                  [](const PlannerChoice&, PlannerOptions o) -> std::unique_ptr<Planner> {
