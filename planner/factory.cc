@@ -37,10 +37,13 @@ std::unique_ptr<Planner> MakeCem(const PlannerChoice& c, PlannerOptions o) {
 // MPPI's (512 samples, the 64 best, from 0.5 of the range), at which the mean of many good
 // samples is steady; chosen on push (docs/experiments/push.md, "The planner").
 std::unique_ptr<Planner> MakeCemMean(const PlannerChoice& c, PlannerOptions o) {
+  const MppiOptions m = SampleSizes<MppiOptions>(c);  // MPPI's search, its elites weighed alike
   CemOptions cem;
-  cem.samples = c.samples ? c.samples : MppiOptions().samples;
-  cem.elites = c.elites ? c.elites : std::min(MppiOptions().elites, std::max<int64_t>(1, cem.samples / 4));
-  cem.init_std = MppiOptions().noise_std;
+  cem.samples = m.samples;
+  cem.elites = m.elites;
+  cem.init_std = m.noise_std;
+  cem.min_std = m.min_std;
+  cem.momentum = m.momentum;
   cem.mean_plan = true;
   return std::make_unique<Cem>(std::move(o), cem);
 }
