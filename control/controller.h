@@ -68,6 +68,9 @@ struct ControllerOptions {
   // A model with an object group: the arm's keypoints in the distance to the goal, each weighed
   // this much (world_model::GoalCostOptions::arm_weight); 0: the object energy's alone.
   double arm_weight = 0;
+  // A model with the object's table map: the distance to the goal read on the table, in metres
+  // (world_model::GoalCostOptions::table_energy), not in the image.
+  bool table_energy = false;
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many

@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   app.add_option("--arm-weight", o.controller.arm_weight,
                  "object models: the arm's keypoints join the goal distance, each weighed this much (0: off)")
       ->capture_default_str();
+  app.add_flag("--table-energy", o.controller.table_energy,
+               "object models: the goal distance read on the table in metres (the model's table map) instead of "
+               "in the image, where the camera's slant shortens distances along its line of sight");
   app.add_option("--hidden-spread", o.controller.hidden_spread,
                  "a model trained with --object-spread: hold the object's distance while its keypoint's spread "
                  "exceeds the goal image's by this much (0: off)")->capture_default_str();

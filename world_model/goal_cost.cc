@@ -82,6 +82,17 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
     arm.index_fill_(0, ObjectGroupIndices(c), 0.0);
     weights_ = weights_ + arm;
   }
+  if (options_.table_energy) {
+    if (!table_inverse_.defined()) {
+      throw std::invalid_argument("table energy needs a model with the object's table map (an object task trained "
+                                  "on data with the object's positions)");
+    }
+    if (options_.arm_weight > 0 || options_.hidden_spread > 0) {
+      throw std::invalid_argument("table energy reads the object alone from its table map: it takes neither an arm "
+                                  "weight nor a hidden spread");
+    }
+    table_units_ = units_.mean().item<double>();
+  }
   if (!(options_.hidden_spread >= 0) || !std::isfinite(options_.hidden_spread)) {
     throw std::invalid_argument("hidden spread must be a number >= 0");
   }
@@ -216,7 +227,10 @@ void LatentGoalCost::SetContext(const torch::Tensor& embeddings, const torch::Te
   past_ = a.unsqueeze(0).contiguous();
 }
 
-torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const { return Weighted(z, weights_); }
+torch::Tensor LatentGoalCost::Distance(const torch::Tensor& z) const {
+  if (options_.table_energy) return ObjectDistance(z) * table_units_;
+  return Weighted(z, weights_);
+}
 
 torch::Tensor LatentGoalCost::Weighted(const torch::Tensor& z, const torch::Tensor& weights) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");

@@ -48,6 +48,13 @@ struct GoalCostOptions {
   // arm_weight (the object energy weighs them 0), so that a plan also ends with the arm where
   // the goal image shows it. For goal images whose arm is where a push leaves it. 0: off.
   double arm_weight = 0;
+  // A model with the object's table map (GoalEnergy::table): the distance to the goal is the
+  // object's distance from its place in the goal image read on the table, in metres times the
+  // views' mean units (ObjectDistance), instead of the object keypoints' distance in the image.
+  // The camera sees the table at a slant, so in the image a centimetre along its line of sight
+  // is shorter than one across it; on the table both weigh alike. Not with arm_weight or
+  // hidden_spread.
+  bool table_energy = false;
 };
 
 class LatentGoalCost {
@@ -156,6 +163,7 @@ class LatentGoalCost {
   // per metre [V]; with a push offset and the image's hand, the hand's rows [M, D].
   torch::Tensor object_, hand_, units_;
   double reach_weight_ = 0, push_offset_ = 0;
+  double table_units_ = 0;  // table_energy: the views' mean units per metre
   // The table map's inverse per view ([V, 2, 2] and the constant [V, 2]: table xy = (keypoints -
   // c) B^-1); undefined without GoalEnergy::table.
   torch::Tensor table_inverse_, table_constant_;

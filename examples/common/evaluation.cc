@@ -511,7 +511,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"hidden_spread", o.controller.hidden_spread},
                           {"hold_place", o.controller.hold_place},
                           {"temperature", o.controller.temperature},
-                          {"arm_weight", o.controller.arm_weight}};
+                          {"arm_weight", o.controller.arm_weight},
+                          {"table_energy", o.controller.table_energy}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

@@ -887,6 +887,45 @@ TEST_F(WorldModelTest, AHandReadFromTheRobotIsDrawnBehindTheObjectAtItsHeight) {
   EXPECT_THROW(c.Validate(), std::invalid_argument);
 }
 
+TEST_F(WorldModelTest, ATableEnergyWeighsACentimetreOnTheTableAlikeInEveryDirection) {
+  ModelMeta meta = TinyMeta();  // D = 8; one view: the object at (z0, z1)
+  meta.energy.weights = {1, 1, 0, 0, 0, 0, 0, 0};
+  meta.energy.reach = {-1, 0, 1, 0, 0, 0, 0, 0, 0, -1, 0, 1, 0, 0, 0, 0};
+  meta.energy.reach_weight = 0;  // the object's distance alone
+  meta.energy.object = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  // A slanted view: a metre along the table's y moves the keypoint half as far as one along x.
+  meta.energy.table = {100, 0, 0, 50, 5, 0};
+  meta.energy.units_per_metre = {std::sqrt(5000.0)};
+  WorldModel model(meta);
+  GoalCostOptions o;
+  o.table_energy = true;
+  LatentGoalCost image(model), table(model, o);
+  const auto goal = torch::tensor({5.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});  // the object at (0, 0) m
+  image.SetGoalEmbedding(goal);
+  table.SetGoalEmbedding(goal);
+  const auto along_x = torch::tensor({7.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});  // 2 cm along x
+  const auto along_y = torch::tensor({5.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});  // 2 cm along y
+  // In the image the two are 2 and 1 apart; on the table both are 2 cm, in the view's units.
+  EXPECT_NEAR(image.Distance(along_x).item<double>(), 2, 1e-5);
+  EXPECT_NEAR(image.Distance(along_y).item<double>(), 1, 1e-5);
+  EXPECT_NEAR(table.Distance(along_x).item<double>(), 0.02 * std::sqrt(5000.0), 1e-4);
+  EXPECT_NEAR(table.Distance(along_y).item<double>(), 0.02 * std::sqrt(5000.0), 1e-4);
+  // The planner's cost is that distance over the plan (no reaching term here).
+  const auto qpos = torch::zeros({1, model->proprio_dim()});
+  table.SetContext(torch::zeros({1, 8}), {}, qpos);
+  const auto actions = torch::rand({3, 4, meta.action_dim}) * 2 - 1;
+  const auto rolled = model->Rollout(model->State(torch::zeros({1, 8}), qpos).expand({3, -1}), actions);
+  EXPECT_TRUE(torch::allclose(table(actions), (table.ObjectDistance(rolled) * std::sqrt(5000.0)).sum(1), 1e-4, 1e-4));
+  // Refused: a model without the table map, and an arm weight beside it.
+  ModelMeta no_table = meta;
+  no_table.energy.table.clear();
+  EXPECT_THROW(LatentGoalCost(WorldModel(no_table), o), std::invalid_argument);
+  ModelMeta grouped = meta;
+  grouped.config.object_keypoints = 1;
+  o.arm_weight = 0.5;
+  EXPECT_THROW(LatentGoalCost(WorldModel(grouped), o), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, FitHandMovesRecoversTheStepAndTheBox) {
   // An end effector moved by 2, 3 and 1 cm per action unit on x, y and z.
   torch::Generator gen = at::detail::createCPUGenerator(7);
