@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
     const int S = controller.image_size();
     sim::TaskOptions to;
     to.robot = controller.robot();
+    to.cameras = controller.camera();
+    to.antialias = controller.antialias();
     auto task = sim::MakeTask(controller.task(), to);
     sim::RenderOptions ro;
     ro.width = ro.height = S;

@@ -125,6 +125,7 @@ Controller& Controller::operator=(Controller&&) noexcept = default;
 std::string Controller::robot() const { return impl_->model->meta().robot; }
 std::string Controller::task() const { return impl_->model->meta().task; }
 std::string Controller::camera() const { return impl_->model->meta().camera; }
+int Controller::antialias() const { return static_cast<int>(impl_->model->meta().antialias); }
 int Controller::image_size() const { return static_cast<int>(impl_->model->meta().image_size); }
 int Controller::action_dim() const { return static_cast<int>(impl_->model->meta().action_dim); }
 int Controller::proprio_dim() const { return static_cast<int>(impl_->model->proprio_dim()); }

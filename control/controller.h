@@ -122,6 +122,8 @@ class Controller {
   std::string robot() const;
   std::string task() const;
   std::string camera() const;
+  // Anti-aliasing samples per pixel of the training images (-1: not recorded); render with it.
+  int antialias() const;
   int image_size() const;
   int action_dim() const;
   // Joint-state values Act() needs with each image: the arm's joint angles (rad), then the

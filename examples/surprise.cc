@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     }
     const wm::ModelMeta meta = models.front()->meta();
     const int S = static_cast<int>(meta.image_size);
-    auto task = tools::MakeObjectTask(paths[0], meta.task, meta.robot, meta.camera, S, "surprise");
+    auto task = tools::MakeObjectTask(paths[0], meta.task, meta.robot, meta.camera, static_cast<int>(meta.antialias), S, "surprise");
     sim::RenderOptions ro;
     ro.width = ro.height = S;
     sim::Renderer renderer(task->sim().model(), ro);

@@ -40,7 +40,7 @@ wm::GoalSet MakeGoalSet(const sim::DatasetInfo& info, const std::string& mjcf, i
   }
   std::unique_ptr<sim::Task> task;
   try {
-    task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot, info.camera});
+    task = sim::MakeTask(info.task, {std::max(256, info.image_height), mjcf, info.robot, info.camera, info.antialias});
   } catch (const std::invalid_argument& e) {  // e.g. the data's cameras are not in this scene
     std::fprintf(stderr, "           task plannability skipped: %s (give --mjcf the file the data was collected with)\n",
                  e.what());

@@ -50,6 +50,11 @@ struct SceneOptions {
   // A viscous drag on the block (RobotSpec::object_drag_linear): it moves while it is pushed and
   // stops soon after. For pushing; a block carried in a grasp would feel it too.
   bool block_drag = false;
+  // Multisample anti-aliasing of the offscreen render: samples per pixel (MuJoCo's
+  // visual/quality offsamples); -1: the robot model's own (the built-in robots': 0). Without it a
+  // block moved by less than a pixel's width renders the same image: a 64 x 64 view of the table
+  // shows no change for 37% of 2 mm moves of the block, 3% with 4 samples.
+  int antialias = -1;
 };
 
 // Everything the simulator needs to know about a robot besides its MJCF.
@@ -60,6 +65,7 @@ struct RobotSpec {
   // relative to it) and mjcf is unused; offscreen_size then sets the offscreen buffer.
   std::string mjcf_file;
   int offscreen_size = 256;
+  int offscreen_samples = -1;  // anti-aliasing samples per pixel; -1: the MJCF's own (SceneOptions::antialias)
   std::vector<std::string> arm_joints;      // hinge or slide joints driven by the action, in order
   std::vector<std::string> arm_actuators;   // actuators, one per arm joint, driven as arm_drive
   Drive arm_drive = Drive::kPosition;

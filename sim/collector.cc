@@ -32,6 +32,7 @@ TaskOptions MakeTaskOptions(const CollectOptions& o) {
   t.mjcf_file = o.mjcf_file;
   t.robot = o.robot;
   t.cameras = o.cameras;
+  if (o.antialias >= 0) t.antialias = o.antialias;
   return t;
 }
 
@@ -56,6 +57,7 @@ DatasetInfo DatasetInfoFor(const Task& task, int image_size, int steps, uint64_t
   info.task = task.info().name;
   info.action_mode = robots::ActionModeName(sim.spec().action_mode);
   info.camera = sim.camera_label();
+  info.antialias = sim.antialias();
   info.control_period = sim.spec().control_period;
   info.image_height = info.image_width = image_size;
   info.action_dim = task.action_dim();

@@ -29,6 +29,7 @@ struct CollectOptions {
   bool overwrite = false;    // replace an existing file
   std::string mjcf_file;     // optional MJCF replacing the robot's built-in model
   std::string cameras;       // the observation's cameras, "+"-joined ("table+side"); "": the task's
+  int antialias = -1;        // anti-aliasing samples per pixel of the images; -1: the task's
   // Shard shard_index of shard_count (0: no shards): only the episodes in ShardRange, so that n
   // processes or machines collect one dataset between them; MergeShards joins their files.
   int shard_index = 0;

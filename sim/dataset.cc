@@ -229,6 +229,7 @@ void WriteInfo(hid_t data, const DatasetInfo& info) {
   WriteAttr(data, "task", info.task);
   WriteAttr(data, "action_mode", info.action_mode);
   WriteAttr(data, "camera", info.camera);
+  if (info.antialias >= 0) WriteAttr(data, "antialias", int64_t{info.antialias});
   WriteAttr(data, "control_period", info.control_period);
   WriteAttr(data, "image_height", int64_t{info.image_height});
   WriteAttr(data, "image_width", int64_t{info.image_width});
@@ -267,6 +268,10 @@ DatasetInfo ReadInfo(hid_t data, const std::string& path) {
   info.num_objects = i64("num_objects");
   info.episode_steps = i64("episode_steps");
   info.seed = ReadAttr<uint64_t>(data, "seed", H5T_NATIVE_UINT64, path);
+  if (H5Aexists(data, "antialias") > 0) {
+    info.antialias = i64("antialias");
+    if (info.antialias < 0) throw std::runtime_error("'" + path + "' has invalid anti-aliasing samples");
+  }
   if (info.image_height <= 0 || info.image_width <= 0 || info.action_dim <= 0 || info.qpos_dim <= 0 ||
       info.num_objects < 0) {
     throw std::runtime_error("'" + path + "' has invalid sizes in its attributes");
@@ -308,7 +313,7 @@ std::string DemoName(int k) { return "demo_" + std::to_string(k); }
 
 bool DatasetInfo::SameCollection(const DatasetInfo& o) const {
   return robot == o.robot && task == o.task && action_mode == o.action_mode && camera == o.camera &&
-         control_period == o.control_period && image_height == o.image_height &&
+         antialias == o.antialias && control_period == o.control_period && image_height == o.image_height &&
          image_width == o.image_width && action_dim == o.action_dim && qpos_dim == o.qpos_dim &&
          num_objects == o.num_objects && seed == o.seed && episode_steps == o.episode_steps &&
          format_version == o.format_version && shard_index == o.shard_index && shard_count == o.shard_count &&
@@ -317,8 +322,9 @@ bool DatasetInfo::SameCollection(const DatasetInfo& o) const {
 
 std::string DatasetInfo::Describe() const {
   std::ostringstream s;
-  s << "task " << task << " (robot " << robot << "), " << image_height << "x" << image_width
-    << " images, " << action_dim << "-d actions, " << episode_steps << " steps, seed " << seed;
+  s << "task " << task << " (robot " << robot << "), " << image_height << "x" << image_width << " images";
+  if (antialias > 0) s << " (anti-aliased, " << antialias << " samples)";
+  s << ", " << action_dim << "-d actions, " << episode_steps << " steps, seed " << seed;
   if (sharded()) {
     s << ", shard " << shard_index << "/" << shard_count << " (episodes " << first_episode << ".."
       << first_episode + shard_episodes - 1 << ")";

@@ -29,6 +29,9 @@ struct DatasetInfo {
   std::string task;
   std::string action_mode;
   std::string camera;
+  // Anti-aliasing samples per pixel the images were rendered with; -1: not recorded (files
+  // written before it was: the robot model's own).
+  int antialias = -1;
   double control_period = 0;
   int image_height = 0;
   int image_width = 0;

@@ -232,6 +232,7 @@ robots::RobotSpec LoadRobotDescription(const std::string& path, const robots::Sc
   spec.name = file;
   spec.mjcf_file = mjcf;
   spec.offscreen_size = scene.offscreen_size;
+  spec.offscreen_samples = scene.antialias;
 
   // Objects: free bodies.
   if (f.Has("objects")) {

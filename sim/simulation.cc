@@ -21,6 +21,7 @@ ModelPtr AdaptModel(const robots::RobotSpec& spec, ModelPtr model) {
   if (!m) throw std::invalid_argument("robot '" + spec.name + "': no model");
   m->vis.global.offwidth = std::max(m->vis.global.offwidth, spec.offscreen_size);
   m->vis.global.offheight = std::max(m->vis.global.offheight, spec.offscreen_size);
+  if (spec.offscreen_samples >= 0) m->vis.quality.offsamples = spec.offscreen_samples;
   for (const auto& [joint, range] : spec.joint_ranges) {
     const int j = RequireId(m, mjOBJ_JOINT, joint);
     if (!(range[0] < range[1])) {
@@ -280,6 +281,8 @@ std::vector<std::string> ParseCameraLabel(const std::string& label) {
 }
 
 std::string Simulation::camera_label() const { return CameraLabel(spec_.cameras); }
+
+int Simulation::antialias() const { return model_->vis.quality.offsamples; }
 
 std::vector<double> Simulation::joint_state() const {
   const Eigen::VectorXd q = arm_qpos();

@@ -106,6 +106,8 @@ class Simulation {
   const std::vector<int>& camera_ids() const { return cameras_; }  // spec().cameras, in order
   // The observation's cameras as datasets and checkpoints name them: "front", "front+side".
   std::string camera_label() const;
+  // Anti-aliasing samples per pixel of the offscreen render (0: none).
+  int antialias() const;
   const std::vector<int>& arm_qpos_adr() const { return arm_qpos_adr_; }
   const std::vector<int>& arm_dof_adr() const { return arm_dof_adr_; }
 

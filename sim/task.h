@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct TaskOptions {
   // The observation's cameras by their MJCF names, left to right, joined by "+" ("table+side",
   // as Simulation::camera_label writes them); "": the task's own.
   std::string cameras;
+  // Anti-aliasing samples per pixel of the observation (robots::SceneOptions::antialias; -1: the
+  // robot model's own); unset: the task's own. A model sees images rendered as its training data
+  // were: its checkpoint says how (-1 for one trained before this was recorded).
+  std::optional<int> antialias;
 };
 
 struct TaskInfo {

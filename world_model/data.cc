@@ -90,7 +90,9 @@ TrainingData LoadTrainingData(const std::string& path, double val_fraction, int6
     a.seed = b.seed = 0;  // another collection of the same kind
     if (!a.SameCollection(b)) {
       throw std::runtime_error("extra dataset '" + more + "' is " + r.info().Describe() + ", camera " + r.info().camera +
-                               ", expected data like '" + path + "': " + info.Describe() + ", camera " + info.camera);
+                               " (anti-aliasing " + std::to_string(r.info().antialias) + "), expected data like '" +
+                               path + "': " + info.Describe() + ", camera " + info.camera + " (anti-aliasing " +
+                               std::to_string(info.antialias) + ")");
     }
     parts.push_back(ReadEpisodes(r, more));
     data.extra_episodes += parts.back().episodes();

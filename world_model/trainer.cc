@@ -204,6 +204,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data) {
   m.task = info.task;
   m.action_mode = info.action_mode;
   m.camera = info.camera;
+  m.antialias = info.antialias;
   if (CameraViews(info.camera) != config.model.views) {
     throw std::invalid_argument("the dataset's images hold " + std::to_string(CameraViews(info.camera)) +
                                 " camera views ('" + info.camera + "'), model option views is " +

@@ -84,6 +84,7 @@ void to_json(nlohmann::json& j, const ModelMeta& m) {
   j = {{"robot", m.robot},           {"task", m.task},         {"action_mode", m.action_mode},
        {"camera", m.camera},         {"image_size", m.image_size}, {"action_dim", m.action_dim},
        {"control_period", m.control_period}, {"model", m.config}};
+  if (m.antialias >= 0) j["antialias"] = m.antialias;
   if (m.proprio_dim > 0) {
     j["proprio_dim"] = m.proprio_dim;
     j["proprio_mean"] = m.proprio_mean;
@@ -114,6 +115,7 @@ void from_json(const nlohmann::json& j, ModelMeta& m) {
   m.task = j.at("task").get<std::string>();
   m.action_mode = j.at("action_mode").get<std::string>();
   m.camera = j.at("camera").get<std::string>();
+  m.antialias = j.contains("antialias") ? OptionValue<int64_t>(j.at("antialias")) : -1;
   m.image_size = OptionValue<int64_t>(j.at("image_size"));
   m.action_dim = OptionValue<int64_t>(j.at("action_dim"));
   m.control_period = j.at("control_period").get<double>();

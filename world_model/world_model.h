@@ -63,6 +63,9 @@ struct GoalEnergy {
 // What a model was trained for; a checkpoint carries it and users are checked against it.
 struct ModelMeta {
   std::string robot, task, action_mode, camera;
+  // Anti-aliasing samples per pixel of the training images (sim::DatasetInfo::antialias); -1: not
+  // recorded (the robot model's own). Tools render the model's observations the same way.
+  int64_t antialias = -1;
   int64_t image_size = 64;
   int64_t action_dim = 2;
   double control_period = 0.05;

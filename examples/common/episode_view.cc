@@ -14,9 +14,9 @@ namespace jepa_mpc::tools {
 namespace fs = std::filesystem;
 
 std::unique_ptr<sim::Task> MakeObjectTask(const std::string& checkpoint, const std::string& task,
-                                          const std::string& robot, const std::string& camera, int image_size,
-                                          const std::string& program) {
-  auto t = sim::MakeTask(task, {std::max(256, image_size), "", robot, camera});
+                                          const std::string& robot, const std::string& camera, int antialias,
+                                          int image_size, const std::string& program) {
+  auto t = sim::MakeTask(task, {std::max(256, image_size), "", robot, camera, antialias});
   if (t->sim().num_objects() == 0) {
     throw std::invalid_argument("checkpoint '" + checkpoint + "' was trained on task '" + task +
                                 "', which has no object; " + program + " needs a task with one (push)");

@@ -22,8 +22,8 @@ namespace jepa_mpc::tools {
 // wide and image_size: throws naming `checkpoint` if the task has no object (which `program`
 // needs) or renders another camera than the model saw.
 std::unique_ptr<sim::Task> MakeObjectTask(const std::string& checkpoint, const std::string& task,
-                                          const std::string& robot, const std::string& camera, int image_size,
-                                          const std::string& program);
+                                          const std::string& robot, const std::string& camera, int antialias,
+                                          int image_size, const std::string& program);
 
 // Paths in the world frame (m) to draw over the camera view.
 struct PlanTraces {

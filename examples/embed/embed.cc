@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     jepa_mpc::sim::TaskOptions task_options;
     task_options.robot = controller.robot();
     task_options.cameras = controller.camera();
+    task_options.antialias = controller.antialias();
     auto robot = jepa_mpc::sim::MakeTask(controller.task(), task_options);
     robot->Reset(args.size() > 1 ? std::strtoull(args[1], nullptr, 10) : 7);
     jepa_mpc::sim::RenderOptions size;

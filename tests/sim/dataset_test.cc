@@ -91,6 +91,26 @@ TEST_F(DatasetTest, ResumeAppendsAndRejectsOtherSettings) {
   }
 }
 
+TEST_F(DatasetTest, TheImagesAntiAliasingTravelsWithThemAndFilesWithoutItReadAsUnrecorded) {
+  const std::string old_path = dir_ / "old.h5", new_path = dir_ / "new.h5";
+  DatasetWriter::Create(old_path, info_, false).Append(Random(5, 1));  // antialias -1: not written
+  EXPECT_EQ(DatasetReader(old_path).info().antialias, -1);
+  DatasetInfo smooth = info_;
+  smooth.antialias = 4;
+  DatasetWriter::Create(new_path, smooth, false).Append(Random(5, 1));
+  EXPECT_EQ(DatasetReader(new_path).info().antialias, 4);
+  EXPECT_THAT(DatasetReader(new_path).info().Describe(), HasSubstr("anti-aliased, 4 samples"));
+  // Images rendered another way are another collection: a resume with them is refused.
+  DatasetInfo sharp = info_;
+  sharp.antialias = 0;
+  try {
+    DatasetWriter::Resume(new_path, sharp);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("anti-aliased, 4 samples"));
+  }
+}
+
 TEST_F(DatasetTest, UncommittedEpisodeIsIgnoredAndDroppedOnResume) {
   const std::string path = dir_ / "d.h5";
   DatasetWriter::Create(path, info_, false).Append(Random(5, 1));

@@ -241,6 +241,7 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   meta["model"].erase("inverse_dynamics_head");
   meta["model"].erase("object_keypoints");
   meta["model"].erase("object_spread");
+  meta.erase("antialias");
   torch::serialize::OutputArchive archive, weights;
   archive.write("format", c10::IValue(std::string("jepa-mpc-checkpoint")));
   archive.write("version", c10::IValue(int64_t{kCheckpointFormatVersion}));
@@ -255,6 +256,20 @@ TEST_F(WorldModelTest, CheckpointFromBeforeProprioLoadsWithout) {
   EXPECT_EQ(loaded->meta().config.inverse_dynamics_head, "mlp");
   EXPECT_EQ(loaded->meta().config.object_keypoints, 0);
   EXPECT_FALSE(loaded->meta().config.object_spread);
+  EXPECT_EQ(loaded->meta().antialias, -1);  // not recorded: tools render as the robot model does
+}
+
+TEST_F(WorldModelTest, TheTrainingImagesAntiAliasingTravelsWithTheCheckpoint) {
+  ModelMeta meta = TinyMeta();
+  EXPECT_EQ(meta.antialias, 0);  // the test data's images: rendered without
+  meta.antialias = 4;
+  WorldModel model(meta);
+  SaveCheckpoint(Out("antialiased.pt"), model, nullptr, {});
+  EXPECT_EQ(LoadCheckpoint(Out("antialiased.pt")).model->meta().antialias, 4);
+  nlohmann::json j = meta;
+  EXPECT_EQ(j.at("antialias"), 4);
+  j.erase("antialias");
+  EXPECT_EQ(j.get<ModelMeta>().antialias, -1);
 }
 
 TEST_F(WorldModelTest, EncoderKeepsEachCameraViewsKeypointsApart) {
