@@ -41,6 +41,68 @@ const Eigen::Vector3d kHandOffset[] = {{0, 0, 0},        {0.055, 0, 0.03},  {-0.
                                        {0, 0.055, 0.03}, {0, -0.055, 0.03}, {0.055, 0, 0.15},
                                        {-0.055, 0, 0.15}, {0, 0.055, 0.15}, {0, -0.055, 0.15}};
 
+// The goal energy with the object slid through its goal in 2 mm steps (-3..3 cm) along x and y,
+// the rest of the scene as the goal image shows it: mean over the goals, and the share of steps
+// that change the image and that change the energy (by more than 1e-3).
+void FineSweep(Controller& model, sim::Task& task, sim::Renderer& renderer, int goals, uint64_t seed) {
+  constexpr int K = 31;
+  const int S = model.image_size();
+  sim::Simulation& s = task.sim();
+  std::vector<double> energy[2] = {std::vector<double>(K, 0.0), std::vector<double>(K, 0.0)};
+  int steps = 0, image_changed = 0, energy_changed = 0, outward = 0, rising = 0;
+  tools::ProgressBar bar("energy_map", goals, "goals");
+  for (int g = 0; g < goals; ++g) {
+    task.Reset(tools::GoalSeed(seed, g));
+    const sim::Image goal = task.RenderGoal(renderer);
+    model.SetGoal({goal.rgb.data(), S, S});
+    const sim::SimState goal_state = task.goal_state();
+    const Eigen::Vector3d centre = task.goal_position();
+    s.SetState(goal_state);
+    const double height = s.object_pos(0).z();
+    for (int axis = 0; axis < 2; ++axis) {
+      std::vector<uint8_t> last_image;
+      double last_energy = 0;
+      for (int k = 0; k < K; ++k) {
+        const double offset = (k - K / 2) * 0.002;
+        s.SetState(goal_state);
+        s.SetObjectPosition(0, centre + Eigen::Vector3d(axis == 0 ? offset : 0, axis == 1 ? offset : 0, 0) +
+                                   Eigen::Vector3d(0, 0, height - centre.z()));
+        const sim::Image image = renderer.Render(s.data(), s.camera_ids());
+        const double e = model.Energy({image.rgb.data(), S, S});
+        energy[axis][k] += e / goals;
+        if (k > 0) {
+          ++steps;
+          image_changed += image.rgb != last_image;
+          energy_changed += std::abs(e - last_energy) > 1e-3;
+        }
+        if (k > K / 2) {  // a step away from the goal, on the + side
+          ++outward;
+          rising += e > last_energy + 1e-3;
+        }
+        if (k > 0 && k <= K / 2) {  // on the - side a step toward the goal should lower it
+          ++outward;
+          rising += last_energy > e + 1e-3;
+        }
+        last_image = image.rgb;
+        last_energy = e;
+      }
+    }
+    bar.Update(g + 1);
+  }
+  bar.Finish();
+  std::printf("goal energy (the object's part) by the object's offset from its goal along x (the table camera's line "
+              "of sight) and y, mean over %d goals:\n", goals);
+  std::printf("%-12s", "offset (cm)");
+  for (int k = 0; k < K; k += 2) std::printf(" %5.1f", (k - K / 2) * 0.2);
+  for (int axis = 0; axis < 2; ++axis) {
+    std::printf("\n%-12s", axis == 0 ? "along x" : "along y");
+    for (int k = 0; k < K; k += 2) std::printf(" %5.3f", energy[axis][k]);
+  }
+  std::printf("\n2 mm steps that change the image: %.1f%%, that change the energy: %.1f%%, whose energy rises "
+              "away from the goal: %.1f%% (%d steps)\n",
+              100.0 * image_changed / steps, 100.0 * energy_changed / steps, 100.0 * rising / outward, steps);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,12 +117,16 @@ int main(int argc, char** argv) {
   app.add_option("--yaw", yaw_deg, "every placement's block turned this much about the vertical (degrees; the goal "
                  "image's is not)")->capture_default_str();
   app.add_option("--out", out, "CSV of every placement (goal, hand, distance_m, direction, energy, cost)");
+  bool fine = false;
+  app.add_flag("--fine", fine, "instead: the object slid through its goal in 2 mm steps along x (the table camera's "
+               "line of sight) and y, the arm as in the goal image: the energy at each step, and how many steps "
+               "change the image and the energy");
   CLI11_PARSE(app, argc, argv);
   return tools::RunMain("energy_map", [&] {
     if (goals < 1) throw std::invalid_argument("--goals is " + std::to_string(goals) + ", expected at least 1");
     Controller model(checkpoint);
     const int S = model.image_size();
-    auto task = tools::MakeObjectTask(checkpoint, model.task(), model.robot(), model.camera(), S, "energy_map");
+    auto task = tools::MakeObjectTask(checkpoint, model.task(), model.robot(), model.camera(), model.antialias(), S, "energy_map");
     sim::Simulation& s = task->sim();
     sim::RenderOptions ro;
     ro.width = ro.height = S;
@@ -71,6 +137,10 @@ int main(int argc, char** argv) {
       csv.open(out);
       if (!csv) throw std::runtime_error("cannot write " + out);
       csv << "goal,hand,distance_m,direction,energy,cost\n";
+    }
+    if (fine) {
+      FineSweep(model, *task, renderer, goals, seed);
+      return 0;
     }
     constexpr int H = std::size(kHands), N = std::size(kDistances);
     // energy[hand][distance][goal * directions + direction]
