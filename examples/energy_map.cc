@@ -49,7 +49,7 @@ void FineSweep(Controller& model, sim::Task& task, sim::Renderer& renderer, int 
   const int S = model.image_size();
   sim::Simulation& s = task.sim();
   std::vector<double> energy[2] = {std::vector<double>(K, 0.0), std::vector<double>(K, 0.0)};
-  int steps = 0, image_changed = 0, energy_changed = 0, outward = 0, rising = 0;
+  int steps = 0, image_changed = 0, energy_changed = 0, rising = 0;
   tools::ProgressBar bar("energy_map", goals, "goals");
   for (int g = 0; g < goals; ++g) {
     task.Reset(tools::GoalSeed(seed, g));
@@ -65,8 +65,8 @@ void FineSweep(Controller& model, sim::Task& task, sim::Renderer& renderer, int 
       for (int k = 0; k < K; ++k) {
         const double offset = (k - K / 2) * 0.002;
         s.SetState(goal_state);
-        s.SetObjectPosition(0, centre + Eigen::Vector3d(axis == 0 ? offset : 0, axis == 1 ? offset : 0, 0) +
-                                   Eigen::Vector3d(0, 0, height - centre.z()));
+        s.SetObjectPosition(0, Eigen::Vector3d(centre.x() + (axis == 0 ? offset : 0),
+                                               centre.y() + (axis == 1 ? offset : 0), height));
         const sim::Image image = renderer.Render(s.data(), s.camera_ids());
         const double e = model.Energy({image.rgb.data(), S, S});
         energy[axis][k] += e / goals;
@@ -74,14 +74,8 @@ void FineSweep(Controller& model, sim::Task& task, sim::Renderer& renderer, int 
           ++steps;
           image_changed += image.rgb != last_image;
           energy_changed += std::abs(e - last_energy) > 1e-3;
-        }
-        if (k > K / 2) {  // a step away from the goal, on the + side
-          ++outward;
-          rising += e > last_energy + 1e-3;
-        }
-        if (k > 0 && k <= K / 2) {  // on the - side a step toward the goal should lower it
-          ++outward;
-          rising += last_energy > e + 1e-3;
+          // Read away from the goal: on the + side this step, on the - side the step back.
+          rising += (k > K / 2 ? e - last_energy : last_energy - e) > 1e-3;
         }
         last_image = image.rgb;
         last_energy = e;
@@ -100,7 +94,7 @@ void FineSweep(Controller& model, sim::Task& task, sim::Renderer& renderer, int 
   }
   std::printf("\n2 mm steps that change the image: %.1f%%, that change the energy: %.1f%%, whose energy rises "
               "away from the goal: %.1f%% (%d steps)\n",
-              100.0 * image_changed / steps, 100.0 * energy_changed / steps, 100.0 * rising / outward, steps);
+              100.0 * image_changed / steps, 100.0 * energy_changed / steps, 100.0 * rising / steps, steps);
 }
 
 }  // namespace

@@ -46,10 +46,6 @@ RobotSpec MakeRobot(const std::string& name, const SceneOptions& options) {
     throw std::invalid_argument("offscreen size " + std::to_string(options.offscreen_size) +
                                 " is out of range, expected 16..4096");
   }
-  if (options.antialias < -1 || options.antialias > 16) {
-    throw std::invalid_argument("anti-aliasing samples " + std::to_string(options.antialias) +
-                                " is out of range, expected 0..16 (or -1: the robot model's own)");
-  }
   RobotSpec spec = RobotRegistry().Get(name).make(options);
   spec.offscreen_size = options.offscreen_size;
   spec.offscreen_samples = options.antialias;

@@ -21,6 +21,11 @@ ModelPtr AdaptModel(const robots::RobotSpec& spec, ModelPtr model) {
   if (!m) throw std::invalid_argument("robot '" + spec.name + "': no model");
   m->vis.global.offwidth = std::max(m->vis.global.offwidth, spec.offscreen_size);
   m->vis.global.offheight = std::max(m->vis.global.offheight, spec.offscreen_size);
+  if (spec.offscreen_samples < -1 || spec.offscreen_samples > 16) {
+    throw std::invalid_argument("robot '" + spec.name + "': anti-aliasing samples " +
+                                std::to_string(spec.offscreen_samples) +
+                                " is out of range, expected 0..16 (or -1: the robot model's own)");
+  }
   if (spec.offscreen_samples >= 0) m->vis.quality.offsamples = spec.offscreen_samples;
   for (const auto& [joint, range] : spec.joint_ranges) {
     const int j = RequireId(m, mjOBJ_JOINT, joint);

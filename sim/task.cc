@@ -352,13 +352,7 @@ std::unique_ptr<Task> MakeTask(const std::string& name, const TaskOptions& optio
   const TaskEntry& entry = TaskRegistry().Get(name);
   robots::SceneOptions scene = entry.scene;
   scene.offscreen_size = options.offscreen_size;
-  if (options.antialias) {
-    if (*options.antialias < -1 || *options.antialias > 16) {
-      throw std::invalid_argument("task " + name + ": anti-aliasing samples " + std::to_string(*options.antialias) +
-                                  " is out of range, expected 0..16 (or -1: the robot model's own)");
-    }
-    scene.antialias = *options.antialias;
-  }
+  if (options.antialias) scene.antialias = *options.antialias;
   const std::string robot = options.robot.empty() ? entry.default_robot : options.robot;
   robots::RobotSpec spec;
   try {

@@ -198,7 +198,11 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on task '" +
                                 probe.task() + "', not '" + report.task + "'");
   }
-  auto task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file, report.robot, probe.camera(), probe.antialias()});
+  // The task as the model sees it: its robot, cameras and anti-aliasing.
+  auto model_view = [&](int offscreen_size) {
+    return sim::TaskOptions{offscreen_size, o.mjcf_file, report.robot, probe.camera(), probe.antialias()};
+  };
+  auto task = sim::MakeTask(report.task, model_view(std::max(256, o.video_size)));
   report.success_rule = task->info().success_rule;
   const int S = probe.image_size(), A = task->action_dim();
   if (probe.camera() != task->sim().camera_label()) {
@@ -254,12 +258,12 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     sim::RenderOptions vo;
     vo.width = vo.height = o.video_size;
     video_renderer = std::make_unique<sim::Renderer>(task->sim().model(), vo);
-    trace_task = sim::MakeTask(report.task, {std::max(256, o.video_size), o.mjcf_file, report.robot, probe.camera(), probe.antialias()});
+    trace_task = sim::MakeTask(report.task, model_view(std::max(256, o.video_size)));
     if (write_videos) fs::create_directories(fs::path(o.out) / "videos");
     if (write_sheets) fs::create_directories(fs::path(o.out) / "contact");
   }
   std::unique_ptr<sim::OracleCost> oracle;
-  if (o.oracle || !o.perfect_planner.empty()) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, sim::TaskOptions{256, o.mjcf_file, report.robot, probe.camera(), probe.antialias()});
+  if (o.oracle || !o.perfect_planner.empty()) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, model_view(256));
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
   std::unique_ptr<sim::DatasetWriter> recorder;
