@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
       "object group: pair frames at which the objects are within this distance (m) of the first frame's place (0: any)");
   opt("--object-sharpness", "object_sharpness",
       "object group: weight of its keypoints' attention variance (0: none)");
+  opt("--object-equivariance", "object_equivariance",
+      "object group: weight of its reading in images moved by a fraction of a pixel (0: none)");
   opt("--moving-share", "moving_share",
       "share of training windows drawn from those in which an object moves (0: uniform)");
   opt("--proprio-dropout", "proprio_dropout", "share of samples whose joint state is hidden");

@@ -98,6 +98,8 @@ KeypointEncoder::Attention KeypointEncoder::Attend(const torch::Tensor& images) 
   auto opts = x.options();
   a.ys = torch::linspace(-1, 1, h, opts).view({h, 1}).expand({h, w}).reshape({h * w});
   a.xs = torch::linspace(-1, 1, w, opts).view({1, w}).expand({h, w}).reshape({h * w});
+  a.h = h;
+  a.w = w;
   return a;
 }
 
@@ -116,6 +118,49 @@ torch::Tensor KeypointEncoder::ObjectVariance(const Attention& a, const torch::T
   auto w = a.weights.index_select(1, group.narrow(0, 0, n));
   auto mx = place.narrow(1, 0, n).unsqueeze(-1), my = place.narrow(1, n, n).unsqueeze(-1);
   return (w * (a.xs - mx).square()).sum(-1) + (w * (a.ys - my).square()).sum(-1);
+}
+
+torch::Tensor EncoderBase::ObjectGroupUnshifted(const torch::Tensor&, const torch::Tensor&) {
+  throw std::invalid_argument("this encoder has no object keypoints to read in a moved image");
+}
+
+torch::Tensor ShiftImages(const torch::Tensor& images, const torch::Tensor& shifts, int64_t views) {
+  TORCH_CHECK(images.dim() == 4 && shifts.dim() == 2 && shifts.size(0) == images.size(0) && shifts.size(1) == 2,
+              "ShiftImages needs images [N, C, H, W] and shifts [N, 2], got ", images.sizes(), " and ",
+              shifts.sizes());
+  const int64_t N = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
+  TORCH_CHECK(views >= 1 && W % views == 0, "image width ", W, " does not split into ", views, " views");
+  const int64_t Wv = W / views;
+  auto x = images.view({N, C, H, views, Wv}).permute({0, 3, 1, 2, 4}).reshape({N * views, C, H, Wv});
+  // Output pixel u samples the input at u - shift (normalised units with the corner pixels at -1, 1).
+  auto s = shifts.to(images.options()).repeat_interleave(views, 0);
+  auto theta = torch::zeros({N * views, 2, 3}, images.options());
+  theta.select(2, 0).select(1, 0).fill_(1);
+  theta.select(2, 1).select(1, 1).fill_(1);
+  theta.select(2, 2).select(1, 0).copy_(-s.select(1, 0) * (2.0 / std::max<int64_t>(Wv - 1, 1)));
+  theta.select(2, 2).select(1, 1).copy_(-s.select(1, 1) * (2.0 / std::max<int64_t>(H - 1, 1)));
+  namespace F = torch::nn::functional;
+  auto grid = F::affine_grid(theta, {N * views, C, H, Wv}, true);
+  auto moved = F::grid_sample(x, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(true));
+  return moved.view({N, views, C, H, Wv}).permute({0, 2, 3, 1, 4}).reshape({N, C, H, W});
+}
+
+torch::Tensor KeypointEncoder::ObjectGroupUnshifted(const torch::Tensor& images, const torch::Tensor& shifts) {
+  if (config_.object_keypoints == 0 || config_.projector) {
+    throw std::invalid_argument("reading the object group in a moved image needs model options object_keypoints > 0 "
+                                "and projector off");
+  }
+  const Attention a = Attend(ShiftImages(images, shifts, config_.views));
+  const auto group = ObjectGroupIndices(config_);  // the xs, then the ys
+  const int64_t n = group.size(0) / 2;
+  auto read = 3.0 * a.Coordinates().index_select(1, group);
+  // A map cell is stride pixels of its view, and 2 / (cells - 1) apart in coordinates.
+  const double view_width = images.size(3) / config_.views, height = images.size(2);
+  const double per_pixel_x = 3.0 * 2.0 / (a.w - 1) * a.w / view_width;
+  const double per_pixel_y = 3.0 * 2.0 / (a.h - 1) * a.h / height;
+  auto s = shifts.to(read.options());
+  return torch::cat({read.narrow(1, 0, n) - per_pixel_x * s.narrow(1, 0, 1),
+                     read.narrow(1, n, n) - per_pixel_y * s.narrow(1, 1, 1)}, 1);
 }
 
 torch::Tensor KeypointEncoder::forward(const torch::Tensor& images) { return Embed(images, false).first; }

@@ -29,7 +29,18 @@ class EncoderBase : public torch::nn::Module {
   virtual std::pair<torch::Tensor, torch::Tensor> ForwardWithObjectVariance(const torch::Tensor& images) {
     return {forward(images), torch::Tensor()};
   }
+  // With an object group: images [N, 3, S, S] moved by shifts [N, 2] (pixels right and down,
+  // fractions allowed; ShiftImages), encoded, and the group's embedding coordinates
+  // (ObjectGroupIndices) moved back by what the shift moves a reading that follows the image:
+  // [N, group size], which equals forward's group for the unmoved images when the group reads
+  // where things are to a fraction of a pixel (the loss of TrainConfig::object_equivariance).
+  // Throws std::invalid_argument for an encoder without a coordinate object group.
+  virtual torch::Tensor ObjectGroupUnshifted(const torch::Tensor& images, const torch::Tensor& shifts);
 };
+
+// Images [N, 3, H, W], each of `views` side-by-side views (W / views columns) moved within its
+// own columns by shifts [N, 2] pixels (x right, y down; bilinear between pixels, edges repeated).
+torch::Tensor ShiftImages(const torch::Tensor& images, const torch::Tensor& shifts, int64_t views);
 
 struct EncoderEntry {
   std::string summary;  // one line for --help and the docs
@@ -66,11 +77,13 @@ class KeypointEncoder : public EncoderBase {
   std::pair<torch::Tensor, torch::Tensor> ForwardWithObjectVariance(const torch::Tensor& images) override {
     return Embed(images, true);
   }
+  torch::Tensor ObjectGroupUnshifted(const torch::Tensor& images, const torch::Tensor& shifts) override;
 
  private:
   struct Attention {
     torch::Tensor weights;  // [B, K V, h w]: each keypoint's spatial softmax over its view
     torch::Tensor xs, ys;   // [h w]: the pixels' coordinates in [-1, 1]
+    int64_t h = 0, w = 0;   // each view's map size
     torch::Tensor Coordinates() const;  // the expected positions [B, 2 K V]: xs, then ys
   };
   Attention Attend(const torch::Tensor& images);

@@ -80,6 +80,13 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option object_sharpness needs model option object_keypoints > 0 "
                                 "(--object-keypoints)");
   }
+  if (!(object_equivariance >= 0)) {
+    throw std::invalid_argument("training option object_equivariance must be >= 0");
+  }
+  if (object_equivariance > 0 && (model.object_keypoints == 0 || model.projector)) {
+    throw std::invalid_argument("training option object_equivariance needs model option object_keypoints > 0 "
+                                "(--object-keypoints) and projector off");
+  }
   if (!(moving_share >= 0 && moving_share < 1)) {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
@@ -357,6 +364,18 @@ TrainingLosses ComputeLosses(WorldModel& model, const TrainConfig& c, const Batc
   if (object_variance.defined() && objective != "frozen-random") {
     l.total = l.total + c.object_sharpness * object_variance.mean();
   }
+  l.equivariance = torch::zeros({});
+  if (c.object_equivariance > 0 && objective != "frozen-random") {
+    // Up to 2 pixels either way: about one cell of the object maps, where the keypoint must read
+    // between cells.
+    auto gen = at::detail::createCPUGenerator(c.seed * 104729ull + static_cast<uint64_t>(step) + 1);
+    auto draw = shard ? torch::rand({shard->global_size, 2}, gen).narrow(0, shard->offset, B)
+                      : torch::rand({B, 2}, gen);
+    auto shifts = 4.0 * draw - 2.0;
+    auto moved = model->encoder->ObjectGroupUnshifted(batch.images.select(1, 0), shifts);
+    l.equivariance = torch::mse_loss(moved, z.select(1, 0).index_select(1, ObjectGroupIndices(c.model)));
+    l.total = l.total + c.object_equivariance * l.equivariance;
+  }
   l.reconstruction = torch::zeros({});
   if (objective == "reconstruction") {
     // The frames after the context from the predicted embeddings (teacher-forced, time-major as
@@ -586,7 +605,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
     if (!csv) throw std::runtime_error("cannot write '" + csv_path + "': " + std::strerror(errno));
     if (step == 0) {
       csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,object,"
-             "reconstruction,samples_per_s,elapsed_s\n";
+             "reconstruction,equivariance,samples_per_s,elapsed_s\n";
     }
   }
 
@@ -618,7 +637,7 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
       TrainingLosses l = ComputeLosses(model, c, batch, step, group ? &shard : nullptr);
       std::vector<torch::Tensor> parts = {l.total,     l.teacher_forcing, l.rollout, l.regularizer,
                                           l.inverse_dynamics, l.smoothness, l.proprio, l.object,
-                                          l.reconstruction};
+                                          l.reconstruction, l.equivariance};
       auto values = torch::stack(parts).detach().to(torch::kFloat64);
       if (group) {
         // The ranks' mean losses (batch-global terms are alike on every rank), and whether any was
@@ -674,12 +693,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
                     m_values[6],
                     m_values[7],
                     m_values[8],
+                    m_values[9],
                     (step - first) * c.batch_size / std::max(elapsed, 1e-9),
                     elapsed};
       if (writer && (step % c.log_every == 0 || step == c.steps)) {
         csv << m.step << ',' << m.loss << ',' << m.teacher_forcing << ',' << m.rollout << ','
             << m.regularizer << ',' << m.inverse_dynamics << ',' << m.smoothness << ',' << m.proprio << ','
-            << m.object << ',' << m.reconstruction << ','
+            << m.object << ',' << m.reconstruction << ',' << m.equivariance << ','
             << m.samples_per_second << ','
             << m.elapsed << '\n';
         csv.flush();

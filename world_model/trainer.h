@@ -48,6 +48,12 @@ struct TrainConfig {
   // With the object group: weight of the mean variance of its keypoints' attention about their
   // coordinates (image units, [-1, 1] across a view), asking each for one narrow peak. 0: none.
   double object_sharpness = 0.0;
+  // With the object group: weight of the mean squared difference (embedding units) between its
+  // coordinates in each sub-trajectory's first frame and in that frame moved by up to 2 pixels
+  // either way (a fraction of a pixel drawn uniformly; KeypointEncoder::ObjectGroupUnshifted)
+  // once the move is taken back: a reading that follows the image to a fraction of a map cell.
+  // 0: none.
+  double object_equivariance = 0.0;
   // The share of sub-trajectories drawn from the windows in which an object moves (by more than
   // 5 mm; MovingWindows), the rest uniformly: in exploration data the block rests in most frames,
   // so a uniform draw rarely asks the predictor what a push does. The objects' positions choose
@@ -122,6 +128,7 @@ struct TrainConfig {
     f("object_pair_gap", c.object_pair_gap);
     f("object_pair_still", c.object_pair_still);
     f("object_sharpness", c.object_sharpness);
+    f("object_equivariance", c.object_equivariance);
     f("moving_share", c.moving_share);
     f("predictor_steps", c.predictor_steps);
     f("predictor_length", c.predictor_length);
@@ -167,6 +174,7 @@ struct StepMetrics {
   double proprio = 0;              // joint-state prediction loss (models with proprio)
   double object = 0;               // object group loss (models with an object group)
   double reconstruction = 0;       // pixel loss (the reconstruction objective)
+  double equivariance = 0;         // the object group's reading in moved images (object_equivariance)
   double samples_per_second = 0;   // sub-trajectories per second over the run
   double elapsed = 0;              // seconds in this run
   // > 0 while the predictor phase runs (TrainConfig::predictor_steps): its steps done. Train then
@@ -221,7 +229,7 @@ ModelMeta MakeMeta(const TrainConfig& config, const TrainingData& data);
 // The training objective on one batch (training mode, with gradient): what Train minimises.
 struct TrainingLosses {
   torch::Tensor total, teacher_forcing, rollout, regularizer, inverse_dynamics, smoothness, proprio,
-      object, reconstruction;
+      object, reconstruction, equivariance;
 };
 // The object group's loss: z [B, D] are embeddings of frames, z_pair [B, D] of other frames of
 // the same episodes (pair_gap or more steps away). From its group alone, each frame must tell

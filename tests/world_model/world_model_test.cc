@@ -465,6 +465,80 @@ TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
   EXPECT_THROW(c.Validate(), std::invalid_argument);
 }
 
+TEST(ShiftImagesTest, MovesEachViewWithinItsOwnColumnsByFractionsOfAPixel) {
+  auto images = torch::zeros({2, 3, 8, 16});  // two views of 8 columns each
+  images[0][1][3][2] = 1;                     // view 0, x 2, y 3
+  images[1][1][3][7] = 1;                     // view 0's last column
+  auto moved = ShiftImages(images, torch::tensor({{2.0, 1.0}, {1.0, 0.0}}), 2);
+  ASSERT_EQ(moved.sizes(), images.sizes());
+  EXPECT_NEAR(moved[0][1][4][4].item<double>(), 1.0, 1e-5);  // two right, one down
+  EXPECT_NEAR(moved[0].sum().item<double>(), 1.0, 1e-5);
+  EXPECT_NEAR(moved[1].narrow(2, 8, 8).abs().sum().item<double>(), 0.0, 1e-6);  // nothing crosses into view 1
+  auto half = ShiftImages(images, torch::tensor({{0.5, 0.0}, {0.0, -0.25}}), 2);
+  EXPECT_NEAR(half[0][1][3][2].item<double>(), 0.5, 1e-5);  // between two pixels
+  EXPECT_NEAR(half[0][1][3][3].item<double>(), 0.5, 1e-5);
+  EXPECT_NEAR(half[1][1][3][7].item<double>(), 0.75, 1e-5);
+  EXPECT_NEAR(half[1][1][2][7].item<double>(), 0.25, 1e-5);
+  EXPECT_TRUE(torch::allclose(ShiftImages(images, torch::zeros({2, 2}), 2), images, 1e-5, 1e-6));
+  EXPECT_THROW(ShiftImages(images, torch::zeros({2, 2}), 3), c10::Error);
+}
+
+TEST_F(WorldModelTest, ObjectEquivarianceAsksTheGroupToFollowTheImageBetweenCells) {
+  // The red-seeing object trunk of the tests above reads a red square to the nearest cell of its
+  // 16 x 16 map (2 pixels of a view): moved by whole cells, its reading moved back is where it
+  // read the square before; moved by a fraction of a cell, it is not, and the loss sees that.
+  ModelConfig kc = TwoViewKeypoints();
+  kc.object_keypoints = 1;
+  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->named_parameters()) {
+      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
+    }
+    auto params = encoder->named_parameters();
+    params["object_trunk.0.weight"][0][0][2][2] = 1;
+    params["object_trunk.2.weight"][0][0][1][1] = 1;
+    params["object_trunk.4.weight"][0][0][1][1] = 1;
+    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
+  }
+  auto images = torch::zeros({1, 3, 64, 64});
+  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  const auto group = ObjectGroupIndices(kc);          // x0 x1 y0 y1: the left view's keypoint first
+  const auto before = encoder->forward(images).index_select(1, group);
+  const auto whole = encoder->ObjectGroupUnshifted(images, torch::tensor({{4.0, -2.0}}));
+  EXPECT_NEAR(whole[0][0].item<double>(), before[0][0].item<double>(), 1e-3);
+  EXPECT_NEAR(whole[0][2].item<double>(), before[0][2].item<double>(), 1e-3);
+  // Not moved back, the reading differs by the move: 3 x 2 cells x 2 / 15 coordinates per cell.
+  EXPECT_NEAR((encoder->forward(ShiftImages(images, torch::tensor({{4.0, -2.0}}), 2)).index_select(1, group) -
+               before)[0][0].item<double>(), 3.0 * 2.0 * 2.0 / 15.0, 1e-3);
+  const auto part = encoder->ObjectGroupUnshifted(images, torch::tensor({{0.5, 0.0}}));
+  EXPECT_GT(std::abs(part[0][0].item<double>() - before[0][0].item<double>()), 0.05);  // a quarter cell missed
+
+  // The training loss adds object_equivariance times it; a model without the group is refused.
+  ModelMeta meta = TinyMeta();
+  meta.config.object_keypoints = 1;
+  WorldModel model(meta);
+  model->train();
+  TrainConfig c = TinyConfig();
+  c.model = meta.config;
+  std::mt19937_64 rng(7);
+  Batch batch = SampleBatch(data_->train, 4, 4, rng);
+  const auto plain = ComputeLosses(model, c, batch, 0);
+  EXPECT_EQ(plain.equivariance.item<double>(), 0.0);
+  c.object_equivariance = 3;
+  const auto moved = ComputeLosses(model, c, batch, 0);
+  EXPECT_GT(moved.equivariance.item<double>(), 0.0);
+  EXPECT_NEAR(moved.total.item<double>() - plain.total.item<double>(), 3 * moved.equivariance.item<double>(), 1e-4);
+  moved.total.backward();
+  EXPECT_GT(model->encoder->named_parameters()["object_trunk.6.weight"].grad().abs().sum().item<double>(), 0.0);
+  c.Validate();
+  c.model.object_keypoints = 0;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+  c.model.object_keypoints = 1;
+  c.object_equivariance = -1;
+  EXPECT_THROW(c.Validate(), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ObjectGroupLossRewardsWhatStaysWithTheEpisode) {
   // D = 4 (x0 x1 y0 y1), keypoint 1 the group. Pairs of frames of 32 episodes whose group sits on
   // (a) something placed per episode that stayed put (an object), (b) something that moved on
