@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                  "the oracle runs on the first N goals (0: all; on the true simulator it is slow)")
       ->capture_default_str();
   app.add_option("--oracle-reach-weight", o.oracle_reach_weight,
-                 "object tasks: oracle cost adds this x end effector to object distance")->capture_default_str();
+                 "object tasks: oracle cost adds this x end effector to object distance (default: the task's, "
+                 "push 1; 0: the object's distance alone)");
   app.add_option("--action-repeat", o.controller.action_repeat,
                  "control steps each planned action is held (frame skip)")->capture_default_str();
   std::string shard;
@@ -168,6 +169,9 @@ int main(int argc, char** argv) {
     at_least("--oracle-samples", o.oracle_samples, 0);
     at_least("--oracle-iterations", o.oracle_iterations, 0);
     at_least("--oracle-episodes", o.oracle_episodes, 0);
+    if (!(o.oracle_reach_weight >= 0) && !std::isnan(o.oracle_reach_weight)) {
+      throw std::invalid_argument("--oracle-reach-weight must be a number >= 0");
+    }
     if (!std::isfinite(o.controller.time_budget) || o.controller.time_budget < 0) {
       throw std::invalid_argument("--time-budget must be a non-negative number of seconds");
     }

@@ -192,7 +192,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     }
   }
   report.task = o.task.empty() ? probe.task() : o.task;
-  sim::TaskRegistry().Get(report.task);  // a known task, or the list of them
+  const sim::TaskEntry& entry = sim::TaskRegistry().Get(report.task);  // a known task, or the list of them
+  if (std::isnan(report.options.oracle_reach_weight)) report.options.oracle_reach_weight = entry.demo.oracle_reach_weight;
   report.robot = probe.robot();
   if (report.task != probe.task()) {
     throw std::invalid_argument("checkpoint " + o.checkpoint + " was trained on task '" +
@@ -377,7 +378,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         }
         if (acting && oracle_planner) {
           const auto start = std::chrono::steady_clock::now();
-          const sim::OracleScore score{base.sum_over_horizon, o.oracle_reach_weight};
+          const sim::OracleScore score{base.sum_over_horizon, report.options.oracle_reach_weight};
           const torch::Tensor act = oracle_planner->Step([&](const torch::Tensor& a) {
             auto ac = a.contiguous();
             const int n = static_cast<int>(a.size(0)), h = static_cast<int>(a.size(1));

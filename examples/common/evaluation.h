@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ struct EvalOptions {
   // (Evaluate resolves the three 0s above in EvalReport::options; oracle_episodes also bounds
   // the perfect-predictor check's goals.)
   // Object tasks: the oracle scores distance + this * end effector to object distance (a shaped
-  // true cost; the object's distance alone is flat until the arm touches it). 0: distance only.
-  double oracle_reach_weight = 0;
+  // true cost; the object's distance alone is flat until the arm touches it). 0: distance only;
+  // NaN: the task's own (TaskEntry::demo, push 1), resolved in EvalReport::options.
+  double oracle_reach_weight = std::numeric_limits<double>::quiet_NaN();
   // The perfect-predictor check: this learned-model planner ("": none), with the learned
   // planner's budget and no time limit, scoring the true future frames of each candidate (rendered
   // from the simulator) with the model's encoder and energy (Controller::FutureCosts). It fails

@@ -66,6 +66,7 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
       {ck + " --oracle-samples 32 --oracle-iterations 3", "would not be an upper bound"},
       {ck + " --planner mppi --oracle-samples 256", "below learned mppi's 2048"},
       {ck + " --iterations -1", "--iterations is -1"},
+      {ck + " --oracle-reach-weight -1", "--oracle-reach-weight must be a number >= 0"},
   };
   for (const auto& [args, words] : cases) {
     const CliRun r = Exec(EVALUATE_BINARY, args);
@@ -92,6 +93,7 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
     EXPECT_GT(m["mean_final_distance_m"].get<double>(), 0.0);
   }
   EXPECT_EQ(methods, (std::vector<std::string>{"learned-cem", "learned-mppi", "oracle-cem", "random"}));
+  EXPECT_EQ(j["oracle_planner"]["reach_weight"], 0.0);  // the task's own: reach2d has no object
   for (const char* f : {"results.csv", "episodes.csv", "steps.csv"}) {
     EXPECT_GT(fs::file_size(fs::path(out) / f), 40u) << f;
   }
