@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--cameras", o.cameras,
                  "the observation's cameras side by side, joined by + (e.g. table+side; default: the task's)");
   app.add_option("--antialias", o.antialias,
-                 "anti-aliasing samples per pixel of the images, 0-16 (default: the robot model's own, 0 for the built-in "
-                 "robots; 4 lets a block moved by less than a pixel change the image)")
+                 "anti-aliasing samples per pixel of the images, 0-16 (default: the task's, push 4, else the robot "
+                 "model's own, 0 for the built-in robots; 4 lets a block moved by less than a pixel change the image)")
       ->check(CLI::Range(0, 16));
   app.add_flag("--resume", o.resume, "continue an interrupted collection in --out");
   app.add_flag("--overwrite", o.overwrite, "replace --out if it exists");

@@ -315,6 +315,10 @@ Registry<TaskEntry> BuiltInTasks() {
   push_scene.cameras = pick_scene.cameras = {"table"};
   push_scene.gripper_closed = true;
   push_scene.block_drag = true;
+  // Push's images anti-aliased (4 samples per pixel): a block moved by less than a pixel then
+  // changes the image, and learned CEM ended 84% / 84% of goal seeds 1400 / 1700 against 76% / 76%
+  // on aliased images (docs/experiments/push.md, "Anti-aliased images").
+  push_scene.antialias = 4;
   r.Add("push", {"panda7", push_scene, Make<PushTask>,
                  "push the block 10-20 cm to its goal, gripper closed; within 3 cm, 100 steps", 0.85,
                  // Each planned action held for two control steps (a longer look ahead at the same
