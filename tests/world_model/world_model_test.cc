@@ -82,6 +82,27 @@ class WorldModelTest : public ::testing::Test {
     kc.projector = false;
     return kc;
   }
+  // A keypoint encoder for kc (two views, object_keypoints 1) whose object trunk sees red: the red
+  // channel's centre tap through every layer to each view's object map, its other weights zero.
+  static std::shared_ptr<KeypointEncoder> RedSeeingObjectEncoder(const ModelConfig& kc) {
+    auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->named_parameters()) {
+      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
+    }
+    auto params = encoder->named_parameters();
+    params["object_trunk.0.weight"][0][0][2][2] = 1;  // red, centre tap -> channel 0
+    params["object_trunk.2.weight"][0][0][1][1] = 1;
+    params["object_trunk.4.weight"][0][0][1][1] = 1;
+    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
+    return encoder;
+  }
+  // A red square in the left view only.
+  static torch::Tensor RedSquareImage() {
+    auto images = torch::zeros({1, 3, 64, 64});
+    images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;
+    return images;
+  }
   std::string Out(const std::string& name) { return *dir_ / name; }
 
   static jepa_mpc::testing::TempDir* dir_;
@@ -371,20 +392,8 @@ TEST_F(WorldModelTest, ObjectSpreadTellsASeenObjectFromAHiddenOne) {
   kc.Validate();
   EXPECT_EQ(kc.CoordinateDims(), 16);
   EXPECT_EQ(kc.SpreadDims(), 2);
-  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : encoder->named_parameters()) {
-      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
-    }
-    auto params = encoder->named_parameters();
-    params["object_trunk.0.weight"][0][0][2][2] = 1;  // red, centre tap -> channel 0
-    params["object_trunk.2.weight"][0][0][1][1] = 1;
-    params["object_trunk.4.weight"][0][0][1][1] = 1;
-    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
-  }
-  auto images = torch::zeros({1, 3, 64, 64});
-  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  auto encoder = RedSeeingObjectEncoder(kc);
+  const auto images = RedSquareImage();
   auto z = encoder->forward(images);
   ASSERT_EQ(z.sizes(), (std::vector<int64_t>{1, 18}));
   // The coordinates as before (times 3), then each view's object keypoint spread (times 3).
@@ -416,20 +425,8 @@ TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
   // attention's variance comes with the embedding, with gradient, for the sharpness loss.
   ModelConfig kc = TwoViewKeypoints();
   kc.object_keypoints = 1;
-  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : encoder->named_parameters()) {
-      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
-    }
-    auto params = encoder->named_parameters();
-    params["object_trunk.0.weight"][0][0][2][2] = 1;
-    params["object_trunk.2.weight"][0][0][1][1] = 1;
-    params["object_trunk.4.weight"][0][0][1][1] = 1;
-    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
-  }
-  auto images = torch::zeros({1, 3, 64, 64});
-  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  auto encoder = RedSeeingObjectEncoder(kc);
+  const auto images = RedSquareImage();
   const auto [z, variance] = encoder->ForwardWithObjectVariance(images);
   EXPECT_TRUE(torch::allclose(encoder->forward(images), z));  // the embedding is forward's
   ASSERT_TRUE(variance.defined());
@@ -489,20 +486,8 @@ TEST_F(WorldModelTest, ObjectEquivarianceAsksTheGroupToFollowTheImageBetweenCell
   // read the square before; moved by a fraction of a cell, it is not, and the loss sees that.
   ModelConfig kc = TwoViewKeypoints();
   kc.object_keypoints = 1;
-  auto encoder = std::make_shared<KeypointEncoder>(kc, 64);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : encoder->named_parameters()) {
-      if (p.key().rfind("object_trunk.", 0) == 0) p.value().zero_();
-    }
-    auto params = encoder->named_parameters();
-    params["object_trunk.0.weight"][0][0][2][2] = 1;
-    params["object_trunk.2.weight"][0][0][1][1] = 1;
-    params["object_trunk.4.weight"][0][0][1][1] = 1;
-    for (int64_t v = 0; v < 2; ++v) params["object_trunk.6.weight"][v][0][0][0] = 1;
-  }
-  auto images = torch::zeros({1, 3, 64, 64});
-  images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;  // a red square in the left view only
+  auto encoder = RedSeeingObjectEncoder(kc);
+  const auto images = RedSquareImage();
   const auto group = ObjectGroupIndices(kc);          // x0 x1 y0 y1: the left view's keypoint first
   const auto before = encoder->forward(images).index_select(1, group);
   const auto whole = encoder->ObjectGroupUnshifted(images, torch::tensor({{4.0, -2.0}}));
