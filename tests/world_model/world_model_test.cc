@@ -103,6 +103,17 @@ class WorldModelTest : public ::testing::Test {
     images[0][0].narrow(0, 20, 6).narrow(1, 8, 6) = 1;
     return images;
   }
+  // A tiny model with one object keypoint, in training mode, its training config and a batch.
+  std::tuple<WorldModel, TrainConfig, Batch> TinyObjectModel() {
+    ModelMeta meta = TinyMeta();
+    meta.config.object_keypoints = 1;
+    WorldModel model(meta);
+    model->train();
+    TrainConfig c = TinyConfig();
+    c.model = meta.config;
+    std::mt19937_64 rng(7);
+    return {model, c, SampleBatch(data_->train, 4, 4, rng)};
+  }
   std::string Out(const std::string& name) { return *dir_ / name; }
 
   static jepa_mpc::testing::TempDir* dir_;
@@ -437,14 +448,7 @@ TEST_F(WorldModelTest, ObjectSharpnessScoresTheObjectAttentionsVariance) {
   EXPECT_GT(encoder->named_parameters()["object_trunk.6.weight"].grad().abs().sum().item<double>(), 0.0);
 
   // The training loss adds object_sharpness times its mean; a model without the group is refused.
-  ModelMeta meta = TinyMeta();
-  meta.config.object_keypoints = 1;
-  WorldModel model(meta);
-  model->train();
-  TrainConfig c = TinyConfig();
-  c.model = meta.config;
-  std::mt19937_64 rng(7);
-  Batch batch = SampleBatch(data_->train, 4, 4, rng);
+  auto [model, c, batch] = TinyObjectModel();
   const double plain = ComputeLosses(model, c, batch, 0).total.item<double>();
   c.object_sharpness = 2;
   const double sharp = ComputeLosses(model, c, batch, 0).total.item<double>();
@@ -500,14 +504,7 @@ TEST_F(WorldModelTest, ObjectEquivarianceAsksTheGroupToFollowTheImageBetweenCell
   EXPECT_GT(std::abs(part[0][0].item<double>() - before[0][0].item<double>()), 0.05);  // a quarter cell missed
 
   // The training loss adds object_equivariance times it; a model without the group is refused.
-  ModelMeta meta = TinyMeta();
-  meta.config.object_keypoints = 1;
-  WorldModel model(meta);
-  model->train();
-  TrainConfig c = TinyConfig();
-  c.model = meta.config;
-  std::mt19937_64 rng(7);
-  Batch batch = SampleBatch(data_->train, 4, 4, rng);
+  auto [model, c, batch] = TinyObjectModel();
   const auto plain = ComputeLosses(model, c, batch, 0);
   EXPECT_EQ(plain.equivariance.item<double>(), 0.0);
   c.object_equivariance = 3;
