@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     at_least("--oracle-samples", o.oracle_samples, 0);
     at_least("--oracle-iterations", o.oracle_iterations, 0);
     at_least("--oracle-episodes", o.oracle_episodes, 0);
-    if (!(o.oracle_reach_weight >= 0) && !std::isnan(o.oracle_reach_weight)) {
+    if (o.oracle_reach_weight < 0) {  // NaN, the default, is the task's own
       throw std::invalid_argument("--oracle-reach-weight must be a number >= 0");
     }
     if (!std::isfinite(o.controller.time_budget) || o.controller.time_budget < 0) {

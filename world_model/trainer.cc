@@ -69,24 +69,22 @@ void TrainConfig::Validate() const {
     throw std::invalid_argument("training option group_weights is '" + group_weights +
                                 "', expected uniform or variance");
   }
-  if (!(object_weight >= 0)) throw std::invalid_argument("training option object_weight must be >= 0");
+  // A weight of a loss on the object group: >= 0, and > 0 only with the group (in coordinates: no projector).
+  auto group_weight = [&](double weight, const std::string& name, bool coordinates) {
+    if (!(weight >= 0)) throw std::invalid_argument("training option " + name + " must be >= 0");
+    if (weight > 0 && (model.object_keypoints == 0 || (coordinates && model.projector))) {
+      throw std::invalid_argument("training option " + name + " needs model option object_keypoints > 0 "
+                                  "(--object-keypoints)" + std::string(coordinates ? " and projector off" : ""));
+    }
+  };
+  group_weight(object_weight, "object_weight", false);
   if (!(reconstruction_weight >= 0)) {
     throw std::invalid_argument("training option reconstruction_weight must be >= 0");
   }
   if (object_pair_gap < 1) throw std::invalid_argument("training option object_pair_gap must be >= 1");
   if (!(object_pair_still >= 0)) throw std::invalid_argument("training option object_pair_still must be >= 0");
-  if (!(object_sharpness >= 0)) throw std::invalid_argument("training option object_sharpness must be >= 0");
-  if (object_sharpness > 0 && model.object_keypoints == 0) {
-    throw std::invalid_argument("training option object_sharpness needs model option object_keypoints > 0 "
-                                "(--object-keypoints)");
-  }
-  if (!(object_equivariance >= 0)) {
-    throw std::invalid_argument("training option object_equivariance must be >= 0");
-  }
-  if (object_equivariance > 0 && (model.object_keypoints == 0 || model.projector)) {
-    throw std::invalid_argument("training option object_equivariance needs model option object_keypoints > 0 "
-                                "(--object-keypoints) and projector off");
-  }
+  group_weight(object_sharpness, "object_sharpness", false);
+  group_weight(object_equivariance, "object_equivariance", true);
   if (!(moving_share >= 0 && moving_share < 1)) {
     throw std::invalid_argument("training option moving_share must be in [0, 1)");
   }
@@ -96,10 +94,6 @@ void TrainConfig::Validate() const {
   if (predictor_length < model.history + 1) {
     throw std::invalid_argument("training option predictor_length is " + std::to_string(predictor_length) +
                                 ", expected at least the model's history + 1 (" + std::to_string(model.history + 1) + ")");
-  }
-  if (object_weight > 0 && model.object_keypoints == 0) {
-    throw std::invalid_argument("training option object_weight needs model option object_keypoints > 0 "
-                                "(--object-keypoints)");
   }
   if (regularizer != "sigreg" && regularizer != "vicreg") {
     throw std::invalid_argument("training option regularizer is '" + regularizer +
