@@ -1,5 +1,6 @@
 #include "world_model/trainer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -421,20 +422,46 @@ void CheckResumeConfig(const std::string& saved_json, const nlohmann::json& now,
 }
 
 // A resumed run starts again from its checkpoint, so the rows logged after it (a kill between two
-// checkpoints) are dropped, with a half-written last line: every step appears once in the file.
-void KeepMetricsUpTo(const std::string& csv_path, int64_t step) {
+// checkpoints) are dropped, with a half-written last line: every step appears once in the file. A
+// file logged under another header (a run trained before a column was added) is rewritten under
+// `header`, each kept row's cells moved to its column's new place and the new columns left empty, so
+// that every row has the header's fields.
+void KeepMetricsUpTo(const std::string& csv_path, int64_t step, const std::string& header) {
   std::ifstream in(csv_path);
-  if (!in) return;
   std::stringstream all;
-  all << in.rdbuf();
+  if (in) all << in.rdbuf();
   const std::string text = all.str();
-  std::string kept;
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream ls(line);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    return cells;
+  };
+  const std::vector<std::string> columns = split(header);
+  std::vector<std::string> old_columns;
+  std::string kept = header + "\n";
   size_t begin = 0;
   for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
-    const std::string line = text.substr(begin, end - begin + 1);
-    // The header, then rows that start with their step.
-    if (!kept.empty() && std::strtoll(line.c_str(), nullptr, 10) > step) continue;
-    kept += line;
+    const std::string line = text.substr(begin, end - begin);
+    if (begin == 0) {  // the header
+      old_columns = split(line);
+      continue;
+    }
+    // Rows start with their step.
+    if (std::strtoll(line.c_str(), nullptr, 10) > step) continue;
+    if (old_columns == columns) {
+      kept += line + "\n";
+      continue;
+    }
+    const std::vector<std::string> cells = split(line);
+    std::string row;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const auto at = std::find(old_columns.begin(), old_columns.end(), columns[i]);
+      const size_t j = static_cast<size_t>(at - old_columns.begin());
+      row += (i ? "," : "") + (at != old_columns.end() && j < cells.size() ? cells[j] : std::string());
+    }
+    kept += row + "\n";
   }
   if (kept != text) util::WriteFileAtomically(csv_path, kept);
 }
@@ -594,13 +621,13 @@ TrainResult Train(const TrainConfig& c, const TrainingData& data, const std::str
 
   std::ofstream csv;
   if (writer) {
-    if (step > 0) KeepMetricsUpTo(csv_path, step);
+    const std::string header =
+        "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,object,"
+        "reconstruction,equivariance,samples_per_s,elapsed_s";
+    if (step > 0) KeepMetricsUpTo(csv_path, step, header);
     csv.open(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
     if (!csv) throw std::runtime_error("cannot write '" + csv_path + "': " + std::strerror(errno));
-    if (step == 0) {
-      csv << "step,loss,teacher_forcing,rollout,regularizer,inverse_dynamics,smoothness,proprio,object,"
-             "reconstruction,equivariance,samples_per_s,elapsed_s\n";
-    }
+    if (step == 0) csv << header << '\n';
   }
 
   auto save = [&] {

@@ -1,9 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "sim/collector.h"
 #include "tests/temp_dir.h"
@@ -1049,6 +1051,60 @@ TEST_F(WorldModelTest, ResumeIsExact) {
   for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
   // Resuming a finished run does nothing more.
   EXPECT_EQ(Train(c, *data_, Out("resumed"), true).steps_done, 20);
+}
+
+TEST_F(WorldModelTest, ResumingARunLoggedWithoutAColumnMovesItsRowsUnderTodaysHeader) {
+  TrainConfig c = TinyConfig();
+  c.steps = 20;
+  c.log_every = 5;
+  TrainConfig half = c;
+  half.steps = 10;
+  Train(half, *data_, Out("old_log"), false);
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    return cells;
+  };
+  auto read_lines = [&](const fs::path& p) {
+    std::ifstream in(p);
+    std::vector<std::vector<std::string>> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(split(line));
+    return lines;
+  };
+  // The log as a run from before the `equivariance` column wrote it, with a row from past the
+  // checkpoint (a kill between two checkpoints) and a half-written last line.
+  const fs::path csv = fs::path(Out("old_log")) / "metrics.csv";
+  const auto logged = read_lines(csv);
+  ASSERT_EQ(logged.size(), 3u);  // the header, steps 5 and 10
+  const size_t eq = std::find(logged[0].begin(), logged[0].end(), "equivariance") - logged[0].begin();
+  ASSERT_LT(eq, logged[0].size());
+  {
+    std::ofstream out(csv, std::ios::trunc);
+    for (auto line : logged) {
+      line.erase(line.begin() + static_cast<std::ptrdiff_t>(eq));
+      for (size_t i = 0; i < line.size(); ++i) out << (i ? "," : "") << line[i];
+      out << '\n';
+    }
+    out << "15,0.5,0.5\n16,0.";
+  }
+  Train(c, *data_, Out("old_log"), true);
+  const auto resumed = read_lines(csv);
+  ASSERT_EQ(resumed.size(), 5u);  // the header, steps 5, 10, 15, 20
+  EXPECT_EQ(resumed[0], logged[0]);
+  const size_t elapsed = std::find(logged[0].begin(), logged[0].end(), "elapsed_s") - logged[0].begin();
+  for (size_t r = 1; r < resumed.size(); ++r) {
+    ASSERT_EQ(resumed[r].size(), logged[0].size()) << "row " << r;
+    EXPECT_EQ(std::stoll(resumed[r][0]), 5 * static_cast<int64_t>(r));
+  }
+  // The old rows keep their cells under their columns, the column they lacked left empty.
+  for (size_t r = 1; r <= 2; ++r) {
+    EXPECT_EQ(resumed[r][elapsed], logged[r][elapsed]);
+    EXPECT_EQ(resumed[r][1], logged[r][1]);
+    EXPECT_EQ(resumed[r][eq], "");
+  }
+  EXPECT_NE(resumed[3][eq], "");  // rows logged now carry it
 }
 
 TEST_F(WorldModelTest, ResumeRefusesAnotherConfigExceptTheSteps) {
