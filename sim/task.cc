@@ -316,7 +316,7 @@ Registry<TaskEntry> BuiltInTasks() {
   push_scene.gripper_closed = true;
   push_scene.block_drag = true;
   // Push's images anti-aliased (4 samples per pixel): a block moved by less than a pixel then
-  // changes the image, and learned CEM ended 84% / 84% of goal seeds 1400 / 1700 against 76% / 76%
+  // changes the image, and learned `cem-mean` ended 84% / 84% of goal seeds 1400 / 1700 against 76% / 76%
   // on aliased images (docs/experiments/push.md, "Anti-aliased images").
   push_scene.antialias = 4;
   r.Add("push", {"panda7", push_scene, Make<PushTask>,

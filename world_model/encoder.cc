@@ -9,6 +9,12 @@ namespace jepa_mpc::world_model {
 
 namespace nn = torch::nn;
 
+namespace {
+// The embedding is the keypoints' coordinates, in [-1, 1], times this (with the object spread's
+// too); ObjectGroupUnshifted reads the group on the same scale.
+constexpr double kCoordinateScale = 3.0;
+}  // namespace
+
 Registry<EncoderEntry>& EncoderRegistry() {
   static Registry<EncoderEntry> registry = [] {
     Registry<EncoderEntry> r("encoder");
@@ -153,11 +159,11 @@ torch::Tensor KeypointEncoder::ObjectGroupUnshifted(const torch::Tensor& images,
   const Attention a = Attend(ShiftImages(images, shifts, config_.views));
   const auto group = ObjectGroupIndices(config_);  // the xs, then the ys
   const int64_t n = group.size(0) / 2;
-  auto read = 3.0 * a.Coordinates().index_select(1, group);
+  auto read = kCoordinateScale * a.Coordinates().index_select(1, group);
   // A map cell is stride pixels of its view, and 2 / (cells - 1) apart in coordinates.
   const double view_width = images.size(3) / config_.views, height = images.size(2);
-  const double per_pixel_x = 3.0 * 2.0 / (a.w - 1) * a.w / view_width;
-  const double per_pixel_y = 3.0 * 2.0 / (a.h - 1) * a.h / height;
+  const double per_pixel_x = kCoordinateScale * 2.0 / (a.w - 1) * a.w / view_width;
+  const double per_pixel_y = kCoordinateScale * 2.0 / (a.h - 1) * a.h / height;
   auto s = shifts.to(read.options());
   return torch::cat({read.narrow(1, 0, n) - per_pixel_x * s.narrow(1, 0, 1),
                      read.narrow(1, n, n) - per_pixel_y * s.narrow(1, 1, 1)}, 1);
@@ -172,19 +178,19 @@ std::pair<torch::Tensor, torch::Tensor> KeypointEncoder::Embed(const torch::Tens
     if (norm_) z = norm_(z);
     return {z, torch::Tensor()};
   }
-  if (!config_.object_spread && !variance) return {3.0 * Keypoints(images), torch::Tensor()};
+  if (!config_.object_spread && !variance) return {kCoordinateScale * Keypoints(images), torch::Tensor()};
   const Attention a = Attend(images);
   const auto coordinates = a.Coordinates();
   torch::Tensor object_variance;
   if (variance) object_variance = ObjectVariance(a, coordinates);
-  if (!config_.object_spread) return {3.0 * coordinates, object_variance};
+  if (!config_.object_spread) return {kCoordinateScale * coordinates, object_variance};
   // The object keypoints' spread, without gradient: sqrt of the attention's variance about them.
   torch::Tensor spread;
   {
     torch::NoGradGuard no_grad;
     spread = (variance ? object_variance.detach() : ObjectVariance(a, coordinates)).clamp_min(0).sqrt();
   }
-  return {3.0 * torch::cat({coordinates, spread}, 1), object_variance};
+  return {kCoordinateScale * torch::cat({coordinates, spread}, 1), object_variance};
 }
 
 }  // namespace jepa_mpc::world_model
