@@ -19,6 +19,7 @@
 #include "world_model/losses.h"
 #include "world_model/quality.h"
 #include "util/atomic_file.h"
+#include "util/csv.h"
 
 namespace jepa_mpc::world_model {
 
@@ -431,37 +432,34 @@ void KeepMetricsUpTo(const std::string& csv_path, int64_t step, const std::strin
   std::stringstream all;
   if (in) all << in.rdbuf();
   const std::string text = all.str();
-  auto split = [](const std::string& line) {
-    std::vector<std::string> cells;
-    std::stringstream ls(line);
-    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
-    if (!line.empty() && line.back() == ',') cells.push_back("");
-    return cells;
-  };
-  const std::vector<std::string> columns = split(header);
-  std::vector<std::string> old_columns;
+  const std::vector<std::string> columns = util::SplitCsvLine(header);
+  bool same_columns = true;
+  std::vector<size_t> from(columns.size());  // each column's place in the file's rows; npos: not there
   std::string kept = header + "\n";
   size_t begin = 0;
   for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
     const std::string line = text.substr(begin, end - begin);
     if (begin == 0) {  // the header
-      old_columns = split(line);
+      const std::vector<std::string> old_columns = util::SplitCsvLine(line);
+      same_columns = old_columns == columns;
+      for (size_t i = 0; i < columns.size(); ++i) {
+        const auto at = std::find(old_columns.begin(), old_columns.end(), columns[i]);
+        from[i] = at == old_columns.end() ? std::string::npos : static_cast<size_t>(at - old_columns.begin());
+      }
       continue;
     }
     // Rows start with their step.
     if (std::strtoll(line.c_str(), nullptr, 10) > step) continue;
-    if (old_columns == columns) {
+    if (same_columns) {
       kept += line + "\n";
       continue;
     }
-    const std::vector<std::string> cells = split(line);
-    std::string row;
+    const std::vector<std::string> cells = util::SplitCsvLine(line);
     for (size_t i = 0; i < columns.size(); ++i) {
-      const auto at = std::find(old_columns.begin(), old_columns.end(), columns[i]);
-      const size_t j = static_cast<size_t>(at - old_columns.begin());
-      row += (i ? "," : "") + (at != old_columns.end() && j < cells.size() ? cells[j] : std::string());
+      if (i) kept += ',';
+      if (from[i] < cells.size()) kept += cells[from[i]];
     }
-    kept += row + "\n";
+    kept += '\n';
   }
   if (kept != text) util::WriteFileAtomically(csv_path, kept);
 }

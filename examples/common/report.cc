@@ -12,6 +12,7 @@
 
 #include "sim/task.h"
 #include "util/atomic_file.h"
+#include "util/csv.h"
 
 #include "examples/common/charts.h"
 #include "examples/common/plot.h"
@@ -47,9 +48,7 @@ Csv ReadCsv(const fs::path& p) {
   std::string line;
   bool first = true;
   while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ls(line);
-    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    std::vector<std::string> cells = util::SplitCsvLine(line);
     if (first) csv.header = cells, first = false;
     else if (!cells.empty()) csv.rows.push_back(cells);
   }

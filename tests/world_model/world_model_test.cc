@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "sim/collector.h"
 #include "tests/temp_dir.h"
 #include "util/atomic_file.h"
+#include "util/csv.h"
 #include "world_model/checkpoint.h"
 #include "world_model/energy.h"
 #include "world_model/goal_cost.h"
@@ -1060,17 +1060,10 @@ TEST_F(WorldModelTest, ResumingARunLoggedWithoutAColumnMovesItsRowsUnderTodaysHe
   TrainConfig half = c;
   half.steps = 10;
   Train(half, *data_, Out("old_log"), false);
-  auto split = [](const std::string& line) {
-    std::vector<std::string> cells;
-    std::stringstream ls(line);
-    for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.push_back("");
-    return cells;
-  };
-  auto read_lines = [&](const fs::path& p) {
+  auto read_lines = [](const fs::path& p) {
     std::ifstream in(p);
     std::vector<std::vector<std::string>> lines;
-    for (std::string line; std::getline(in, line);) lines.push_back(split(line));
+    for (std::string line; std::getline(in, line);) lines.push_back(util::SplitCsvLine(line));
     return lines;
   };
   // The log as a run from before the `equivariance` column wrote it, with a row from past the
