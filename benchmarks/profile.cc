@@ -102,6 +102,7 @@ struct Options {
   int horizon = ControllerOptions{}.horizon, samples = 0, iterations = ControllerOptions{}.iterations;
   int reps = 20, top = 14, threads = 2;
   std::string planner = "cem", json;
+  std::string checkpoint;  // control: a trained model (its own cost: goal energy, reaching term)
 };
 
 world_model::TrainConfig Config(const Options& o) {
@@ -228,12 +229,18 @@ void ProfileTraining(const Options& o, double ceiling, nlohmann::json& out) {
 }
 
 void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
-  world_model::TrainConfig c = Config(o);
-  const world_model::ModelMeta meta = Meta(o, c);
-  torch::manual_seed(0);
-  world_model::WorldModel model(meta);
-  const std::string path = (std::filesystem::temp_directory_path() / "jepa_mpc_profile_model.pt").string();
-  world_model::SaveCheckpoint(path, model, nullptr, {});
+  world_model::WorldModel model{nullptr};
+  std::string path = o.checkpoint;
+  if (path.empty()) {
+    const world_model::TrainConfig c = Config(o);
+    torch::manual_seed(0);
+    model = world_model::WorldModel(Meta(o, c));
+    path = (std::filesystem::temp_directory_path() / "jepa_mpc_profile_model.pt").string();
+    world_model::SaveCheckpoint(path, model, nullptr, {});
+  } else {
+    model = world_model::LoadCheckpoint(path).model;
+  }
+  const world_model::ModelMeta& meta = model->meta();
   ControllerOptions co;
   co.planner = o.planner;
   co.horizon = o.horizon;
@@ -241,14 +248,17 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   co.iterations = o.iterations;
   co.time_budget = 0;  // the whole budget, whatever the machine's speed
   Controller controller(path, co);
-  const int S = static_cast<int>(o.image_size);
+  const int S = controller.image_size();
   std::vector<uint8_t> goal(S * S * 3), obs(S * S * 3);
   std::mt19937 rng(1);
   for (auto& v : goal) v = rng() & 255;
   for (auto& v : obs) v = rng() & 255;
   const std::vector<double> joints(controller.proprio_dim(), 0.5);
+  // A model whose reaching term reads the hand from the robot: the hand over the table's middle.
+  const std::vector<double> hand = controller.hand_dim() == 3 ? std::vector<double>{0.5, 0.0, 0.1}
+                                                                : std::vector<double>{};
   controller.SetGoal({goal.data(), S, S});
-  auto act = [&] { controller.Act({obs.data(), S, S}, joints); };
+  auto act = [&] { controller.Act({obs.data(), S, S}, joints, hand); };
   const double total = MedianSeconds(act, o.reps, 3);
   const int samples = static_cast<int>(planner::SamplesPerIteration({o.planner, o.samples, 0}));
   const int iterations = static_cast<int>(planner::IterationsPerStep(o.planner, o.iterations));
@@ -282,7 +292,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   const double flops = bench::LinearFlops(*model->predictor) * samples * o.horizon * iterations;
   const double gflops = flops / total / 1e9;
   std::printf("\ncontrol step: %s, %s %d samples x %d iterations, horizon %d, %dx%d image, %d threads\n",
-              o.robot.c_str(), o.planner.c_str(), samples, iterations, o.horizon, S, S, o.threads);
+              o.checkpoint.empty() ? o.robot.c_str() : o.checkpoint.c_str(), o.planner.c_str(), samples, iterations, o.horizon, S, S, o.threads);
   std::printf("  %.2f ms per step; predictor %.1f GFLOP/s = %.0f%% of the ceiling (%.0f GFLOP/s)\n", 1e3 * total,
               gflops, 100 * gflops / ceiling, ceiling);
   std::vector<std::pair<std::string, double>> phases = {
@@ -292,7 +302,9 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
       {"sampling candidates", iterations * t_sample},
       {"elite selection and update", iterations * t_select},
   };
-  if (o.planner == "cem") phases.push_back({"cem: the last refit mean, scored alone", t_rollout_one});
+  if (o.planner == "cem" || o.planner == "cem-mean") {
+    phases.push_back({"cem: the last refit mean, scored alone", t_rollout_one});
+  }
   double rest = total;
   for (const auto& [n, s] : phases) rest -= s;
   phases.push_back({"the rest (cost, bookkeeping, allocation)", rest});
@@ -317,7 +329,10 @@ int main(int argc, char** argv) {
   app.add_option("--keypoints", o.keypoints, "keypoints per view (0: the robot's default)")->check(CLI::Range(0, 256));
   app.add_option("--hidden", o.hidden, "predictor width (0: default)")->check(CLI::Range(0, 8192));
   app.add_option("--batch", o.batch, "training batch (0: default)")->check(CLI::Range(0, 4096));
-  app.add_option("--planner", o.planner, "cem | mppi");
+  app.add_option("--planner", o.planner, "a registered planner: " + planner::PlannerRegistry().Known());
+  app.add_option("--checkpoint", o.checkpoint,
+                 "control: profile this trained model with its own cost (default: an untrained model of --robot)")
+      ->check(CLI::ExistingFile);
   app.add_option("--horizon", o.horizon, "planning horizon")->check(CLI::Range(1, 256));
   app.add_option("--samples", o.samples, "candidates per iteration (0: the planner's default)")->check(CLI::Range(0, 65536));
   app.add_option("--iterations", o.iterations, "planner iterations (0: the planner's default)")->check(CLI::Range(0, 64));
