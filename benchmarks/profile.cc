@@ -103,6 +103,7 @@ struct Options {
   int reps = 20, top = 14, threads = 2;
   std::string planner = "cem", json;
   std::string checkpoint;  // control: a trained model (its own cost: goal energy, reaching term)
+  bool bfloat16 = false;   // control: the predictor's hidden layers in bfloat16
 };
 
 world_model::TrainConfig Config(const Options& o) {
@@ -247,6 +248,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   co.samples = o.samples;
   co.iterations = o.iterations;
   co.time_budget = 0;  // the whole budget, whatever the machine's speed
+  co.bfloat16 = o.bfloat16;
   Controller controller(path, co);
   const int S = controller.image_size();
   std::vector<uint8_t> goal(S * S * 3), obs(S * S * 3);
@@ -266,6 +268,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   auto image = world_model::ImagesFromRgb(obs.data(), 1, S, S);
   torch::NoGradGuard ng;
   model->eval();
+  model->predictor->set_bfloat16_hidden(o.bfloat16);
   const double t_convert = MedianSeconds([&] { world_model::ImagesFromRgb(obs.data(), 1, S, S); }, o.reps);
   const double t_encode = MedianSeconds([&] { model->Encode(image); }, o.reps);
   auto z0 = torch::randn({samples, model->state_dim()});
@@ -333,6 +336,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint,
                  "control: profile this trained model with its own cost (default: an untrained model of --robot)")
       ->check(CLI::ExistingFile);
+  app.add_flag("--bfloat16", o.bfloat16, "control: the predictor's hidden layers multiplied in bfloat16");
   app.add_option("--horizon", o.horizon, "planning horizon")->check(CLI::Range(1, 256));
   app.add_option("--samples", o.samples, "candidates per iteration (0: the planner's default)")->check(CLI::Range(0, 65536));
   app.add_option("--iterations", o.iterations, "planner iterations (0: the planner's default)")->check(CLI::Range(0, 64));

@@ -89,6 +89,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   impl_->options = options;
   impl_->model = world_model::LoadCheckpoint(checkpoint).model;
   impl_->model->eval();
+  impl_->model->predictor->set_bfloat16_hidden(options.bfloat16);
   world_model::GoalCostOptions co;
   co.l1 = options.l1;
   co.sum_over_horizon = options.sum_over_horizon;
@@ -102,7 +103,9 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
   for (const std::string& path : options.ensemble) {
     try {
-      impl_->cost->AddMember(world_model::LoadCheckpoint(path).model);
+      world_model::WorldModel member = world_model::LoadCheckpoint(path).model;
+      member->predictor->set_bfloat16_hidden(options.bfloat16);
+      impl_->cost->AddMember(member);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("ensemble checkpoint '" + path + "': " + e.what());
     }

@@ -71,6 +71,10 @@ struct ControllerOptions {
   // A model with the object's table map: the distance to the goal read on the table, in metres
   // (world_model::GoalCostOptions::table_energy), not in the image.
   bool table_energy = false;
+  // The predictor's hidden layers multiplied in bfloat16 while planning
+  // (world_model::PredictorImpl::set_bfloat16_hidden): faster rollouts on CPUs with AVX-512 BF16,
+  // slightly different predictions (docs/performance.md, "Rollouts in bfloat16").
+  bool bfloat16 = false;
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many

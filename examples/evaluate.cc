@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   app.add_flag("--hold-place", o.controller.hold_place,
                "with --hidden-spread: hold the hidden object's place (its keypoints) instead of its distance, so "
                "the reaching term still draws the hand to where it was last seen");
+  app.add_flag("--bfloat16", o.controller.bfloat16,
+               "the predictor's hidden layers multiplied in bfloat16 while planning (faster on CPUs with AVX-512 "
+               "BF16; docs/performance.md)");
   app.add_option("--ensemble", o.controller.ensemble,
                  "more predictors of the same run (checkpoints from train --resume --predictor-seed on copies), "
                  "comma separated: each plan's cost is their mean")

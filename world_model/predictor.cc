@@ -1,5 +1,7 @@
 #include "world_model/predictor.h"
 
+#include <algorithm>
+
 namespace jepa_mpc::world_model {
 
 namespace nn = torch::nn;
@@ -29,7 +31,34 @@ torch::Tensor PredictorImpl::forward(const torch::Tensor& z, const torch::Tensor
               " and ", a.sizes());
   const int64_t B = z.size(0);
   auto x = torch::cat({z.reshape({B, -1}), a.reshape({B, -1})}, 1);
-  return z.select(1, options.history() - 1) + mlp_->forward(x);
+  const bool reduced = bfloat16_hidden_ && !torch::GradMode::is_enabled();
+  return z.select(1, options.history() - 1) + (reduced ? ReducedMlp(x) : mlp_->forward(x));
+}
+
+torch::Tensor PredictorImpl::ReducedMlp(const torch::Tensor& input) {
+  // mlp_: [Linear, LayerNorm, GELU] x layers, then the output Linear. Hidden layers: 1..layers-1.
+  const int64_t L = options.layers();
+  reduced_.resize(static_cast<size_t>(std::max<int64_t>(L - 1, 0)));
+  reduced_version_.resize(reduced_.size(), -1);
+  torch::Tensor x = input;
+  for (int64_t i = 0; i <= L; ++i) {
+    auto& linear = *mlp_->ptr(3 * i)->as<nn::Linear>();
+    if (i == 0 || i == L) {
+      x = torch::addmm(linear.bias, x, linear.weight.t());
+    } else {
+      const size_t k = static_cast<size_t>(i - 1);
+      if (!reduced_[k].defined() || reduced_version_[k] != linear.weight._version()) {
+        reduced_[k] = linear.weight.to(torch::kBFloat16);
+        reduced_version_[k] = linear.weight._version();
+      }
+      x = torch::mm(x.to(torch::kBFloat16), reduced_[k].t()).to(torch::kFloat32).add_(linear.bias);
+    }
+    if (i < L) {
+      x = mlp_->ptr(3 * i + 1)->as<nn::LayerNorm>()->forward(x);
+      x = mlp_->ptr(3 * i + 2)->as<nn::GELU>()->forward(x);
+    }
+  }
+  return x;
 }
 
 torch::Tensor RolloutPredictor(Predictor& predictor, const torch::Tensor& context,

@@ -24,10 +24,25 @@ class PredictorImpl : public torch::nn::Cloneable<PredictorImpl> {
   // z: [B, W, D], a: [B, W, A] (the newest action last) -> next embedding [B, D].
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& a);
 
+  // Inference with the hidden layers' matrix multiplies in bfloat16: their inputs and weights
+  // rounded to bfloat16 (8 significant bits), products accumulated in float; the first and last
+  // layers, the layer norms, GELU and the residual stay in float. It applies only where no
+  // gradient is recorded (planning), never to training. On CPUs with AVX-512 BF16 those
+  // multiplies take a third of float's time (docs/performance.md); elsewhere they are emulated.
+  void set_bfloat16_hidden(bool on) { bfloat16_hidden_ = on; }
+  bool bfloat16_hidden() const { return bfloat16_hidden_; }
+
   PredictorOptions options;
 
  private:
+  // The MLP with its hidden layers in bfloat16 (bfloat16_hidden).
+  torch::Tensor ReducedMlp(const torch::Tensor& x);
+
   torch::nn::Sequential mlp_{nullptr};
+  bool bfloat16_hidden_ = false;
+  // The hidden layers' weights in bfloat16 and the float weights' version they were made from.
+  std::vector<torch::Tensor> reduced_;
+  std::vector<int64_t> reduced_version_;
 };
 TORCH_MODULE(Predictor);
 

@@ -517,7 +517,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"hold_place", o.controller.hold_place},
                           {"temperature", o.controller.temperature},
                           {"arm_weight", o.controller.arm_weight},
-                          {"table_energy", o.controller.table_energy}};
+                          {"table_energy", o.controller.table_energy},
+                          {"bfloat16", o.controller.bfloat16}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

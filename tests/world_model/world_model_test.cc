@@ -186,6 +186,37 @@ TEST_F(WorldModelTest, BatchedRolloutEqualsPerSampleRollout) {
   }
 }
 
+TEST_F(WorldModelTest, BFloat16HiddenLayersPlanCloseToFloatAndLeaveTrainingInFloat) {
+  torch::manual_seed(3);
+  WorldModel model(TinyMeta(1));
+  model->eval();
+  auto z0 = torch::randn({64, 1, 8});
+  auto actions = torch::rand({64, 12, 2}) * 2 - 1;
+  const auto full = model->Rollout(z0, actions);
+  model->predictor->set_bfloat16_hidden(true);
+  const auto reduced = model->Rollout(z0, actions);
+  // Rounded inputs and weights: not the same numbers, but each step's move is the float one to
+  // within a few bfloat16 roundings (8 significant bits) of the layers' sizes.
+  EXPECT_FALSE(torch::equal(full, reduced));
+  auto moves = [&](const torch::Tensor& z) { return torch::cat({z.narrow(1, 0, 1) - z0, z.diff(1, 1)}, 1); };
+  const double error = (moves(reduced) - moves(full)).abs().max().item<double>();
+  const double scale = moves(full).abs().max().item<double>();
+  EXPECT_LT(error, 0.02 * scale) << "error " << error << " against moves up to " << scale;
+  // Where a gradient is recorded (training, the gradient planner) the predictor stays in float.
+  auto a = actions.clone().requires_grad_(true);
+  EXPECT_TRUE(torch::equal(model->RolloutDifferentiable(z0, a), full));
+  // Weights changed in place (an optimizer step) are rounded again, not served from the last copy.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->predictor->parameters()) p.add_(torch::randn_like(p) * p.std());
+  }
+  model->predictor->set_bfloat16_hidden(false);
+  const auto changed = model->Rollout(z0, actions);
+  model->predictor->set_bfloat16_hidden(true);
+  const double after = (moves(model->Rollout(z0, actions)) - moves(changed)).abs().max().item<double>();
+  EXPECT_LT(after, 0.02 * moves(changed).abs().max().item<double>());
+}
+
 TEST_F(WorldModelTest, ProprioModelRollsJointStatesForward) {
   TrainConfig c = TinyConfig();
   c.model.proprio = true;
