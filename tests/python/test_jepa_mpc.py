@@ -104,6 +104,10 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
     warm = jepa_mpc.Controller(checkpoint, planner="mppi", samples=16, iterations=1, time_budget=0, temperature=2.0)
     warm.set_goal(image)
     assert warm.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)
+    reduced = jepa_mpc.Controller(checkpoint, samples=16, iterations=1, time_budget=0, bfloat16=True)
+    reduced.set_goal(image)
+    action = reduced.act(image, np.zeros(controller.proprio_dim))
+    assert action.shape == (controller.action_dim,) and np.all(np.abs(action) <= 1)
     # The model's own checkpoint as a member: the same encoder, an ensemble of two equal predictors.
     ensemble = jepa_mpc.Controller(checkpoint, samples=16, iterations=1, time_budget=0, ensemble=[checkpoint],
                                    disagreement_weight=1.0)
