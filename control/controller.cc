@@ -99,6 +99,7 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   co.hidden_spread = options.hidden_spread;
   co.hold_place = options.hold_place;
   co.arm_weight = options.arm_weight;
+  co.reach_fade = options.reach_fade;
   co.table_energy = options.table_energy;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
   for (const std::string& path : options.ensemble) {

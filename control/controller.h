@@ -75,6 +75,9 @@ struct ControllerOptions {
   // (world_model::PredictorImpl::set_bfloat16_hidden): faster rollouts on CPUs with AVX-512 BF16,
   // slightly different predictions (docs/performance.md, "Rollouts in bfloat16").
   bool bfloat16 = false;
+  // Push models: the distance from the goal (metres) within which the reaching term lets the
+  // hand go (world_model::GoalCostOptions::reach_fade).
+  double reach_fade = 0.01;
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many

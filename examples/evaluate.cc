@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   app.add_option("--withdraw-action", o.controller.withdraw_action,
                  "the withdrawal's action, comma separated (push: 0,0,1 lifts the hand)")
       ->delimiter(',');
+  app.add_option("--reach-fade", o.controller.reach_fade,
+                 "push models: the reaching term's pull fades as d / sqrt(d^2 + this^2), d the object's distance "
+                 "from its goal (metres)")
+      ->capture_default_str();
   app.add_option("--arm-weight", o.controller.arm_weight,
                  "object models: the arm's keypoints join the goal distance, each weighed this much (0: off)")
       ->capture_default_str();

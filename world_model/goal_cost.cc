@@ -69,6 +69,9 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   if (!(options_.disagreement_weight >= 0) || !std::isfinite(options_.disagreement_weight)) {
     throw std::invalid_argument("disagreement weight must be a number >= 0");
   }
+  if (!(options_.reach_fade > 0) || !std::isfinite(options_.reach_fade)) {
+    throw std::invalid_argument("reach fade must be a positive number of metres");
+  }
   if (!(options_.arm_weight >= 0) || !std::isfinite(options_.arm_weight)) {
     throw std::invalid_argument("arm weight must be a number >= 0");
   }
@@ -273,7 +276,7 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z, const torch::Tensor&
     auto object = TablePlace(e);
     auto away = object - TablePlace(goal_);
     auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();  // [..., V, 1] metres
-    auto fade = d / (d.pow(2) + 0.01 * 0.01).sqrt();
+    auto fade = d / (d.pow(2) + options_.reach_fade * options_.reach_fade).sqrt();
     auto behind = object + away / d * push_offset_;
     auto hand_xy = hand.narrow(-1, 0, 2).unsqueeze(-2);  // [..., 1, 2]
     auto height = torch::full_like(d, object_height_);
@@ -296,7 +299,7 @@ torch::Tensor LatentGoalCost::Reach(const torch::Tensor& z, const torch::Tensor&
   auto away = object - PerView(torch::matmul(goal_, object_.t()));  // from the goal's object
   auto d = away.pow(2).sum(-1, true).add(1e-12).sqrt();               // [..., V, 1]
   auto unit = units_.view({V, 1});
-  auto fade = d / (d.pow(2) + (0.01 * unit).pow(2)).sqrt();
+  auto fade = d / (d.pow(2) + (options_.reach_fade * unit).pow(2)).sqrt();
   auto behind = object + away / d * (push_offset_ * unit);
   return (fade * (seen_hand - behind)).pow(2).sum({-2, -1}).add(1e-12).sqrt() * reach_weight_;
 }

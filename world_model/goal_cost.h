@@ -55,6 +55,11 @@ struct GoalCostOptions {
   // is shorter than one across it; on the table both weigh alike. Not with arm_weight or
   // hidden_spread.
   bool table_energy = false;
+  // The reaching term's fade near the goal (with a push offset): the pull to the point behind
+  // the object is scaled by d / sqrt(d^2 + reach_fade^2), d the object's distance from its goal
+  // (metres). Near the goal "behind" turns with every error in the object's reading, and a hand
+  // drawn round it moves the object; a larger fade lets the hand go sooner.
+  double reach_fade = 0.01;
 };
 
 class LatentGoalCost {

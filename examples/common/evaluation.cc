@@ -518,7 +518,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"temperature", o.controller.temperature},
                           {"arm_weight", o.controller.arm_weight},
                           {"table_energy", o.controller.table_energy},
-                          {"bfloat16", o.controller.bfloat16}};
+                          {"bfloat16", o.controller.bfloat16},
+                          {"reach_fade", o.controller.reach_fade}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

@@ -907,6 +907,19 @@ TEST_F(WorldModelTest, AHandReadFromTheRobotIsDrawnBehindTheObjectAtItsHeight) {
   EXPECT_NEAR(reach(0.07f, 0, 0.025f), 2 * fade * 6.0, 1e-3);
   EXPECT_THROW(cost.Reach(object), std::logic_error);  // such a model's reaching term needs the hand
   {
+    // A wider fade lets the hand go nearer the goal: 10 cm off at 3 cm from it, by 3 / sqrt(9 + 16).
+    GoalCostOptions wide;
+    wide.reach_fade = 0.04;
+    LatentGoalCost early(model, wide);
+    early.SetGoalEmbedding(torch::tensor({5.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}));
+    const auto near = torch::tensor({8.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f});  // the object 3 cm from its goal
+    const auto hand = torch::tensor({0.06f, 0.f, 0.125f});                      // 10 cm above the point behind it
+    EXPECT_NEAR(early.Reach(near, hand).item<double>(), 2 * 0.6 * 10.0, 1e-3);
+    EXPECT_NEAR(cost.Reach(near, hand).item<double>(), 2 * 3 / std::sqrt(10.0) * 10.0, 1e-3);
+    wide.reach_fade = 0;
+    EXPECT_THROW(LatentGoalCost(model, wide), std::invalid_argument);
+  }
+  {
     // Drawn above the object while away from that point: 3 cm from it on the table, the hand is
     // drawn 3/3 x 5 cm above the object's height; on the point, down to it.
     ModelMeta above = meta;
