@@ -104,6 +104,7 @@ struct Options {
   std::string planner = "cem", json;
   std::string checkpoint;  // control: a trained model (its own cost: goal energy, reaching term)
   bool bfloat16 = false;   // control: the predictor's hidden layers in bfloat16
+  double contact_height = ControllerOptions{}.contact_height;  // control: a push model's hold (NaN: its default)
 };
 
 world_model::TrainConfig Config(const Options& o) {
@@ -249,6 +250,7 @@ void ProfileControl(const Options& o, double ceiling, nlohmann::json& out) {
   co.iterations = o.iterations;
   co.time_budget = 0;  // the whole budget, whatever the machine's speed
   co.bfloat16 = o.bfloat16;
+  co.contact_height = o.contact_height;
   Controller controller(path, co);
   const int S = controller.image_size();
   std::vector<uint8_t> goal(S * S * 3), obs(S * S * 3);
@@ -337,6 +339,9 @@ int main(int argc, char** argv) {
                  "control: profile this trained model with its own cost (default: an untrained model of --robot)")
       ->check(CLI::ExistingFile);
   app.add_flag("--bfloat16", o.bfloat16, "control: the predictor's hidden layers multiplied in bfloat16");
+  app.add_option("--contact-height", o.contact_height,
+                 "control: a push model's predicted block moves only where the hand could touch it (metres above "
+                 "the block's height; default: the model's, push 0.025; 0: off)");
   app.add_option("--horizon", o.horizon, "planning horizon")->check(CLI::Range(1, 256));
   app.add_option("--samples", o.samples, "candidates per iteration (0: the planner's default)")->check(CLI::Range(0, 65536));
   app.add_option("--iterations", o.iterations, "planner iterations (0: the planner's default)")->check(CLI::Range(0, 64));

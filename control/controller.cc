@@ -100,8 +100,10 @@ Controller::Controller(const std::string& checkpoint, ControllerOptions options)
   co.hold_place = options.hold_place;
   co.arm_weight = options.arm_weight;
   co.reach_fade = options.reach_fade;
+  co.contact_height = options.contact_height;
   co.table_energy = options.table_energy;
   impl_->cost = std::make_unique<world_model::LatentGoalCost>(impl_->model, co);
+  impl_->options.contact_height = impl_->cost->options().contact_height;  // the default resolved
   for (const std::string& path : options.ensemble) {
     try {
       world_model::WorldModel member = world_model::LoadCheckpoint(path).model;
@@ -266,6 +268,39 @@ PlanPreview Controller::Preview(int candidates, float spread, uint64_t seed) {
   p.actions.assign(actions.data_ptr<float>(), actions.data_ptr<float>() + actions.numel());
   p.embeddings.assign(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
   return p;
+}
+
+std::vector<PlanScore> Controller::ScorePlans(const std::vector<float>& actions, int count) {
+  Impl& m = *impl_;
+  if (m.history.empty() || !m.history.back().action.defined()) {
+    throw std::logic_error("Controller: ScorePlans before Act");
+  }
+  const size_t A = static_cast<size_t>(m.model->meta().action_dim);
+  if (count <= 0 || actions.empty() || actions.size() % (static_cast<size_t>(count) * A) != 0) {
+    throw std::invalid_argument("plans to score: " + std::to_string(actions.size()) + " values for " +
+                                std::to_string(count) + " sequences, expected a positive multiple of " +
+                                std::to_string(count) + " x " + std::to_string(A) + " (sequences x action values)");
+  }
+  for (float v : actions) {
+    if (!(v >= -1 && v <= 1)) throw std::invalid_argument("plans to score: action values must lie in [-1, 1]");
+  }
+  const int64_t T = static_cast<int64_t>(actions.size() / (static_cast<size_t>(count) * A));
+  torch::Tensor a = torch::tensor(actions).reshape({count, T, static_cast<int64_t>(A)});
+  const world_model::LatentGoalCost::Terms t = m.cost->Explain(a);
+  auto values = [](const torch::Tensor& x) {
+    auto c = x.to(torch::kFloat64).contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  const std::vector<double> total = values(t.total), distance = values(t.distance), reach = values(t.reach);
+  const std::vector<double> object = t.object.defined() ? values(t.object) : std::vector<double>();
+  std::vector<PlanScore> scores(static_cast<size_t>(count));
+  for (size_t i = 0; i < scores.size(); ++i) {
+    scores[i].cost = total[i];
+    scores[i].distance = distance[i];
+    scores[i].reach = reach[i];
+    if (!object.empty()) scores[i].object_distance = object[i];
+  }
+  return scores;
 }
 
 void Controller::SetAppliedAction(const std::vector<float>& action) {

@@ -78,6 +78,11 @@ struct ControllerOptions {
   // Push models: the distance from the goal (metres) within which the reaching term lets the
   // hand go (world_model::GoalCostOptions::reach_fade).
   double reach_fade = 0.01;
+  // Push models: a predicted object moves only where the hand's path could touch it, the hand
+  // at most this high above the object's height (m; world_model::GoalCostOptions::contact_height).
+  // NaN (the default): the object's height for a push model that reads the hand from the robot
+  // (push: 0.025 m), off for others; options() then holds the number. 0: off.
+  double contact_height = std::nan("");
 };
 // The controller sets no process-wide state. Torch's thread pool belongs to the application:
 // call at::set_num_threads(n) (or set OMP_NUM_THREADS) once at start-up. On a laptop, as many
@@ -111,6 +116,16 @@ struct PlanPreview {
   int dim = 0;        // embedding size
   std::vector<float> actions;     // [sequences][steps][action_dim], each in [-1, 1]
   std::vector<float> embeddings;  // [sequences][steps][dim]: predicted after each action
+};
+
+// How the model scores one action sequence (Controller::ScorePlans).
+struct PlanScore {
+  double cost = 0;      // as the planner scores it: distance + reach
+  double distance = 0;  // the distance to the goal's part
+  double reach = 0;     // the reaching term's part (0 for a model without one)
+  // The object's predicted distance from its place in the goal image after the last action (m),
+  // NaN for a model that cannot read it.
+  double object_distance = std::nan("");
 };
 
 class Controller {
@@ -161,6 +176,14 @@ class Controller {
   // std::invalid_argument for a size other than action_dim() or non-finite values (the values
   // are clipped to [-1, 1], as the model was trained).
   void SetAppliedAction(const std::vector<float>& action);
+  // Scores `count` action sequences from the last Act()'s context (its image, history and hand),
+  // as the planner scored its candidates, in parts: actions holds count x steps x action_dim()
+  // values in [-1, 1], one per control step (as PlanPreview::actions; the plan's action repeat
+  // is not applied again). With an ensemble the parts are the first predictor's. For explaining
+  // a plan: set the chosen one (Preview(0).actions) beside another the planner did not choose.
+  // Throws std::logic_error before any Act() and std::invalid_argument for a size that is not a
+  // positive multiple of count x action_dim() or values outside [-1, 1].
+  std::vector<PlanScore> ScorePlans(const std::vector<float>& actions, int count);
   // Distance of an image's embedding to the goal's (the energy the planner lowers).
   double Energy(const ImageView& observation);
   // Scores observed futures the way the planner scores predicted ones: frames holds

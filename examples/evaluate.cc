@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
   app.add_flag("--no-contact-sheets", no_sheets, "no contact sheets (start, middle, end beside the goal) in contact/");
   app.add_option("--trace-candidates", o.trace_candidates,
                  "sampled candidates drawn beside the learned plan in videos and the live view")->capture_default_str();
+  app.add_option("--explain", o.explain,
+                 "episodes (indices, comma separated) whose every learned step is explained in explain.csv: the chosen "
+                 "plan, keeping still and a hand-written push, each scored by the model (cost, its distance and reach "
+                 "parts, the object's predicted distance), by the encoder on its true future and by where it truly "
+                 "leaves the object")
+      ->delimiter(',');
   int serve = -1;
   double serve_wait = 0;
   std::string serve_host = "127.0.0.1";
@@ -88,6 +94,9 @@ int main(int argc, char** argv) {
   app.add_option("--withdraw-action", o.controller.withdraw_action,
                  "the withdrawal's action, comma separated (push: 0,0,1 lifts the hand)")
       ->delimiter(',');
+  app.add_option("--contact-height", o.controller.contact_height,
+                 "push models: a predicted object moves only where the hand's path could touch it, the hand at most "
+                 "this high above the object's height (metres; default: the object's height, push 0.025; 0: off)");
   app.add_option("--reach-fade", o.controller.reach_fade,
                  "push models: the reaching term's pull fades as d / sqrt(d^2 + this^2), d the object's distance "
                  "from its goal (metres)")

@@ -286,7 +286,7 @@ PYBIND11_MODULE(jepa_mpc, m) {
                        int elites, int iterations, int action_repeat, double time_budget, uint64_t seed,
                        bool sum_over_horizon, bool l1, int withdraw_steps, std::vector<float> withdraw_action,
                        std::vector<std::string> ensemble, double disagreement_weight, double temperature,
-                       double arm_weight, bool bfloat16, double reach_fade) {
+                       double arm_weight, bool bfloat16, double reach_fade, double contact_height) {
              ControllerOptions o;
              o.planner = planner;
              o.horizon = horizon;
@@ -306,6 +306,7 @@ PYBIND11_MODULE(jepa_mpc, m) {
              o.arm_weight = arm_weight;
              o.bfloat16 = bfloat16;
              o.reach_fade = reach_fade;
+             o.contact_height = contact_height;
              return std::make_unique<PyController>(checkpoint, o);
            }),
            py::arg("checkpoint"), py::kw_only(), py::arg("planner") = "cem", py::arg("horizon") = ControllerOptions{}.horizon,
@@ -314,7 +315,8 @@ PYBIND11_MODULE(jepa_mpc, m) {
            py::arg("l1") = false, py::arg("withdraw_steps") = 0, py::arg("withdraw_action") = std::vector<float>{},
            py::arg("ensemble") = std::vector<std::string>{}, py::arg("disagreement_weight") = 0.0,
            py::arg("temperature") = 0.0, py::arg("arm_weight") = 0.0, py::arg("bfloat16") = false,
-           py::arg("reach_fade") = ControllerOptions{}.reach_fade)
+           py::arg("reach_fade") = ControllerOptions{}.reach_fade,
+           py::arg("contact_height") = ControllerOptions{}.contact_height)
       .def("set_goal", &PyController::SetGoal, py::arg("image"),
            "Sets the goal image (H x W x 3 uint8, the model's size) and starts a new episode.")
       .def("act", &PyController::Act, py::arg("image"), py::arg("joint_state") = py::none(),

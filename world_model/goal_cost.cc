@@ -116,6 +116,27 @@ LatentGoalCost::LatentGoalCost(WorldModel model, GoalCostOptions options)
   } else if (options_.hold_place) {
     throw std::invalid_argument("holding the hidden object's place needs the hidden spread that tells it hidden");
   }
+  const bool touches = needs_hand() && table_inverse_.defined() && push_offset_ > 0 &&
+                       model_->meta().config.object_keypoints > 0;
+  if (std::isnan(options_.contact_height)) {
+    // The default: on for a push model that can tell where the hand is, unless another hold is asked for.
+    const bool other_hold = options_.hidden_spread > 0 || options_.withdraw_steps > 0;
+    options_.contact_height = touches && !other_hold ? object_height_ : 0;
+  }
+  if (!(options_.contact_height >= 0) || !std::isfinite(options_.contact_height)) {
+    throw std::invalid_argument("contact height must be a number of metres >= 0");
+  }
+  if (options_.contact_height > 0) {
+    if (!touches) {
+      throw std::invalid_argument("contact height needs a push model whose reaching term reads the hand from the "
+                                  "robot (train --reach-hand state, a push offset, an object group and the object's table map)");
+    }
+    if (options_.hidden_spread > 0 || options_.withdraw_steps > 0) {
+      throw std::invalid_argument("contact height holds the untouched object itself: it takes neither a hidden "
+                                  "spread nor a withdrawal");
+    }
+    contact_index_ = ObjectGroupIndices(model_->meta().config);
+  }
   if (options_.withdraw_steps < 0) {
     throw std::invalid_argument("withdraw steps is " + std::to_string(options_.withdraw_steps) +
                                 ", expected 0 (none) or more");
@@ -258,6 +279,28 @@ torch::Tensor LatentGoalCost::HeldPlace(const torch::Tensor& z) const {
   return z.index_copy(-1, object_index_, held);
 }
 
+torch::Tensor LatentGoalCost::HeldUntouched(const torch::Tensor& z, const torch::Tensor& hand) const {
+  if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
+  if (!hand.defined()) throw std::logic_error("LatentGoalCost: holding the untouched object needs the hand's path");
+  const int64_t N = z.size(0), H = z.size(1), G = contact_index_.size(0), D = model_->latent_dim();
+  constexpr double kRamp = 0.02;  // metres over which each ramp falls from 1 to 0
+  const auto predicted = z.index_select(-1, contact_index_);  // [N, H, G]
+  auto held = context_[0][context_.size(1) - 1].index_select(0, contact_index_).expand({N, G});
+  const double near = push_offset_ + 0.015, low = object_height_ + options_.contact_height;
+  std::vector<torch::Tensor> steps;
+  for (int64_t h = 0; h < H; ++h) {
+    const auto now = z.select(1, h).narrow(-1, 0, D).index_copy(-1, contact_index_, held);  // [N, D]
+    const auto place = TablePlace(now).mean(-2);                                           // [N, 2] metres
+    const auto at = hand.select(1, h);                                                      // [N, 3]
+    const auto across = (at.narrow(-1, 0, 2) - place).pow(2).sum(-1).add(1e-12).sqrt();
+    const auto v = ((near + kRamp - across) / kRamp).clamp(0, 1) *
+                   ((low + kRamp - at.select(-1, 2)) / kRamp).clamp(0, 1);  // [N]
+    held = v.unsqueeze(1) * predicted.select(1, h) + (1 - v.unsqueeze(1)) * held;
+    steps.push_back(held);
+  }
+  return z.index_copy(-1, contact_index_, torch::stack(steps, 1));
+}
+
 torch::Tensor LatentGoalCost::HeldDistance(const torch::Tensor& z) const {
   if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   auto coordinates = [&](const torch::Tensor& x) { return Weighted(x, coordinate_weights_); };
@@ -392,9 +435,13 @@ torch::Tensor LatentGoalCost::Judged(const torch::Tensor& per_step) const {
   return options_.sum_over_horizon ? per_step.sum(1) : per_step.select(1, per_step.size(1) - 1);
 }
 
-torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor& hand) const {
+torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor& hand, torch::Tensor* reach_part) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   if (z.dim() != 3) throw std::invalid_argument("LatentGoalCost: sequences to score must be [N, H, D]");
+  auto reached = [&](torch::Tensor r) {
+    if (reach_part) *reach_part = r;
+    return r;
+  };  // the withdrawal's reaching term, added to its distance as before
   const int64_t W = options_.withdraw_steps;
   if (W > 0) {
     if (z.size(1) <= W) {
@@ -406,18 +453,37 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor&
     auto plan = z.narrow(1, 0, H);
     auto withdrawn = Judged(Distance(z));  // [N]
     const torch::Tensor plan_hand = hand.defined() ? hand.narrow(1, 0, H) : hand;
-    if (options_.sum_over_horizon) return withdrawn + Reach(plan, plan_hand).sum(1);
-    return withdrawn + Reach(plan.select(1, H - 1), plan_hand.defined() ? plan_hand.select(1, H - 1) : plan_hand);
+    if (options_.sum_over_horizon) return withdrawn + reached(Reach(plan, plan_hand).sum(1));
+    return withdrawn +
+           reached(Reach(plan.select(1, H - 1), plan_hand.defined() ? plan_hand.select(1, H - 1) : plan_hand));
   }
-  if (object_index_.defined()) {
-    auto held = HeldPlace(z);
-    auto d = Weighted(held, coordinate_weights_);
-    if (reach_.defined()) d = d + Reach(held, hand);
+  const torch::Tensor& scored =
+      object_index_.defined() ? HeldPlace(z) : (contact_index_.defined() ? HeldUntouched(z, hand) : z);
+  auto d = object_index_.defined() ? Weighted(scored, coordinate_weights_)
+                                   : (spread_index_ >= 0 ? HeldDistance(z) : Distance(scored));  // [N, H]
+  if (!reach_.defined()) {
+    if (reach_part) *reach_part = torch::zeros({z.size(0)}, d.options());
     return Judged(d);
   }
-  auto d = spread_index_ >= 0 ? HeldDistance(z) : Distance(z);  // [N, H]
-  if (reach_.defined()) d = d + Reach(z, hand);
-  return Judged(d);
+  auto r = Reach(scored, hand);
+  if (reach_part) *reach_part = Judged(r);
+  return Judged(d + r);  // summed per step first, as planning has always added them
+}
+
+LatentGoalCost::Terms LatentGoalCost::Explain(const torch::Tensor& actions) {
+  if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
+  torch::NoGradGuard no_grad;
+  const int64_t N = actions.size(0);
+  const torch::Tensor full =
+      withdraw_.defined() ? torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)
+                          : actions;
+  const torch::Tensor hand = needs_hand() ? HandPath(full) : torch::Tensor();
+  const torch::Tensor z = Predict(full);
+  Terms t;
+  t.total = Score(z, hand, &t.reach);
+  t.distance = t.total - t.reach;
+  if (reads_object()) t.object = ObjectDistance(z.select(1, actions.size(1) - 1));
+  return t;
 }
 
 torch::Tensor ImagesFromRgb(const uint8_t* rgb, int64_t count, int64_t height, int64_t width) {

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -60,11 +61,26 @@ struct GoalCostOptions {
   // (metres). Near the goal "behind" turns with every error in the object's reading, and a hand
   // drawn round it moves the object; a larger fade lets the hand go sooner.
   double reach_fade = 0.01;
+  // A model with the hand read from the robot and the object's table map: > 0 lets a predicted
+  // object move only where the hand's path could touch it, and holds it where it was believed
+  // to be at every other step. Without it the planner finds plans whose hand passes over the
+  // object while the predicted object slides to its goal (the predictor's error, which the true
+  // scene does not repeat: docs/experiments/push.md, "The block moves only where the hand can
+  // touch it"). At step h the object's coordinates are v x the predicted ones + (1 - v) x the
+  // step before's held ones (before the first: the current image's), v the product of two
+  // ramps: 1 with the hand at most contact_height above the object's height, 0 from 2 cm higher;
+  // 1 with the hand within the push offset + 1.5 cm of the held object across the table, 0 from
+  // 2 cm farther. The distance and the reaching term then read the held object. NaN (the
+  // default): the object's height (GoalEnergy::object_height, a block's half height: the fingers
+  // touch it up to its top) for such a model, off for others. 0: off.
+  double contact_height = std::nan("");
 };
 
 class LatentGoalCost {
  public:
   explicit LatentGoalCost(WorldModel model, GoalCostOptions options = {});
+  // The options as resolved for this model (contact_height's NaN default made a number).
+  const GoalCostOptions& options() const { return options_; }
 
   // goal: [3, S, S] or [1, 3, S, S] float in [0, 1], S the model's image size.
   // Throws std::invalid_argument on another shape or non-finite pixels.
@@ -102,7 +118,18 @@ class LatentGoalCost {
   // sequences are [N, H + W, D]: the plan's H steps, then the withdrawal's W. With a hand read
   // from the robot, hand [N, H(+W), 3] is where the hand is at each step (HandPath); without it
   // (undefined) such a model's reaching term throws std::logic_error.
-  torch::Tensor Score(const torch::Tensor& z, const torch::Tensor& hand = {}) const;
+  // reach_part, when given, receives the reaching term's share of each cost, [N], summed or taken
+  // as the cost takes it.
+  torch::Tensor Score(const torch::Tensor& z, const torch::Tensor& hand = {}, torch::Tensor* reach_part = nullptr) const;
+  // What operator() would charge actions [N, T, A], in parts, as the first predictor predicts
+  // them (no ensemble mean, no disagreement): total = distance + reach, each [N]; object: the
+  // object's predicted distance from its place in the goal image after the last action (m, read
+  // on the table as ObjectDistance), undefined for a model without the table map. For explaining
+  // a plan: why the planner preferred one sequence to another.
+  struct Terms {
+    torch::Tensor total, distance, reach, object;
+  };
+  Terms Explain(const torch::Tensor& actions);
   // The states the model predicts after each action from the current context: [N, H, S] (their
   // first D values are the embedding, D = goal_embedding().size(0)).
   torch::Tensor Predict(const torch::Tensor& actions);
@@ -148,6 +175,9 @@ class LatentGoalCost {
   // States [N, H, S] with the object group's coordinates held while it is hidden, from the
   // belief (GoalCostOptions::hold_place).
   torch::Tensor HeldPlace(const torch::Tensor& z) const;
+  // States [N, H, S] with the object group's coordinates held where the hand's path [N, H, 3]
+  // could not touch it (GoalCostOptions::contact_height).
+  torch::Tensor HeldUntouched(const torch::Tensor& z, const torch::Tensor& hand) const;
   // How far the object is seen in states [..., S]: 1 in sight, 0 hidden (hidden_spread).
   torch::Tensor Visible(const torch::Tensor& z) const;
   // Distance of z [..., S] to the goal under per-feature weights [D] (undefined: all 1).
@@ -180,6 +210,7 @@ class LatentGoalCost {
   torch::Tensor coordinate_weights_;  // [D]
   int64_t spread_index_ = -1;
   torch::Tensor object_index_;  // [G] the object group's coordinates (hold_place)
+  torch::Tensor contact_index_;  // [G] the object group's coordinates (contact_height)
   torch::Tensor belief_;        // [G] where they are believed to be; undefined: nothing seen yet
   torch::Tensor withdraw_;  // [1, withdraw_steps, A]; undefined: no withdrawal
   torch::Tensor context_;  // [1, W, S]

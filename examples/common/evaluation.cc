@@ -131,6 +131,72 @@ std::vector<double> PerfectCosts(sim::OracleCost& oracle, const sim::Task& task,
   return costs;
 }
 
+// A hand-written push, run closed loop for `steps` control steps on `scratch` (in the state to
+// push from): over the point behind the object on its far side from the goal, down to the
+// fingers' pushing height, then through until the object's centre would be at the goal. Returns
+// the actions (steps x action_dim). For explaining what the planner could have done.
+std::vector<float> ScriptedPush(sim::Task& scratch, int steps) {
+  constexpr double kStandoff = 0.045;  // behind the object's centre, before the push (m)
+  constexpr double kContact = 0.035;   // the object's centre ahead of the hand in the push (m)
+  constexpr double kLow = 0.03, kAbove = 0.085;
+  const int A = scratch.action_dim();
+  const auto& scale = scratch.sim().spec().action_scale;
+  const Eigen::Vector3d goal = scratch.goal_position();
+  Eigen::Vector2d u = (goal - scratch.TrackedPosition()).head<2>();
+  u = u.norm() > 1e-6 ? Eigen::Vector2d(u.normalized()) : Eigen::Vector2d::UnitX();
+  int phase = 0;  // 0 over the point behind, 1 down to it, 2 the push
+  std::vector<float> actions;
+  for (int t = 0; t < steps; ++t) {
+    const Eigen::Vector3d ee = scratch.sim().ee_pos(), object = scratch.TrackedPosition();
+    const Eigen::Vector2d behind = object.head<2>() - u * kStandoff;
+    if (phase == 0 && (ee.head<2>() - behind).norm() < 0.012) phase = 1;
+    if (phase == 1 && ee.z() < kLow + 0.012) phase = 2;
+    Eigen::Vector3d target;
+    if (phase == 0) {
+      target << behind, kAbove;
+      // Low beside the object, rise before moving across it.
+      if (ee.z() < kAbove - 0.015 && (ee - object).head<2>().norm() < 0.08) target.head<2>() = ee.head<2>();
+    } else if (phase == 1) {
+      target << behind, kLow;
+    } else {
+      target << goal.head<2>() - u * kContact, kLow;
+    }
+    Eigen::VectorXd a = Eigen::VectorXd::Zero(A);
+    for (int i = 0; i < 3 && i < A; ++i) a[i] = std::clamp((target[i] - ee[i]) / scale[i], -1.0, 1.0);
+    scratch.Step(a);
+    for (int i = 0; i < A; ++i) actions.push_back(static_cast<float>(a[i]));
+  }
+  return actions;
+}
+
+// One explain.csv row per plan for the learned controller's last step: the chosen plan, keeping
+// still and (object tasks) a hand-written push, each scored by the model in parts, by the
+// encoder on its true future (perfect predictor) and by the task's distance it truly ends at.
+void ExplainStep(Controller& learned, Controller& probe, sim::Task& task, sim::Task& scratch,
+                 sim::OracleCost& oracle, int image_size, const std::string& method, int episode, int step,
+                 std::ostream& out) {
+  const PlanPreview chosen = learned.Preview(0);
+  const int T = chosen.steps, A = chosen.action_dim;
+  std::vector<std::string> names{"chosen", "still"};
+  std::vector<float> actions = chosen.actions;
+  actions.resize(actions.size() + static_cast<size_t>(T) * A, 0.f);
+  if (task.sim().num_objects() > 0) {
+    scratch.CopyStateFrom(task);
+    const std::vector<float> push = ScriptedPush(scratch, T);
+    actions.insert(actions.end(), push.begin(), push.end());
+    names.push_back("scripted_push");
+  }
+  const int n = static_cast<int>(names.size());
+  const std::vector<PlanScore> model = learned.ScorePlans(actions, n);
+  const std::vector<double> perfect = PerfectCosts(oracle, task, actions.data(), n, T, image_size, probe);
+  const std::vector<double> truth = oracle.Evaluate(task, actions.data(), n, T, A);
+  for (int i = 0; i < n; ++i) {
+    out << method << "," << episode << "," << step << "," << names[i] << "," << model[i].cost << ","
+        << model[i].distance << "," << model[i].reach << "," << model[i].object_distance << "," << perfect[i] << ","
+        << truth[i] << "\n";
+  }
+}
+
 }  // namespace
 
 EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveView* live) {
@@ -140,6 +206,13 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   if (o.threads <= 0) throw std::invalid_argument("threads must be positive");
   if (o.videos < 0 || o.failure_videos < 0) throw std::invalid_argument("videos must be >= 0");
   if (o.trace_candidates < 0) throw std::invalid_argument("trace candidates must be >= 0");
+  if (!o.explain.empty() && o.out.empty()) throw std::invalid_argument("--explain writes explain.csv: give --out");
+  for (int e : o.explain) {
+    if (e < 0 || e >= o.episodes) {
+      throw std::invalid_argument("--explain episode " + std::to_string(e) + " is outside the " +
+                                  std::to_string(o.episodes) + " goals (0 to " + std::to_string(o.episodes - 1) + ")");
+    }
+  }
   if (o.video_size < 64 || o.video_size % 2) {
     throw std::invalid_argument("video size is " + std::to_string(o.video_size) +
                                 ", expected an even size of at least 64");
@@ -162,6 +235,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
   EvalReport report;
   report.checkpoint = o.checkpoint;
   report.options = o;
+  report.options.controller.contact_height = probe.options().contact_height;  // as resolved for the model
   if (o.oracle || !o.perfect_planner.empty()) {
     // The oracle searches at least as hard as the hardest-searching learned planner.
     int64_t learned_samples = 0, learned_budget = 0, learned_iterations = 0;
@@ -264,7 +338,16 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
     if (write_sheets) fs::create_directories(fs::path(o.out) / "contact");
   }
   std::unique_ptr<sim::OracleCost> oracle;
-  if (o.oracle || !o.perfect_planner.empty()) oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, model_view(256));
+  if (o.oracle || !o.perfect_planner.empty() || !o.explain.empty()) {
+    oracle = std::make_unique<sim::OracleCost>(report.task, o.threads, model_view(256));
+  }
+  std::unique_ptr<sim::Task> scratch;  // --explain: where the hand-written push is run
+  std::ostringstream explained;
+  if (!o.explain.empty()) {
+    scratch = sim::MakeTask(report.task, model_view(256));
+    explained << "method,episode,step,plan,model_cost,model_distance,model_reach,model_object_m,perfect_cost,"
+                 "true_distance_m\n";
+  }
   const int steps_max = o.steps > 0 ? o.steps : task->info().episode_steps;
   const std::vector<int>& camera = task->sim().camera_ids();
   std::unique_ptr<sim::DatasetWriter> recorder;
@@ -373,6 +456,9 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
           energy = learned->last().energy;
           ms = learned->last().seconds * 1000;
           if (std::isfinite(learned->last().object_distance)) r.read_distance.push_back(learned->last().object_distance);
+          if (std::find(o.explain.begin(), o.explain.end(), ep) != o.explain.end()) {
+            ExplainStep(*learned, probe, *task, *scratch, *oracle, S, m.name, ep, t, explained);
+          }
         } else {
           energy = probe.Energy({obs.rgb.data(), S, S});
         }
@@ -452,6 +538,10 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         WriteImage((fs::path(o.out) / "contact" / (stem + ".jpg")).string(), bgr, "contact sheet");
       }
       if (recorder && learned) recorder->Append(record);
+      if (learned && std::find(o.explain.begin(), o.explain.end(), ep) != o.explain.end()) {
+        fs::create_directories(o.out);
+        util::WriteFileAtomically((fs::path(o.out) / "explain.csv").string(), explained.str());  // each as it ends
+      }
       successes += r.success;
       report.episodes.push_back(std::move(r));
       char extra[64];
@@ -519,7 +609,8 @@ nlohmann::json ReportSettings(const EvalReport& report) {
                           {"arm_weight", o.controller.arm_weight},
                           {"table_energy", o.controller.table_energy},
                           {"bfloat16", o.controller.bfloat16},
-                          {"reach_fade", o.controller.reach_fade}};
+                          {"reach_fade", o.controller.reach_fade},
+                          {"contact_height", o.controller.contact_height}};
   j["oracle_planner"] = {{"planner", o.oracle_planner}, {"samples", o.oracle_samples},
                          {"iterations", o.oracle_iterations}, {"reach_weight", o.oracle_reach_weight},
                          {"episodes", o.oracle_episodes}};

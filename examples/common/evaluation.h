@@ -75,6 +75,13 @@ struct EvalOptions {
   // embeddings by the linear probes train stores in quality.json beside the checkpoint (none there:
   // only the true future of the plan is drawn).
   int trace_candidates = 4;
+  // Episodes (indices, as in episodes.csv) whose every learned step is explained in
+  // explain.csv: the chosen plan, a hand-written push from the true state (object tasks) and
+  // keeping still, each scored by the model in parts (Controller::ScorePlans), by the model's
+  // encoder on its true future frames (the perfect-predictor cost) and by where it truly leaves
+  // the object. It tells a planner that missed a better plan from a cost that prefers a worse
+  // one. Needs `out`.
+  std::vector<int> explain;
 };
 
 struct EpisodeResult {

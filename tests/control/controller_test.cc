@@ -366,6 +366,34 @@ TEST_F(ControllerTest, PreviewRollsOutThePlanItActedOnAndChangesNothing) {
   EXPECT_THROW(c.Preview(-1), std::invalid_argument);
 }
 
+// ScorePlans scores sequences from the last Act()'s context as the planner scored its
+// candidates: the plan acted on costs what the planner found for it, and each sequence's parts
+// add up to its cost, alone or among others.
+TEST_F(ControllerTest, ScorePlansScoresThePlanAsThePlannerDidAndInParts) {
+  Controller c(dir_ / "model.pt", Small("cem"));
+  const auto goal = Image(32, 9), obs = Image(32, 40);
+  c.SetGoal({goal.data(), 32, 32});
+  const std::vector<float> still(4 * static_cast<size_t>(c.action_dim()), 0.f);
+  EXPECT_THROW(c.ScorePlans(still, 1), std::logic_error);  // no context yet
+  c.Act({obs.data(), 32, 32});
+  const PlanPreview p = c.Preview(0);
+  std::vector<float> both = p.actions;
+  both.insert(both.end(), still.begin(), still.end());
+  const std::vector<PlanScore> s = c.ScorePlans(both, 2);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_NEAR(s[0].cost, c.last().planned_cost, 1e-4 * std::max(1.0, std::abs(s[0].cost)));
+  EXPECT_NE(s[0].cost, s[1].cost);  // keeping still is another plan
+  for (const PlanScore& x : s) {
+    EXPECT_NEAR(x.distance + x.reach, x.cost, 1e-5 * std::max(1.0, std::abs(x.cost)));
+    EXPECT_TRUE(std::isnan(x.object_distance));  // this model cannot read an object
+  }
+  EXPECT_NEAR(c.ScorePlans(still, 1)[0].cost, s[1].cost, 1e-5 * std::max(1.0, std::abs(s[1].cost)));
+  EXPECT_THROW(c.ScorePlans(std::vector<float>(both.begin(), both.end() - 1), 2), std::invalid_argument);
+  EXPECT_THROW(c.ScorePlans(both, 0), std::invalid_argument);
+  both[0] = 1.5f;
+  EXPECT_THROW(c.ScorePlans(both, 2), std::invalid_argument);
+}
+
 TEST_F(ControllerTest, AnEnsembleOfTheSameRunsPredictorsPlansAndOthersAreRefused) {
   auto goal = Image(32, 1), obs = Image(32, 90);
   auto model = world_model::LoadCheckpoint(dir_ / "model.pt").model;

@@ -67,6 +67,9 @@ TEST_F(EvaluateCliTest, BadInputGivesOneLineAndNonZeroExit) {
       {ck + " --planner mppi --oracle-samples 256", "below learned mppi's 2048"},
       {ck + " --iterations -1", "--iterations is -1"},
       {ck + " --oracle-reach-weight -1", "--oracle-reach-weight must be a number >= 0"},
+      {ck + " --explain 0", "--explain writes explain.csv: give --out"},
+      {ck + " --episodes 2 --explain 0,5 --out " + (*dir_ / "explain_bad"), "--explain episode 5 is outside the 2 goals"},
+      {ck + " --contact-height 0.02", "contact height needs a push model"},
   };
   for (const auto& [args, words] : cases) {
     const CliRun r = Exec(EVALUATE_BINARY, args);
@@ -136,6 +139,38 @@ TEST_F(EvaluateCliTest, WritesTheTableAndVideosForEveryMethod) {
   EXPECT_EQ(header,
             "method,episode,step,distance_m,energy,tracked_x,tracked_y,tracked_z,effector_x,effector_y,effector_z,"
             "goal_x,goal_y,goal_z,read_m,yaw_deg,plan_ms");
+}
+
+// --explain: every learned step of the named episodes scores the chosen plan beside keeping still
+// (an object task adds a hand-written push), by the model in parts, on the true future and by
+// where each truly ends.
+TEST_F(EvaluateCliTest, ExplainScoresTheChosenPlanBesideKeepingStill) {
+  const std::string out = *dir_ / "explain";
+  const CliRun r = Exec(EVALUATE_BINARY, "--checkpoint " + Checkpoint() +
+                                             " --methods learned --episodes 2 --explain 1 --samples 8 --elites 2"
+                                             " --iterations 1 --horizon 3 --steps 3 --videos 0 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(fs::path(out) / "explain.csv");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "method,episode,step,plan,model_cost,model_distance,model_reach,model_object_m,perfect_cost,"
+                  "true_distance_m");
+  std::vector<std::string> plans;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 10u) << line;
+    EXPECT_EQ(f[1], "1") << line;  // only the episode asked for
+    EXPECT_EQ(std::stoi(f[2]), static_cast<int>(plans.size()) / 2) << line;
+    plans.push_back(f[3]);
+    const double cost = std::stod(f[4]), distance = std::stod(f[5]), reach = std::stod(f[6]);
+    EXPECT_NEAR(distance + reach, cost, 1e-4 * std::max(1.0, cost)) << line;
+    EXPECT_EQ(f[7], "nan") << line;  // reach2d has no object to read
+    EXPECT_TRUE(std::isfinite(std::stod(f[8]))) << line;
+    EXPECT_GT(std::stod(f[9]), 0.0) << line;
+  }
+  EXPECT_EQ(plans, (std::vector<std::string>{"chosen", "still", "chosen", "still", "chosen", "still"}));
 }
 
 TEST_F(EvaluateCliTest, PerfectPredictorCheckRunsTheLearnedPlannerOnTrueFutures) {

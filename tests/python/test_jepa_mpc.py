@@ -103,6 +103,9 @@ def test_bad_inputs_raise_with_their_message(controller, checkpoint):
         jepa_mpc.Controller(checkpoint, arm_weight=-1.0)
     with pytest.raises(ValueError, match="reach fade must be a positive number of metres"):
         jepa_mpc.Controller(checkpoint, reach_fade=0.0)
+    # The contact height reaches the goal cost, which refuses it for a model that does not read the hand.
+    with pytest.raises(ValueError, match="contact height needs a push model"):
+        jepa_mpc.Controller(checkpoint, contact_height=0.025)
     warm = jepa_mpc.Controller(checkpoint, planner="mppi", samples=16, iterations=1, time_budget=0, temperature=2.0)
     warm.set_goal(image)
     assert warm.act(image, np.zeros(controller.proprio_dim)).shape == (controller.action_dim,)

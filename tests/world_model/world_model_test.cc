@@ -1004,6 +1004,78 @@ TEST_F(WorldModelTest, AHandReadFromTheRobotIsDrawnBehindTheObjectAtItsHeight) {
   EXPECT_THROW(c.Validate(), std::invalid_argument);
 }
 
+TEST_F(WorldModelTest, APredictedObjectMovesOnlyWhereTheHandsPathCouldTouchIt) {
+  ModelMeta meta = TinyMeta();
+  meta.config.keypoints = 4;  // one view of 4 keypoints, the last the object's: x at 3, y at 7
+  meta.config.object_keypoints = 1;
+  meta.action_dim = 3;
+  meta.energy.weights = {0, 0, 0, 1, 0, 0, 0, 1};
+  meta.energy.reach = {0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1};
+  meta.energy.object = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  meta.energy.units_per_metre = {100};         // a unit a centimetre
+  meta.energy.table = {100, 0, 0, 100, 5, 0};  // keypoints = 100 x (table x, y) + (5, 0)
+  meta.energy.reach_weight = 1;
+  meta.energy.push_offset = 0.03;
+  meta.energy.hand_step = {0.02, 0.02, 0.02};
+  meta.energy.hand_box = {-1, 1, -1, 1, 0, 0.5};
+  meta.energy.object_height = 0.025;
+  WorldModel model(meta);
+  auto state = [&](float object_x) {  // the object at (object_x, 0) m
+    auto z = torch::zeros({model->state_dim()});
+    z[3] = 100 * object_x + 5;
+    return z;
+  };
+  GoalCostOptions o, off;
+  off.contact_height = 0;
+  LatentGoalCost held(model), free(model, off);  // held by default: at the object's height
+  EXPECT_DOUBLE_EQ(held.options().contact_height, 0.025);
+  for (LatentGoalCost* c : {&held, &free}) {
+    c->SetGoalEmbedding(state(0).narrow(0, 0, 8));  // the goal's object at (0, 0)
+    c->SetContext(state(0.1f).narrow(0, 0, 8).unsqueeze(0), {}, torch::zeros({1, model->proprio_dim()}));
+  }
+  // Predicted: the object slides 10 cm to its goal in two steps; or it stays where it is.
+  const auto sliding = torch::stack({state(0.05f), state(0)}).unsqueeze(0);
+  const auto still = torch::stack({state(0.1f), state(0.1f)}).unsqueeze(0);
+  auto path = [](std::vector<float> p) { return torch::tensor(p).view({1, 2, 3}); };
+  auto score = [](LatentGoalCost& c, const torch::Tensor& z, const torch::Tensor& hand) {
+    return c.Score(z, hand).item<double>();
+  };
+  // The hand 12 cm above the point behind it: the slide is the predictor's error, nothing touches
+  // the object, and the plan is scored as if it stayed.
+  const auto over = path({0.13f, 0, 0.15f, 0.08f, 0, 0.15f});
+  EXPECT_NEAR(score(held, sliding, over), score(held, still, over), 1e-4);
+  EXPECT_NEAR(score(held, still, over), score(free, still, over), 1e-4);
+  EXPECT_LT(score(free, sliding, over), score(free, still, over) - 5);  // without: the error pays
+  // Low beside the object, far across the table: held too.
+  const auto far = path({0.3f, 0, 0.025f, 0.3f, 0, 0.025f});
+  EXPECT_NEAR(score(held, sliding, far), score(held, still, far), 1e-4);
+  // At its height behind it, then following it: the hand pushes, the slide counts in full.
+  const auto pushing = path({0.13f, 0, 0.025f, 0.08f, 0, 0.025f});
+  EXPECT_NEAR(score(held, sliding, pushing), score(free, sliding, pushing), 1e-4);
+  // 1 cm above the contact height, half way up its ramp: half the first step's slide is believed
+  // (7.5 cm); then 5.5 cm across from there, half way along the other ramp too: a quarter of the
+  // second step's (0.25 x 0 + 0.75 x 7.5 = 5.625 cm).
+  const auto half = path({0.13f, 0, 0.06f, 0.13f, 0, 0.06f});
+  const auto believed = torch::stack({state(0.075f), state(0.05625f)}).unsqueeze(0);
+  EXPECT_NEAR(score(held, sliding, half), score(free, believed, half), 1e-3);
+  // Refused: a negative height, and a model whose reaching term does not read the hand (which
+  // the default leaves off).
+  o.contact_height = -0.01;
+  EXPECT_THROW(LatentGoalCost(model, o), std::invalid_argument);
+  o.contact_height = 0.025;
+  ModelMeta image_hand = meta;
+  image_hand.energy.hand_step.clear();
+  image_hand.energy.hand_box.clear();
+  EXPECT_THROW(LatentGoalCost(WorldModel(image_hand), o), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(LatentGoalCost(WorldModel(image_hand)).options().contact_height, 0);
+  GoalCostOptions withdrawn;  // another answer to the same error: the default then stays off
+  withdrawn.withdraw_steps = 2;
+  withdrawn.withdraw_action = {0, 0, 1};
+  EXPECT_DOUBLE_EQ(LatentGoalCost(model, withdrawn).options().contact_height, 0);
+  withdrawn.contact_height = 0.025;
+  EXPECT_THROW(LatentGoalCost(model, withdrawn), std::invalid_argument);
+}
+
 TEST_F(WorldModelTest, ATableEnergyWeighsACentimetreOnTheTableAlikeInEveryDirection) {
   ModelMeta meta = TinyMeta();  // D = 8; one view: the object at (z0, z1)
   meta.energy.weights = {1, 1, 0, 0, 0, 0, 0, 0};
