@@ -280,12 +280,14 @@ torch::Tensor LatentGoalCost::HeldPlace(const torch::Tensor& z) const {
 }
 
 torch::Tensor LatentGoalCost::HeldUntouched(const torch::Tensor& z, const torch::Tensor& hand) const {
-  if (!context_.defined()) throw std::logic_error("LatentGoalCost: no context set");
   if (!hand.defined()) throw std::logic_error("LatentGoalCost: holding the untouched object needs the hand's path");
   const int64_t N = z.size(0), H = z.size(1), G = contact_index_.size(0), D = model_->latent_dim();
   constexpr double kRamp = 0.02;  // metres over which each ramp falls from 1 to 0
   const auto predicted = z.index_select(-1, contact_index_);  // [N, H, G]
-  auto held = context_[0][context_.size(1) - 1].index_select(0, contact_index_).expand({N, G});
+  // Before the first step: the current image's place; sequences scored without a context (seen
+  // ones: energy maps, the perfect predictor's frames) start where their first step shows it.
+  auto held = context_.defined() ? context_[0][context_.size(1) - 1].index_select(0, contact_index_).expand({N, G})
+                                 : predicted.select(1, 0);
   const double near = push_offset_ + 0.015, low = object_height_ + options_.contact_height;
   std::vector<torch::Tensor> steps;
   for (int64_t h = 0; h < H; ++h) {

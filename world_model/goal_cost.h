@@ -67,7 +67,8 @@ struct GoalCostOptions {
   // object while the predicted object slides to its goal (the predictor's error, which the true
   // scene does not repeat: docs/experiments/push.md, "The block moves only where the hand can
   // touch it"). At step h the object's coordinates are v x the predicted ones + (1 - v) x the
-  // step before's held ones (before the first: the current image's), v the product of two
+  // step before's held ones (before the first: the current image's, or without a context the
+  // sequence's first step's), v the product of two
   // ramps: 1 with the hand at most contact_height above the object's height, 0 from 2 cm higher;
   // 1 with the hand within the push offset + 1.5 cm of the held object across the table, 0 from
   // 2 cm farther. The distance and the reaching term then read the held object. NaN (the

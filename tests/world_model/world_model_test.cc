@@ -1046,6 +1046,12 @@ TEST_F(WorldModelTest, APredictedObjectMovesOnlyWhereTheHandsPathCouldTouchIt) {
   EXPECT_NEAR(score(held, sliding, over), score(held, still, over), 1e-4);
   EXPECT_NEAR(score(held, still, over), score(free, still, over), 1e-4);
   EXPECT_LT(score(free, sliding, over), score(free, still, over) - 5);  // without: the error pays
+  // Seen sequences scored without a context (an energy map, the perfect predictor's frames) start
+  // from their first step's place: held there while the hand is over it.
+  LatentGoalCost fresh(model);
+  fresh.SetGoalEmbedding(state(0).narrow(0, 0, 8));
+  const auto first = torch::stack({state(0.05f), state(0.05f)}).unsqueeze(0);
+  EXPECT_NEAR(score(fresh, sliding, over), score(free, first, over), 1e-4);
   // Low beside the object, far across the table: held too.
   const auto far = path({0.3f, 0, 0.025f, 0.3f, 0, 0.025f});
   EXPECT_NEAR(score(held, sliding, far), score(held, still, far), 1e-4);
