@@ -411,12 +411,15 @@ torch::Tensor LatentGoalCost::Spread(const torch::Tensor& z) const {
   return var.sum(-1).add(1e-12).sqrt();
 }
 
+torch::Tensor LatentGoalCost::WithWithdrawal(const torch::Tensor& actions) const {
+  if (!withdraw_.defined()) return actions;
+  return torch::cat({actions, withdraw_.expand({actions.size(0), withdraw_.size(1), withdraw_.size(2)})}, 1);
+}
+
 torch::Tensor LatentGoalCost::operator()(const torch::Tensor& actions) {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   const int64_t N = actions.size(0);
-  const torch::Tensor full =
-      withdraw_.defined() ? torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)
-                          : actions;
+  const torch::Tensor full = WithWithdrawal(actions);
   const torch::Tensor hand = needs_hand() ? HandPath(full) : torch::Tensor();
   if (members_.empty()) return Score(Predict(full), hand);
   const torch::Tensor z = PredictAll(full);  // [K, N, T, S]
@@ -440,10 +443,10 @@ torch::Tensor LatentGoalCost::Judged(const torch::Tensor& per_step) const {
 torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor& hand, torch::Tensor* reach_part) const {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   if (z.dim() != 3) throw std::invalid_argument("LatentGoalCost: sequences to score must be [N, H, D]");
-  auto reached = [&](torch::Tensor r) {
+  auto reached = [&](torch::Tensor r) {  // records the reaching term's share as it is added
     if (reach_part) *reach_part = r;
     return r;
-  };  // the withdrawal's reaching term, added to its distance as before
+  };
   const int64_t W = options_.withdraw_steps;
   if (W > 0) {
     if (z.size(1) <= W) {
@@ -475,10 +478,7 @@ torch::Tensor LatentGoalCost::Score(const torch::Tensor& z, const torch::Tensor&
 LatentGoalCost::Terms LatentGoalCost::Explain(const torch::Tensor& actions) {
   if (!goal_.defined()) throw std::logic_error("LatentGoalCost: no goal set");
   torch::NoGradGuard no_grad;
-  const int64_t N = actions.size(0);
-  const torch::Tensor full =
-      withdraw_.defined() ? torch::cat({actions, withdraw_.expand({N, withdraw_.size(1), withdraw_.size(2)})}, 1)
-                          : actions;
+  const torch::Tensor full = WithWithdrawal(actions);
   const torch::Tensor hand = needs_hand() ? HandPath(full) : torch::Tensor();
   const torch::Tensor z = Predict(full);
   Terms t;

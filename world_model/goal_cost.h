@@ -167,6 +167,8 @@ class LatentGoalCost {
 
  private:
   torch::Tensor Rollout(WorldModel& model, const torch::Tensor& actions);
+  // Actions [N, T, A] followed by the withdrawal's W steps, [N, T + W, A] (unchanged without one).
+  torch::Tensor WithWithdrawal(const torch::Tensor& actions) const;
   // Per-step values [N, H(+W)] summed as the distance is: over the plan, at its last step or H
   // times at the withdrawal's end.
   torch::Tensor Judged(const torch::Tensor& per_step) const;

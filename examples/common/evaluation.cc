@@ -396,6 +396,8 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         task->Reset(r.seed);
       }
       r.initial_distance = task->Distance();
+      // --explain: this episode's every learned step goes to explain.csv.
+      const bool explaining = learned && std::find(o.explain.begin(), o.explain.end(), ep) != o.explain.end();
       r.goal = ToArray(task->goal_position());
       if (!std::isnan(task->TrackedYaw())) r.goal_reach = task->GoalReachDistance();
       const sim::Image goal = task->RenderGoal(renderer);
@@ -456,7 +458,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
           energy = learned->last().energy;
           ms = learned->last().seconds * 1000;
           if (std::isfinite(learned->last().object_distance)) r.read_distance.push_back(learned->last().object_distance);
-          if (std::find(o.explain.begin(), o.explain.end(), ep) != o.explain.end()) {
+          if (explaining) {
             ExplainStep(*learned, probe, *task, *scratch, *oracle, S, m.name, ep, t, explained);
           }
         } else {
@@ -538,7 +540,7 @@ EvalReport Evaluate(const EvalOptions& o, const std::atomic<bool>* stop, LiveVie
         WriteImage((fs::path(o.out) / "contact" / (stem + ".jpg")).string(), bgr, "contact sheet");
       }
       if (recorder && learned) recorder->Append(record);
-      if (learned && std::find(o.explain.begin(), o.explain.end(), ep) != o.explain.end()) {
+      if (explaining) {
         fs::create_directories(o.out);
         util::WriteFileAtomically((fs::path(o.out) / "explain.csv").string(), explained.str());  // each as it ends
       }
